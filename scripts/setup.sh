@@ -1,0 +1,42 @@
+#!/bin/sh
+# Installs what Kiln needs on a Debian/Ubuntu host, idempotently and quickly when
+# everything is already there: Debian packages (as root), npm dependencies, the build.
+set -eu
+cd "$(dirname "$0")/.."
+
+# runc runs instances; e2fsprogs makes ext4 volumes; util-linux mounts/losetup/fsfreeze;
+# busybox-static is the minimal image's userland; openssl is the benchmark's hashing floor;
+# awscli is the AWS CLI v2 the end-to-end tests drive; iproute2 gives instances their network.
+PACKAGES="runc e2fsprogs util-linux mount busybox-static openssl awscli iproute2"
+
+missing=""
+if command -v dpkg-query >/dev/null 2>&1; then
+  for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  done
+fi
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "kiln setup: installing Debian packages:$missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  else
+    echo "kiln setup: missing Debian packages:$missing (run as root to install them; 'kiln doctor' explains what each is for)" >&2
+  fi
+fi
+
+stamp=node_modules/.kiln-installed
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  echo "kiln setup: installing npm dependencies" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "$stamp"
+fi
+
+if [ ! -f dist/.built ] || [ -n "$(find src -newer dist/.built -name '*.ts' -print -quit)" ]; then
+  echo "kiln setup: building" >&2
+  rm -rf dist
+  npx tsc -p tsconfig.build.json
+  touch dist/.built
+fi

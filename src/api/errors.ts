@@ -1,0 +1,55 @@
+/**
+ * The one registry of AWS error codes at the API edge: every error leaving a
+ * handler becomes an ApiError here (code, message, HTTP status), whatever
+ * layer threw it. Anything unrecognised is a 500 InternalError, logged.
+ */
+import { ProtocolError } from '../protocol/protocol.js';
+import { AuthError } from '../server/sigv4.js';
+import { DuplicateName, HostUnavailable, InUse, Invalid, InvalidState, MalformedId, NotFound, Unavailable } from '../services/errors.js';
+import type { ResourceKind } from '../services/errors.js';
+
+export class ApiError extends Error {
+  constructor(readonly code: string, message: string, readonly status = 400) { super(message); }
+}
+
+const PREFIX: Record<ResourceKind, string> = { image: 'InvalidAMIID', snapshot: 'InvalidSnapshot', volume: 'InvalidVolume', instance: 'InvalidInstanceID' };
+const ID_PREFIX: Record<ResourceKind, string> = { image: 'ami', snapshot: 'snap', volume: 'vol', instance: 'i' };
+
+function notFoundMessage(kind: ResourceKind, ids: string[]): string {
+  switch (kind) {
+    case 'image': return `The image id '[${ids.join(', ')}]' does not exist`;
+    case 'snapshot': return `The snapshot '${ids.join(', ')}' does not exist.`;
+    case 'volume': return `The volume '${ids.join(', ')}' does not exist.`;
+    case 'instance': return ids.length === 1 ? `The instance ID '${ids[0]}' does not exist` : `The instance IDs '${ids.join(', ')}' do not exist`;
+  }
+}
+
+const STATUS: Record<string, number> = {
+  AuthFailure: 401, SignatureDoesNotMatch: 403, IncompleteSignature: 400, MissingAuthenticationToken: 403, RequestExpired: 400,
+  UnauthorizedOperation: 403, OptInRequired: 401, DryRunOperation: 412, RequestLimitExceeded: 503,
+  InternalError: 500, InsufficientInstanceCapacity: 500,
+};
+
+export function statusFor(code: string): number {
+  return STATUS[code] ?? 400;
+}
+
+/** Maps any thrown value to the AWS error a client should see. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof ProtocolError || err instanceof Invalid) return new ApiError(err.code, err.message, statusFor(err.code));
+  if (err instanceof AuthError) return new ApiError(err.code, err.message, statusFor(err.code));
+  if (err instanceof NotFound) return new ApiError(`${PREFIX[err.kind]}.NotFound`, notFoundMessage(err.kind, err.ids));
+  if (err instanceof MalformedId) {
+    return new ApiError(`${PREFIX[err.kind]}.Malformed`, `Invalid id: "${err.id}" (expecting "${ID_PREFIX[err.kind]}-...")`);
+  }
+  if (err instanceof Unavailable) return new ApiError(`${PREFIX[err.kind]}.Unavailable`, `The image id '[${err.id}]' is no longer available`);
+  if (err instanceof InUse) return new ApiError(`${PREFIX[err.kind]}.InUse`, `The ${err.kind} ${err.id} is currently in use by ${err.usedBy}`);
+  if (err instanceof DuplicateName) return new ApiError('InvalidAMIName.Duplicate', `AMI name ${err.name} is already in use by AMI ${err.heldBy}`);
+  if (err instanceof InvalidState) {
+    const code = err.kind === 'instance' ? 'IncorrectInstanceState' : 'IncorrectState';
+    return new ApiError(code, err.message);
+  }
+  if (err instanceof HostUnavailable) return new ApiError('InsufficientInstanceCapacity', err.message, 500);
+  return new ApiError('InternalError', 'An internal error has occurred', 500);
+}

@@ -1,0 +1,106 @@
+import type {
+  CreateImageRequest, CreateImageResult, DeregisterImageRequest, DeregisterImageResult, DescribeImagesRequest,
+  DescribeImagesResult, Image,
+} from '@aws-sdk/client-ec2';
+import { createImageFromInstance } from '../../services/capture.js';
+import type { Caller } from '../../services/context.js';
+import { deregisterImage, ownerAlias, visibleImages } from '../../services/images.js';
+import type { BlockDeviceMapping, ImageRecord } from '../../services/model.js';
+import { ApiError } from '../errors.js';
+import type { FilterFields } from '../filters.js';
+import { applyFilters } from '../filters.js';
+import type { Handler } from '../handler.js';
+import { required } from '../handler.js';
+import { paginate } from '../paging.js';
+import { tagsFromSpecs, toSdkTags } from '../tags.js';
+
+export function toSdkImage(img: ImageRecord): Image {
+  const alias = ownerAlias(img);
+  return {
+    ImageId: img.id, ImageLocation: `${alias ?? img.account}/${img.name}`, State: img.state, OwnerId: img.account,
+    ImageOwnerAlias: alias, CreationDate: img.creationDate, Public: img.isPublic, Architecture: img.architecture as Image['Architecture'],
+    ImageType: 'machine', PlatformDetails: 'Linux/UNIX', UsageOperation: 'RunInstances', Name: img.name, Description: img.description,
+    RootDeviceType: 'ebs', RootDeviceName: img.rootDeviceName, VirtualizationType: 'hvm', Hypervisor: 'xen', EnaSupport: img.enaSupport,
+    BootMode: img.bootMode as Image['BootMode'], ImdsSupport: img.imdsSupport as Image['ImdsSupport'],
+    BlockDeviceMappings: img.blockDeviceMappings.map((m) => ({
+      DeviceName: m.deviceName, VirtualName: m.virtualName, NoDevice: m.noDevice ? '' : undefined,
+      Ebs: m.ebs && {
+        SnapshotId: m.ebs.snapshotId, VolumeSize: m.ebs.volumeSize, DeleteOnTermination: m.ebs.deleteOnTermination,
+        VolumeType: m.ebs.volumeType as 'gp3', Encrypted: m.ebs.encrypted,
+      },
+    })),
+    StateReason: img.stateReason && { Code: img.stateReason.code, Message: img.stateReason.message },
+    SourceInstanceId: img.sourceInstanceId, SourceImageId: img.sourceImageId, SourceImageRegion: img.sourceImageRegion,
+    DeregistrationProtection: 'disabled', Tags: img.tags.length ? toSdkTags(img.tags) : undefined,
+  };
+}
+
+const ebs = (img: ImageRecord) => img.blockDeviceMappings.map((m) => m.ebs).filter((e) => !!e);
+const IMAGE_FILTERS: FilterFields<ImageRecord> = {
+  'architecture': (i) => i.architecture,
+  'block-device-mapping.delete-on-termination': (i) => ebs(i).map((e) => e.deleteOnTermination),
+  'block-device-mapping.device-name': (i) => i.blockDeviceMappings.map((m) => m.deviceName),
+  'block-device-mapping.snapshot-id': (i) => ebs(i).map((e) => e.snapshotId),
+  'block-device-mapping.volume-size': (i) => ebs(i).map((e) => e.volumeSize),
+  'block-device-mapping.volume-type': (i) => ebs(i).map((e) => e.volumeType),
+  'block-device-mapping.encrypted': (i) => ebs(i).map((e) => e.encrypted),
+  'creation-date': (i) => i.creationDate,
+  'description': (i) => i.description,
+  'ena-support': (i) => i.enaSupport,
+  'hypervisor': () => 'xen',
+  'image-id': (i) => i.id,
+  'image-type': () => 'machine',
+  'is-public': (i) => i.isPublic,
+  'name': (i) => i.name,
+  'owner-alias': (i) => ownerAlias(i),
+  'owner-id': (i) => i.account,
+  'platform-details': () => 'Linux/UNIX',
+  'root-device-name': (i) => i.rootDeviceName,
+  'root-device-type': () => 'ebs',
+  'source-image-id': (i) => i.sourceImageId,
+  'source-image-region': (i) => i.sourceImageRegion,
+  'source-instance-id': (i) => i.sourceInstanceId,
+  'state': (i) => i.state,
+  'state-reason-code': (i) => i.stateReason?.code,
+  'state-reason-message': (i) => i.stateReason?.message,
+  'usage-operation': () => 'RunInstances',
+  'virtualization-type': () => 'hvm',
+};
+
+function ownedBy(img: ImageRecord, owners: string[], caller: Caller): boolean {
+  return owners.some((o) => (o === 'self' ? img.account === caller.account : o === img.account || o === ownerAlias(img)));
+}
+
+function executableBy(img: ImageRecord, users: string[], caller: Caller): boolean {
+  return users.some((u) => (u === 'all' ? img.isPublic : u === 'self' ? img.account === caller.account || img.isPublic : img.account === u));
+}
+
+export const describeImages: Handler<DescribeImagesRequest, DescribeImagesResult> = async (ctx, caller, input) => {
+  if (input.ImageIds?.length && input.MaxResults !== undefined) {
+    throw new ApiError('InvalidParameterCombination', 'The parameter imageIdsSet cannot be used with the parameter maxResults');
+  }
+  let images = await visibleImages(ctx, caller, input.ImageIds);
+  if (input.Owners?.length) images = images.filter((i) => ownedBy(i, input.Owners!, caller));
+  if (input.ExecutableUsers?.length) images = images.filter((i) => executableBy(i, input.ExecutableUsers!, caller));
+  images = applyFilters(images, input.Filters, IMAGE_FILTERS, (i) => i.tags);
+  const page = paginate(images, 'images', input.MaxResults, input.NextToken, { min: 1, max: 1000 });
+  return { Images: page.items.map(toSdkImage), NextToken: page.nextToken };
+};
+
+export const createImage: Handler<CreateImageRequest, CreateImageResult> = async (ctx, caller, input) => {
+  const tags = tagsFromSpecs(input.TagSpecifications, ['image', 'snapshot']);
+  const image = await createImageFromInstance(ctx, caller, {
+    instanceId: required(input.InstanceId, 'InstanceId'), name: required(input.Name, 'Name'), description: input.Description,
+    noReboot: input.NoReboot, imageTags: tags.image, snapshotTags: tags.snapshot,
+    blockDeviceMappings: input.BlockDeviceMappings?.map((m): BlockDeviceMapping => ({
+      deviceName: required(m.DeviceName, 'BlockDeviceMapping.DeviceName'), noDevice: m.NoDevice !== undefined,
+      ebs: m.Ebs && { deleteOnTermination: m.Ebs.DeleteOnTermination ?? true, volumeType: m.Ebs.VolumeType ?? 'gp3', volumeSize: m.Ebs.VolumeSize ?? 0, encrypted: false },
+    })),
+  });
+  return { ImageId: image.id };
+};
+
+export const deregister: Handler<DeregisterImageRequest, DeregisterImageResult> = async (ctx, caller, input) => {
+  await deregisterImage(ctx, caller, required(input.ImageId, 'ImageId'));
+  return { Return: true };
+};

@@ -1,0 +1,145 @@
+import type {
+  DescribeInstanceStatusRequest, DescribeInstanceStatusResult, DescribeInstancesRequest, DescribeInstancesResult,
+  GetConsoleOutputRequest, GetConsoleOutputResult, Instance, InstanceStateChange, InstanceStatus, RebootInstancesRequest,
+  Reservation, RunInstancesRequest, StartInstancesRequest, StartInstancesResult, StopInstancesRequest, StopInstancesResult,
+  TerminateInstancesRequest, TerminateInstancesResult,
+} from '@aws-sdk/client-ec2';
+import type { Context } from '../../services/context.js';
+import { INSTANCE_TYPES } from '../../services/instance-types.js';
+import type { StateChange } from '../../services/instances.js';
+import { STATE_CODES, changeState, consoleOutput, runInstances, visibleInstances } from '../../services/instances.js';
+import type { InstanceRecord, VolumeRecord } from '../../services/model.js';
+import { ApiError } from '../errors.js';
+import type { FilterFields } from '../filters.js';
+import { applyFilters } from '../filters.js';
+import type { Handler } from '../handler.js';
+import { required } from '../handler.js';
+import { paginate } from '../paging.js';
+import { tagsFromSpecs, toSdkTags } from '../tags.js';
+
+async function toSdkInstance(ctx: Context, inst: InstanceRecord): Promise<Instance> {
+  const vols = (await Promise.all(inst.volumeIds.map((id) => ctx.store.volumes.get(id)))).filter((v): v is VolumeRecord => !!v?.attachment);
+  const type = INSTANCE_TYPES[inst.instanceType];
+  const live = inst.state !== 'terminated';
+  return {
+    InstanceId: inst.id, ImageId: inst.imageId, State: { Code: STATE_CODES[inst.state], Name: inst.state },
+    PrivateDnsName: '', PublicDnsName: '', StateTransitionReason: inst.stateTransitionReason, KeyName: inst.keyName,
+    AmiLaunchIndex: inst.amiLaunchIndex, ProductCodes: [], InstanceType: inst.instanceType as Instance['InstanceType'],
+    LaunchTime: new Date(inst.launchTime), Placement: { AvailabilityZone: inst.availabilityZone, GroupName: '', Tenancy: 'default' },
+    Monitoring: { State: 'disabled' }, Architecture: inst.architecture as Instance['Architecture'], RootDeviceType: 'ebs',
+    RootDeviceName: inst.rootDeviceName, VirtualizationType: 'hvm', Hypervisor: 'xen', ClientToken: inst.clientToken ?? '',
+    EbsOptimized: false, EnaSupport: true, SourceDestCheck: true, Tags: inst.tags.length ? toSdkTags(inst.tags) : undefined,
+    StateReason: inst.stateReason && { Code: inst.stateReason.code, Message: inst.stateReason.message },
+    BlockDeviceMappings: live ? vols.map((v) => ({
+      DeviceName: v.attachment!.device,
+      Ebs: { VolumeId: v.id, Status: 'attached', AttachTime: new Date(v.attachment!.attachTime), DeleteOnTermination: v.attachment!.deleteOnTermination },
+    })) : [],
+    CpuOptions: { CoreCount: Math.max(1, Math.floor(type.vcpus / 2)), ThreadsPerCore: type.vcpus > 1 ? 2 : 1 },
+    PlatformDetails: 'Linux/UNIX', UsageOperation: 'RunInstances', CurrentInstanceBootMode: 'legacy-bios',
+    MetadataOptions: { State: 'applied', HttpTokens: 'optional', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
+  };
+}
+
+const INSTANCE_FILTERS: FilterFields<InstanceRecord> = {
+  'architecture': (i) => i.architecture,
+  'availability-zone': (i) => i.availabilityZone,
+  'image-id': (i) => i.imageId,
+  'instance-id': (i) => i.id,
+  'instance-state-code': (i) => STATE_CODES[i.state],
+  'instance-state-name': (i) => i.state,
+  'instance-type': (i) => i.instanceType,
+  'key-name': (i) => i.keyName,
+  'launch-time': (i) => i.launchTime,
+  'owner-id': (i) => i.account,
+  'reservation-id': (i) => i.reservationId,
+  'root-device-name': (i) => i.rootDeviceName,
+  'root-device-type': () => 'ebs',
+  'client-token': (i) => i.clientToken,
+};
+
+async function reservations(ctx: Context, insts: InstanceRecord[]): Promise<Reservation[]> {
+  const byId = new Map<string, Reservation>();
+  for (const inst of insts) {
+    let r = byId.get(inst.reservationId);
+    if (!r) {
+      r = { ReservationId: inst.reservationId, OwnerId: inst.account, Groups: [], Instances: [] };
+      byId.set(inst.reservationId, r);
+    }
+    r.Instances!.push(await toSdkInstance(ctx, inst));
+  }
+  return [...byId.values()];
+}
+
+export const run: Handler<RunInstancesRequest, Reservation> = async (ctx, caller, input) => {
+  const tags = tagsFromSpecs(input.TagSpecifications, ['instance', 'volume', 'network-interface']);
+  const insts = await runInstances(ctx, caller, {
+    imageId: required(input.ImageId, 'ImageId'), instanceType: input.InstanceType, minCount: required(input.MinCount, 'MinCount'),
+    maxCount: required(input.MaxCount, 'MaxCount'), userData: input.UserData, keyName: input.KeyName,
+    availabilityZone: input.Placement?.AvailabilityZone, clientToken: input.ClientToken, tags: tags.instance, volumeTags: tags.volume,
+  });
+  const [r] = await reservations(ctx, insts);
+  return r;
+};
+
+export const describe: Handler<DescribeInstancesRequest, DescribeInstancesResult> = async (ctx, caller, input) => {
+  if (input.InstanceIds?.length && input.MaxResults !== undefined) {
+    throw new ApiError('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
+  }
+  const insts = applyFilters(await visibleInstances(ctx, caller, input.InstanceIds), input.Filters, INSTANCE_FILTERS, (i) => i.tags);
+  const page = paginate(insts, 'instances', input.MaxResults, input.NextToken, { min: 5, max: 1000 });
+  return { Reservations: await reservations(ctx, page.items), NextToken: page.nextToken };
+};
+
+function statusOf(inst: InstanceRecord): InstanceStatus {
+  const check = inst.state === 'running' ? { Status: 'ok' as const, Details: [{ Name: 'reachability' as const, Status: 'passed' as const }] }
+    : inst.state === 'pending' ? { Status: 'initializing' as const, Details: [{ Name: 'reachability' as const, Status: 'initializing' as const }] }
+      : { Status: 'not-applicable' as const };
+  return {
+    InstanceId: inst.id, AvailabilityZone: inst.availabilityZone, InstanceState: { Code: STATE_CODES[inst.state], Name: inst.state },
+    InstanceStatus: check, SystemStatus: check, AttachedEbsStatus: check,
+  };
+}
+
+const STATUS_FILTERS: FilterFields<InstanceRecord> = {
+  'availability-zone': (i) => i.availabilityZone,
+  'instance-state-code': (i) => STATE_CODES[i.state],
+  'instance-state-name': (i) => i.state,
+  'instance-status.status': (i) => statusOf(i).InstanceStatus!.Status,
+  'system-status.status': (i) => statusOf(i).SystemStatus!.Status,
+};
+
+export const describeStatus: Handler<DescribeInstanceStatusRequest, DescribeInstanceStatusResult> = async (ctx, caller, input) => {
+  let insts = await visibleInstances(ctx, caller, input.InstanceIds);
+  if (!input.IncludeAllInstances) insts = insts.filter((i) => i.state === 'running');
+  insts = applyFilters(insts, input.Filters, STATUS_FILTERS);
+  const page = paginate(insts, 'instance-status', input.MaxResults, input.NextToken, { min: 5, max: 1000 });
+  return { InstanceStatuses: page.items.map(statusOf), NextToken: page.nextToken };
+};
+
+function toChanges(changes: StateChange[]): InstanceStateChange[] {
+  return changes.map((c) => ({
+    InstanceId: c.instanceId,
+    PreviousState: { Code: STATE_CODES[c.previous], Name: c.previous },
+    CurrentState: { Code: STATE_CODES[c.current], Name: c.current },
+  }));
+}
+
+export const stop: Handler<StopInstancesRequest, StopInstancesResult> = async (ctx, caller, input) =>
+  ({ StoppingInstances: toChanges(await changeState(ctx, caller, input.InstanceIds ?? [], 'stop', { force: input.Force })) });
+
+export const start: Handler<StartInstancesRequest, StartInstancesResult> = async (ctx, caller, input) =>
+  ({ StartingInstances: toChanges(await changeState(ctx, caller, input.InstanceIds ?? [], 'start')) });
+
+export const terminate: Handler<TerminateInstancesRequest, TerminateInstancesResult> = async (ctx, caller, input) =>
+  ({ TerminatingInstances: toChanges(await changeState(ctx, caller, input.InstanceIds ?? [], 'terminate')) });
+
+export const reboot: Handler<RebootInstancesRequest, object> = async (ctx, caller, input) => {
+  await changeState(ctx, caller, input.InstanceIds ?? [], 'reboot');
+  return {};
+};
+
+export const getConsoleOutput: Handler<GetConsoleOutputRequest, GetConsoleOutputResult> = async (ctx, caller, input) => {
+  const id = required(input.InstanceId, 'InstanceId');
+  const out = await consoleOutput(ctx, caller, id);
+  return { InstanceId: id, Timestamp: new Date(), Output: out.length ? out.toString('base64') : undefined };
+};

@@ -1,0 +1,27 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { RuncDriver } from '../runtime/runc/runc-driver.js';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const run = promisify(execFile);
+
+async function has(cmd: string, args: string[] = ['--version']): Promise<boolean> {
+  return run(cmd, args).then(() => true, () => false);
+}
+
+/** Prints what this host lacks; exit code 1 when instances cannot run here. */
+export async function doctor(): Promise<number> {
+  const problems = await new RuncDriver({ stateDir: join(tmpdir(), 'kiln-doctor') }).check();
+  if (!(await has('busybox', ['true']))) problems.push('busybox is missing: the minimal catalog image is built from it (apt-get install busybox-static).');
+  if (!(await has('openssl', ['version']))) problems.push('openssl is missing: `npm run bench` uses it as its hashing baseline (apt-get install openssl).');
+  const awsCli = await has('/usr/bin/aws');
+  if (problems.length === 0) {
+    console.log('kiln doctor: this host can run instances.');
+  } else {
+    console.log(`kiln doctor: ${problems.length} problem(s):`);
+    for (const p of problems) console.log(`  - ${p}`);
+  }
+  if (!awsCli) console.log('  note: /usr/bin/aws (Debian package awscli) is absent; the end-to-end tests need it.');
+  return problems.length ? 1 : 0;
+}

@@ -1,0 +1,45 @@
+/**
+ * The `kiln` command.
+ *   kiln serve [--host 127.0.0.1] [--port 4747] [--data ./.kiln]
+ *   kiln doctor
+ */
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { doctor } from './doctor.js';
+import { serve } from './serve.js';
+
+const USAGE = `usage:
+  kiln serve [--host HOST] [--port PORT] [--data DIR]   start the server (env KILN_HOST, KILN_PORT, KILN_DATA_DIR)
+  kiln doctor                                          say what this host lacks to run instances`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve': {
+      const { values } = parseArgs({ args: rest, options: { host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' } } });
+      const port = Number(values.port ?? process.env.KILN_PORT ?? 4747);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) {
+        console.error(`kiln: invalid port '${values.port ?? process.env.KILN_PORT}'`);
+        return 2;
+      }
+      await serve({
+        host: values.host ?? process.env.KILN_HOST ?? '127.0.0.1', port,
+        dataDir: resolve(values.data ?? process.env.KILN_DATA_DIR ?? '.kiln'),
+      });
+      return 0;
+    }
+    case 'doctor':
+      return doctor();
+    case undefined: case 'help': case '--help': case '-h':
+      console.log(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`kiln: unknown command '${command}'\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => { if (code !== 0) process.exitCode = code; }, (err: unknown) => {
+  console.error(`kiln: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});

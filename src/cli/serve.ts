@@ -1,0 +1,34 @@
+import { createApp } from '../server/app.js';
+import { createHttpServer } from '../server/http.js';
+import { DEFAULT_ACCOUNT } from '../services/model.js';
+
+export interface ServeOptions { host: string; port: number; dataDir: string }
+
+/** Runs the server until SIGINT/SIGTERM. Instances keep running across restarts; the next start finds them again. */
+export async function serve(opts: ServeOptions): Promise<void> {
+  const app = await createApp({ dataDir: opts.dataDir });
+  const missing = await app.ctx.runtime.check();
+  if (missing.length) {
+    console.error(`kiln: this host cannot run instances yet; the API still works, instance launches will fail:\n  - ${missing.join('\n  - ')}`);
+  }
+  let ready = false;
+  const server = createHttpServer({ ctx: app.ctx, ready: () => ready });
+  await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(opts.port, opts.host, res); });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const endpoint = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
+  console.log(`kiln: listening on ${endpoint} (data in ${opts.dataDir})`);
+  console.log(`kiln: account ${DEFAULT_ACCOUNT}: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_ENDPOINT_URL=${endpoint}`);
+  await app.ready;
+  ready = true;
+  console.log('kiln: ready');
+  await new Promise<void>((res) => {
+    const stop = () => res();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  console.log('kiln: shutting down');
+  await new Promise<void>((res) => server.close(() => res()));
+  server.closeAllConnections();
+  await app.close();
+}

@@ -1,0 +1,75 @@
+/**
+ * Assembles a Kiln server from its parts (store, block store, runtime) over a
+ * data directory, and starts the background work (catalog, reconciliation).
+ */
+import { mkdir } from 'node:fs/promises';
+import type { BlockStore } from '../blocks/blocks.js';
+import { FsBlockStore } from '../blocks/fs/fs-store.js';
+import { ensureMinimalImage } from '../catalog/catalog.js';
+import { RuncDriver } from '../runtime/runc/runc-driver.js';
+import type { RuntimeDriver } from '../runtime/runtime.js';
+import { failInterruptedCaptures } from '../services/capture.js';
+import { KeyedMutex, Tasks } from '../services/concurrency.js';
+import type { Context } from '../services/context.js';
+import { Paths } from '../services/context.js';
+import { reconcileInstances } from '../services/instances.js';
+import { DEFAULT_ACCOUNT } from '../services/model.js';
+import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+
+export const DEFAULT_REGIONS = [
+  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'eu-west-1', 'eu-west-2', 'eu-central-1', 'eu-north-1',
+  'ap-southeast-1', 'ap-southeast-2', 'ap-northeast-1', 'ap-south-1', 'ca-central-1', 'sa-east-1',
+];
+
+export interface AppOptions {
+  dataDir: string;
+  regions?: string[];
+  log?: (msg: string) => void;
+  /** Replaces the runc driver (tests of the API without a host runtime). */
+  runtime?: RuntimeDriver;
+  blocks?: BlockStore;
+}
+
+export interface App {
+  ctx: Context;
+  /** Resolves when the catalog image is registered and instances are reconciled. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createApp(opts: AppOptions): Promise<App> {
+  const paths = new Paths(opts.dataDir);
+  await mkdir(paths.dataDir, { recursive: true });
+  const log = opts.log ?? ((m: string) => console.error(m));
+  const store = new SqliteStore(paths.db);
+  const ctx: Context = {
+    store, paths, log,
+    blocks: opts.blocks ?? await FsBlockStore.open(paths.blocks),
+    runtime: opts.runtime ?? new RuncDriver({ stateDir: paths.runtime }),
+    regions: opts.regions ?? DEFAULT_REGIONS,
+    tasks: new Tasks(log),
+    locks: new KeyedMutex(),
+  };
+  await ensureDefaultAccount(ctx);
+  const ready = (async () => {
+    await failInterruptedCaptures(ctx);
+    await reconcileInstances(ctx);
+    await ensureMinimalImage(ctx).catch((err: Error) =>
+      log(`kiln: could not build the minimal catalog image (${err.message}); run 'kiln doctor'`));
+  })();
+  return {
+    ctx, ready,
+    close: async () => {
+      await ready.catch(() => undefined);
+      await ctx.tasks.idle();
+      await store.close();
+    },
+  };
+}
+
+async function ensureDefaultAccount(ctx: Context): Promise<void> {
+  if (await ctx.store.accounts.get(DEFAULT_ACCOUNT)) return;
+  await ctx.store.accounts.put({
+    id: DEFAULT_ACCOUNT, keys: [{ accessKeyId: 'test', secretAccessKey: 'test', createdAt: new Date().toISOString() }],
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * The HTTP edge: reads a request, authenticates it (SigV4 against the stored
+ * secret; the credential scope names the region), parses the EC2 Query
+ * parameters with the service model, calls the action's handler and writes
+ * its result or AWS's error envelope. Nothing below this file sees HTTP.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { ApiError, toApiError } from '../api/errors.js';
+import { HANDLERS } from '../api/router.js';
+import { findOperation, parseQuery, serializeError, serializeResponse } from '../protocol/protocol.js';
+import type { Caller, Context } from '../services/context.js';
+import { AuthError, parseAuthorization, verifySignature } from './sigv4.js';
+
+const MAX_BODY = 1024 * 1024;
+
+export interface HttpOptions { ctx: Context; ready: () => boolean }
+
+export function createHttpServer(opts: HttpOptions): Server {
+  return createServer((req, res) => {
+    handle(opts, req, res).catch((err: unknown) => {
+      opts.ctx.log(`kiln: unhandled error: ${(err as Error).stack ?? String(err)}`);
+      if (!res.headersSent) sendError(res, new ApiError('InternalError', 'An internal error has occurred', 500), randomUUID());
+    });
+  });
+}
+
+async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const requestId = randomUUID();
+  const url = new URL(req.url ?? '/', 'http://kiln');
+  if (url.pathname === '/_kiln/health') {
+    const ok = opts.ready();
+    res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ok' : 'starting' }));
+    return;
+  }
+  let body: Buffer;
+  try {
+    body = await readBody(req);
+  } catch (err) {
+    return sendError(res, toApiError(err), requestId);
+  }
+  try {
+    const caller = await authenticate(opts.ctx, req, url, body);
+    const params = new URLSearchParams(url.search);
+    if (req.method === 'POST') for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
+    const out = await dispatch(opts.ctx, caller, params, { host: req.headers.host ?? '', requestId });
+    res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId }).end(out);
+  } catch (err) {
+    const apiErr = toApiError(err);
+    if (apiErr.status >= 500) opts.ctx.log(`kiln: ${apiErr.code} for request ${requestId}: ${(err as Error)?.stack ?? String(err)}`);
+    sendError(res, apiErr, requestId);
+  }
+}
+
+async function dispatch(ctx: Context, caller: Caller, params: URLSearchParams, info: { host: string; requestId: string }): Promise<string> {
+  const action = params.get('Action');
+  if (!action) throw new ApiError('MissingAction', 'The request must contain the parameter Action');
+  const op = findOperation(action);
+  if (!op) throw new ApiError('InvalidAction', `The action ${action} is not valid for this web service.`);
+  const handler = HANDLERS[action];
+  if (!handler) throw new ApiError('InvalidAction', `The action ${action} is not implemented by Kiln yet.`);
+  const input = parseQuery(params, op);
+  if (input.DryRun === true) throw new ApiError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
+  const output = await handler(ctx, caller, input, info);
+  return serializeResponse(op, output as Record<string, unknown>, info.requestId);
+}
+
+async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: Buffer): Promise<Caller> {
+  const signed = {
+    method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1),
+    headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
+    body,
+  };
+  const auth = parseAuthorization(signed);
+  const found = await ctx.store.accounts.byAccessKey(auth.credential.accessKeyId);
+  if (!found) throw new AuthError('AuthFailure', 'AWS was not able to validate the provided access credentials');
+  verifySignature(signed, auth, found.secretAccessKey);
+  if (auth.credential.service !== 'ec2') {
+    throw new AuthError('AuthFailure', `Credential should be scoped to correct service: 'ec2'.`);
+  }
+  if (!ctx.regions.includes(auth.credential.region)) {
+    throw new AuthError('AuthFailure', `Credential should be scoped to a valid region, not '${auth.credential.region}'.`);
+  }
+  return { account: found.account.id, region: auth.credential.region };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new ApiError('RequestEntityTooLarge', `Request body is larger than ${MAX_BODY} bytes`, 413));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function sendError(res: ServerResponse, err: ApiError, requestId: string): void {
+  res.writeHead(err.status, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId })
+    .end(serializeError(err.code, err.message, requestId));
+}

@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import type { BlockStore } from '../blocks/blocks.js';
+import type { RuntimeDriver } from '../runtime/runtime.js';
+import type { Store } from '../store/store.js';
+import { KeyedMutex, Tasks } from './concurrency.js';
+
+/** Where Kiln keeps files under its data directory. */
+export class Paths {
+  constructor(readonly dataDir: string) {}
+  get db() { return join(this.dataDir, 'kiln.db'); }
+  get blocks() { return join(this.dataDir, 'blocks'); }
+  get volumes() { return join(this.dataDir, 'volumes'); }
+  get runtime() { return join(this.dataDir, 'runtime'); }
+  get consoles() { return join(this.dataDir, 'console'); }
+  get tmp() { return join(this.dataDir, 'tmp'); }
+  get catalog() { return join(this.dataDir, 'catalog'); }
+  volume(id: string) { return join(this.volumes, `${id}.img`); }
+  console(instanceId: string) { return join(this.consoles, `${instanceId}.log`); }
+}
+
+/** Everything a service needs, passed explicitly (no globals). */
+export interface Context {
+  store: Store;
+  blocks: BlockStore;
+  runtime: RuntimeDriver;
+  paths: Paths;
+  /** Regions this server serves; the first is the default. */
+  regions: string[];
+  tasks: Tasks;
+  /** Per-resource serialisation of lifecycle work. */
+  locks: KeyedMutex;
+  log(msg: string): void;
+}
+
+/** The caller of an API request: the account the access key belongs to, and the region signed for. */
+export interface Caller { account: string; region: string }
+
+export function availabilityZones(region: string): string[] {
+  return ['a', 'b', 'c'].map((s) => `${region}${s}`);
+}

@@ -1,0 +1,48 @@
+/**
+ * Errors the domain throws. They say what went wrong in domain terms; the API
+ * edge (api/errors.ts) maps each to AWS's error code, message and HTTP status.
+ */
+
+export type ResourceKind = 'image' | 'snapshot' | 'volume' | 'instance';
+
+/** One or more resources do not exist, or are not visible to the caller. */
+export class NotFound extends Error {
+  constructor(readonly kind: ResourceKind, readonly ids: string[]) { super(`${kind} not found: ${ids.join(', ')}`); }
+}
+
+/** An id that is not of the resource's id format. */
+export class MalformedId extends Error {
+  constructor(readonly kind: ResourceKind, readonly id: string) { super(`malformed ${kind} id: ${id}`); }
+}
+
+/** A resource that existed and was recently deleted (e.g. a deregistered image). */
+export class Unavailable extends Error {
+  constructor(readonly kind: ResourceKind, readonly id: string) { super(`${kind} ${id} is no longer available`); }
+}
+
+/** The resource is in a state that does not allow the operation. */
+export class InvalidState extends Error {
+  constructor(readonly kind: ResourceKind, readonly id: string, readonly state: string, message: string) { super(message); }
+}
+
+/** A resource is still used by another one. */
+export class InUse extends Error {
+  constructor(readonly kind: ResourceKind, readonly id: string, readonly usedBy: string) { super(`${kind} ${id} is in use by ${usedBy}`); }
+}
+
+/** A name that must be unique is taken. */
+export class DuplicateName extends Error {
+  constructor(readonly kind: ResourceKind, readonly name: string, readonly heldBy: string) { super(`${kind} name ${name} is in use by ${heldBy}`); }
+}
+
+/**
+ * A request value the domain rejects. `code` is the AWS error code that names
+ * the problem (the domain speaks AWS's vocabulary for validation, since that is
+ * what its users read).
+ */
+export class Invalid extends Error {
+  constructor(readonly code: string, message: string) { super(message); }
+}
+
+/** Something the host cannot do (no runc, not root, ...). */
+export class HostUnavailable extends Error {}

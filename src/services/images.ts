@@ -1,0 +1,113 @@
+import type { Caller, Context } from './context.js';
+import { DuplicateName, Invalid, MalformedId, NotFound } from './errors.js';
+import { isValidId, newId, nowIso } from './ids.js';
+import type { BlockDeviceMapping, ImageRecord, Tag } from './model.js';
+import { CATALOG_ACCOUNT } from './model.js';
+import { DuplicateError } from '../store/store.js';
+
+/** How long a deregistered image still answers to its id (AWS: "briefly"). */
+export const DEREGISTERED_VISIBLE_MS = 60 * 60 * 1000;
+
+const NAME_RE = /^[A-Za-z0-9()[\]./\-'@_ ]{3,128}$/;
+
+export function validateImageName(name: string | undefined): asserts name is string {
+  if (name === undefined || name === '') throw new Invalid('MissingParameter', 'The request must contain the parameter name');
+  if (!NAME_RE.test(name)) {
+    throw new Invalid('InvalidAMIName.Malformed',
+      `AMI names must be between 3 and 128 characters long, and may contain letters, numbers, '(', ')', '.', '-', '/' and '_'`);
+  }
+}
+
+export function validateDescription(description: string | undefined): void {
+  if (description !== undefined && description.length > 255) {
+    throw new Invalid('InvalidParameterValue', 'AMI descriptions must be at most 255 characters long');
+  }
+}
+
+export interface NewImage {
+  name: string;
+  description?: string;
+  architecture: string;
+  rootDeviceName: string;
+  blockDeviceMappings: BlockDeviceMapping[];
+  state?: ImageRecord['state'];
+  isPublic?: boolean;
+  ownerAlias?: string;
+  sourceInstanceId?: string;
+  sourceImageId?: string;
+  sourceImageRegion?: string;
+  tags?: Tag[];
+}
+
+/** Inserts an image record; the name must be free in the owner's account and region. */
+export async function insertImage(ctx: Context, owner: Caller, img: NewImage): Promise<ImageRecord> {
+  validateImageName(img.name);
+  validateDescription(img.description);
+  const rec: ImageRecord = {
+    id: newId('image'), account: owner.account, region: owner.region, name: img.name, description: img.description,
+    state: img.state ?? 'pending', ownerAlias: img.ownerAlias, architecture: img.architecture, rootDeviceName: img.rootDeviceName,
+    blockDeviceMappings: img.blockDeviceMappings, creationDate: nowIso(), isPublic: img.isPublic ?? false,
+    enaSupport: true, bootMode: undefined, imdsSupport: undefined, sourceInstanceId: img.sourceInstanceId,
+    sourceImageId: img.sourceImageId, sourceImageRegion: img.sourceImageRegion, tags: img.tags ?? [],
+  };
+  try {
+    await ctx.store.images.insert(rec);
+  } catch (err) {
+    if (err instanceof DuplicateError) throw new DuplicateName('image', img.name, err.existingId);
+    throw err;
+  }
+  return rec;
+}
+
+/** Whether `caller` may see (and so launch) the image. */
+export function canSee(img: ImageRecord, caller: Caller): boolean {
+  if (img.region !== caller.region) return false;
+  return img.account === caller.account || img.isPublic;
+}
+
+function recentlyDeregistered(img: ImageRecord): boolean {
+  return img.state === 'deregistered' && Date.now() - Date.parse(img.deregisteredAt ?? img.creationDate) < DEREGISTERED_VISIBLE_MS;
+}
+
+/**
+ * Images the caller can see. With `ids`, exactly those (every id must be well
+ * formed and visible, else the whole call fails as AWS does); without, all
+ * visible images that are not deregistered.
+ */
+export async function visibleImages(ctx: Context, caller: Caller, ids?: string[]): Promise<ImageRecord[]> {
+  if (ids?.length) {
+    for (const id of ids) if (!isValidId('image', id)) throw new MalformedId('image', id);
+    const found = await Promise.all(ids.map((id) => ctx.store.images.get(id)));
+    const missing = ids.filter((_, i) => {
+      const img = found[i];
+      return !img || !canSee(img, caller) || (img.state === 'deregistered' && !recentlyDeregistered(img));
+    });
+    if (missing.length) throw new NotFound('image', missing);
+    return found as ImageRecord[];
+  }
+  const all = await ctx.store.images.list({ region: caller.region });
+  return all.filter((img) => img.state !== 'deregistered' && canSee(img, caller));
+}
+
+/** The image, if the caller may launch it; else NotFound (an invisible image does not exist for the caller). */
+export async function launchableImage(ctx: Context, caller: Caller, imageId: string): Promise<ImageRecord> {
+  if (!isValidId('image', imageId)) throw new MalformedId('image', imageId);
+  const img = await ctx.store.images.get(imageId);
+  if (!img || !canSee(img, caller) || img.state === 'deregistered') throw new NotFound('image', [imageId]);
+  if (img.state !== 'available') {
+    throw new Invalid('InvalidAMIID.Unavailable', `Image ${imageId} is not available: its state is ${img.state}`);
+  }
+  return img;
+}
+
+/** Deregisters an image the caller owns. Its snapshots stay (as on AWS). */
+export async function deregisterImage(ctx: Context, caller: Caller, imageId: string): Promise<void> {
+  const [img] = await visibleImages(ctx, caller, [imageId]);
+  if (img.account !== caller.account || img.state === 'deregistered') throw new NotFound('image', [imageId]);
+  await ctx.store.images.update(imageId, (r) => ({ ...r, state: 'deregistered', deregisteredAt: nowIso() }));
+}
+
+/** The catalog account's alias is what users filter on (`--owners amazon`). */
+export function ownerAlias(img: ImageRecord): string | undefined {
+  return img.ownerAlias ?? (img.account === CATALOG_ACCOUNT ? 'amazon' : undefined);
+}

@@ -1,0 +1,122 @@
+/**
+ * The domain records Kiln keeps, in AWS's own nouns. Field names follow the
+ * EC2 API where one exists so handlers map them without surprises; they are
+ * plain JSON (dates as ISO strings) so every store can keep them.
+ */
+
+export interface Tag { key: string; value: string }
+
+export type ImageState = 'pending' | 'available' | 'failed' | 'disabled' | 'deregistered';
+export type SnapshotState = 'pending' | 'completed' | 'error';
+export type VolumeState = 'creating' | 'available' | 'in-use' | 'deleting' | 'deleted' | 'error';
+export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'shutting-down' | 'terminated';
+
+/** Every record is owned by one account and lives in one region. */
+export interface Owned { id: string; account: string; region: string }
+
+export interface EbsMapping {
+  snapshotId?: string;
+  volumeSize: number;
+  deleteOnTermination: boolean;
+  volumeType: string;
+  encrypted: boolean;
+}
+
+export interface BlockDeviceMapping {
+  deviceName: string;
+  ebs?: EbsMapping;
+  noDevice?: boolean;
+  virtualName?: string;
+}
+
+export interface StateReason { code: string; message: string }
+
+export interface ImageRecord extends Owned {
+  name: string;
+  description?: string;
+  state: ImageState;
+  stateReason?: StateReason;
+  /** Alias shown as imageOwnerAlias (catalog images: 'amazon'). */
+  ownerAlias?: string;
+  architecture: string;
+  rootDeviceName: string;
+  blockDeviceMappings: BlockDeviceMapping[];
+  creationDate: string;
+  isPublic: boolean;
+  enaSupport: boolean;
+  bootMode?: string;
+  imdsSupport?: string;
+  sourceInstanceId?: string;
+  sourceImageId?: string;
+  sourceImageRegion?: string;
+  deregisteredAt?: string;
+  tags: Tag[];
+}
+
+export interface SnapshotRecord extends Owned {
+  volumeId: string;
+  /** GiB. */
+  volumeSize: number;
+  state: SnapshotState;
+  stateMessage?: string;
+  progress: string;
+  startTime: string;
+  completionTime?: string;
+  description: string;
+  encrypted: boolean;
+  ownerAlias?: string;
+  /** Bytes of new block data this snapshot added to the store (incremental size). */
+  dataBytes?: number;
+  tags: Tag[];
+}
+
+export interface VolumeAttachmentRecord {
+  instanceId: string;
+  device: string;
+  deleteOnTermination: boolean;
+  attachTime: string;
+}
+
+export interface VolumeRecord extends Owned {
+  size: number;
+  snapshotId?: string;
+  availabilityZone: string;
+  state: VolumeState;
+  createTime: string;
+  volumeType: string;
+  encrypted: boolean;
+  attachment?: VolumeAttachmentRecord;
+  tags: Tag[];
+}
+
+export interface InstanceRecord extends Owned {
+  imageId: string;
+  instanceType: string;
+  state: InstanceState;
+  stateTransitionReason: string;
+  stateReason?: StateReason;
+  launchTime: string;
+  availabilityZone: string;
+  reservationId: string;
+  amiLaunchIndex: number;
+  /** Base64, as sent. */
+  userData?: string;
+  keyName?: string;
+  clientToken?: string;
+  architecture: string;
+  rootDeviceName: string;
+  volumeIds: string[];
+  tags: Tag[];
+}
+
+export interface AccessKey { accessKeyId: string; secretAccessKey: string; createdAt: string }
+
+export interface AccountRecord {
+  id: string;
+  alias?: string;
+  keys: AccessKey[];
+}
+
+export const DEFAULT_ACCOUNT = '000000000000';
+/** Owner of the images Kiln itself publishes (owner alias 'amazon'). */
+export const CATALOG_ACCOUNT = '000000000001';

@@ -1,0 +1,149 @@
+import Database from 'better-sqlite3';
+import type { BlockHash, BlockMap } from '../../blocks/blocks.js';
+import type { AccountRecord, ImageRecord, Owned } from '../../services/model.js';
+import { DuplicateError, NotInStoreError } from '../store.js';
+import type { Collection, Scope, Store } from '../store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS docs (
+  kind TEXT NOT NULL,
+  id TEXT NOT NULL,
+  account TEXT NOT NULL,
+  region TEXT NOT NULL,
+  unique_key TEXT,
+  seq INTEGER NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (kind, id)
+);
+CREATE INDEX IF NOT EXISTS docs_scope ON docs (kind, account, region, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS docs_unique ON docs (kind, unique_key) WHERE unique_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS accounts (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS access_keys (access_key_id TEXT PRIMARY KEY, account TEXT NOT NULL, secret TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS block_maps (snapshot_id TEXT PRIMARY KEY, size_bytes INTEGER NOT NULL, blocks TEXT NOT NULL);
+`;
+
+type UniqueKey<T> = (doc: T) => string | undefined;
+
+/** Metadata in one SQLite file (WAL): documents in a single table, one kind per collection. */
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private seq: number;
+
+  readonly accounts: Store['accounts'];
+  readonly images: Collection<ImageRecord>;
+  readonly snapshots: Store['snapshots'];
+  readonly volumes: Store['volumes'];
+  readonly instances: Store['instances'];
+  readonly blockMaps: Store['blockMaps'];
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.seq = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM docs').get() as { s: number }).s;
+    this.images = this.collection<ImageRecord>('image', (d) =>
+      d.state === 'deregistered' ? undefined : `${d.account}/${d.region}/${d.name}`);
+    this.snapshots = this.collection('snapshot');
+    this.volumes = this.collection('volume');
+    this.instances = this.collection('instance');
+    this.accounts = this.accountTable();
+    this.blockMaps = this.blockMapTable();
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  private collection<T extends Owned>(kind: string, uniqueKey: UniqueKey<T> = () => undefined): Collection<T> {
+    const db = this.db;
+    const getStmt = db.prepare('SELECT data FROM docs WHERE kind = ? AND id = ?');
+    const insertStmt = db.prepare('INSERT INTO docs (kind, id, account, region, unique_key, seq, data) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const updateStmt = db.prepare('UPDATE docs SET unique_key = ?, data = ? WHERE kind = ? AND id = ?');
+    const deleteStmt = db.prepare('DELETE FROM docs WHERE kind = ? AND id = ?');
+    const holder = db.prepare('SELECT id FROM docs WHERE kind = ? AND unique_key = ?');
+    const read = (id: string): T | undefined => {
+      const row = getStmt.get(kind, id) as { data: string } | undefined;
+      return row ? JSON.parse(row.data) as T : undefined;
+    };
+    const checkUnique = (key: string | undefined, id: string) => {
+      if (key === undefined) return;
+      const row = holder.get(kind, key) as { id: string } | undefined;
+      if (row && row.id !== id) throw new DuplicateError(key, row.id);
+    };
+    const update = db.transaction((id: string, fn: (c: T) => T): T => {
+      const current = read(id);
+      if (!current) throw new NotInStoreError(id);
+      const next = fn(current);
+      const key = uniqueKey(next);
+      checkUnique(key, id);
+      updateStmt.run(key ?? null, JSON.stringify(next), kind, id);
+      return next;
+    });
+    const insert = db.transaction((doc: T) => {
+      if (read(doc.id)) throw new DuplicateError(`${kind} id`, doc.id);
+      const key = uniqueKey(doc);
+      checkUnique(key, doc.id);
+      insertStmt.run(kind, doc.id, doc.account, doc.region, key ?? null, ++this.seq, JSON.stringify(doc));
+    });
+    return {
+      get: async (id) => read(id),
+      list: async (scope: Scope = {}) => {
+        let sql = 'SELECT data FROM docs WHERE kind = ?';
+        const args: string[] = [kind];
+        if (scope.account) { sql += ' AND account = ?'; args.push(scope.account); }
+        if (scope.region) { sql += ' AND region = ?'; args.push(scope.region); }
+        const rows = db.prepare(`${sql} ORDER BY seq`).all(...args) as Array<{ data: string }>;
+        return rows.map((r) => JSON.parse(r.data) as T);
+      },
+      insert: async (doc) => { insert(doc); },
+      update: async (id, fn) => update(id, fn),
+      delete: async (id) => deleteStmt.run(kind, id).changes > 0,
+    };
+  }
+
+  private accountTable(): Store['accounts'] {
+    const db = this.db;
+    const parse = (row: { data: string } | undefined) => (row ? JSON.parse(row.data) as AccountRecord : undefined);
+    const put = db.transaction((a: AccountRecord) => {
+      db.prepare('INSERT OR REPLACE INTO accounts (id, data) VALUES (?, ?)').run(a.id, JSON.stringify(a));
+      db.prepare('DELETE FROM access_keys WHERE account = ?').run(a.id);
+      const addKey = db.prepare('INSERT INTO access_keys (access_key_id, account, secret) VALUES (?, ?, ?)');
+      for (const k of a.keys) addKey.run(k.accessKeyId, a.id, k.secretAccessKey);
+    });
+    return {
+      get: async (id) => parse(db.prepare('SELECT data FROM accounts WHERE id = ?').get(id) as { data: string } | undefined),
+      byAccessKey: async (keyId) => {
+        const row = db.prepare('SELECT a.data, k.secret FROM access_keys k JOIN accounts a ON a.id = k.account WHERE k.access_key_id = ?')
+          .get(keyId) as { data: string; secret: string } | undefined;
+        return row ? { account: JSON.parse(row.data) as AccountRecord, secretAccessKey: row.secret } : undefined;
+      },
+      list: async () => (db.prepare('SELECT data FROM accounts ORDER BY id').all() as Array<{ data: string }>).map((r) => parse(r)!),
+      put: async (a) => { put(a); },
+    };
+  }
+
+  private blockMapTable(): Store['blockMaps'] {
+    const db = this.db;
+    return {
+      get: async (id) => {
+        const row = db.prepare('SELECT size_bytes, blocks FROM block_maps WHERE snapshot_id = ?').get(id) as
+          { size_bytes: number; blocks: string } | undefined;
+        return row ? { sizeBytes: row.size_bytes, blocks: JSON.parse(row.blocks) as BlockMap['blocks'] } : undefined;
+      },
+      put: async (id, map) => {
+        db.prepare('INSERT OR REPLACE INTO block_maps (snapshot_id, size_bytes, blocks) VALUES (?, ?, ?)')
+          .run(id, map.sizeBytes, JSON.stringify(map.blocks));
+      },
+      delete: async (id) => { db.prepare('DELETE FROM block_maps WHERE snapshot_id = ?').run(id); },
+      liveHashes: async () => {
+        const live = new Set<BlockHash>();
+        for (const row of db.prepare('SELECT blocks FROM block_maps').iterate() as Iterable<{ blocks: string }>) {
+          for (const [, h] of JSON.parse(row.blocks) as BlockMap['blocks']) live.add(h);
+        }
+        return live;
+      },
+    };
+  }
+}

@@ -1,0 +1,78 @@
+/** The shared suite every Store implementation must pass (SQLite now; PostgreSQL later). */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { BlockHash } from '../blocks/blocks.js';
+import type { ImageRecord } from '../services/model.js';
+import type { Store } from './store.js';
+import { DuplicateError, NotInStoreError } from './store.js';
+
+function image(id: string, name: string, over: Partial<ImageRecord> = {}): ImageRecord {
+  return {
+    id, account: '111122223333', region: 'us-east-1', name, state: 'available', architecture: 'x86_64',
+    rootDeviceName: '/dev/xvda', blockDeviceMappings: [], creationDate: new Date().toISOString(), isPublic: false,
+    enaSupport: true, tags: [], ...over,
+  };
+}
+
+export function storeSuite(name: string, open: () => Promise<{ store: Store; reopen(): Promise<Store> }>): void {
+  describe(`Store: ${name}`, () => {
+    test('insert, get, list by scope, update, delete', async () => {
+      const { store } = await open();
+      await store.images.insert(image('ami-1', 'a'));
+      await store.images.insert(image('ami-2', 'b', { region: 'eu-west-1' }));
+      await store.images.insert(image('ami-3', 'c', { account: '444455556666' }));
+      assert.equal((await store.images.get('ami-1'))?.name, 'a');
+      assert.deepEqual((await store.images.list({ region: 'us-east-1' })).map((i) => i.id), ['ami-1', 'ami-3']);
+      assert.deepEqual((await store.images.list({ account: '111122223333', region: 'eu-west-1' })).map((i) => i.id), ['ami-2']);
+      const u = await store.images.update('ami-1', (i) => ({ ...i, description: 'd' }));
+      assert.equal(u.description, 'd');
+      assert.equal((await store.images.get('ami-1'))?.description, 'd');
+      assert.equal(await store.images.delete('ami-1'), true);
+      assert.equal(await store.images.get('ami-1'), undefined);
+      await assert.rejects(store.images.update('ami-1', (i) => i), NotInStoreError);
+    });
+
+    test('image names are unique per account and region until deregistered', async () => {
+      const { store } = await open();
+      await store.images.insert(image('ami-1', 'web'));
+      await assert.rejects(store.images.insert(image('ami-2', 'web')), (e: DuplicateError) => e instanceof DuplicateError && e.existingId === 'ami-1');
+      await store.images.insert(image('ami-3', 'web', { region: 'eu-west-1' }));
+      await store.images.insert(image('ami-4', 'web', { account: '444455556666' }));
+      await store.images.update('ami-1', (i) => ({ ...i, state: 'deregistered' }));
+      await store.images.insert(image('ami-5', 'web'));
+      await store.images.insert(image('ami-6', 'other'));
+      await assert.rejects(store.images.update('ami-6', (i) => ({ ...i, name: 'web' })), DuplicateError);
+      assert.equal((await store.images.get('ami-6'))?.name, 'other');
+    });
+
+    test('an update whose function throws changes nothing', async () => {
+      const { store } = await open();
+      await store.images.insert(image('ami-1', 'a'));
+      await assert.rejects(store.images.update('ami-1', () => { throw new Error('no'); }), /no/);
+      assert.equal((await store.images.get('ami-1'))?.name, 'a');
+    });
+
+    test('accounts and their keys', async () => {
+      const { store } = await open();
+      await store.accounts.put({ id: '111122223333', alias: 'dev', keys: [{ accessKeyId: 'AKIA1', secretAccessKey: 's1', createdAt: '' }] });
+      assert.equal((await store.accounts.byAccessKey('AKIA1'))?.secretAccessKey, 's1');
+      await store.accounts.put({ id: '111122223333', alias: 'dev', keys: [{ accessKeyId: 'AKIA2', secretAccessKey: 's2', createdAt: '' }] });
+      assert.equal(await store.accounts.byAccessKey('AKIA1'), undefined);
+      assert.equal((await store.accounts.byAccessKey('AKIA2'))?.account.alias, 'dev');
+    });
+
+    test('block maps and the live set survive a reopen', async () => {
+      const { store, reopen } = await open();
+      const h = (c: string) => c.repeat(64) as BlockHash;
+      await store.blockMaps.put('snap-1', { sizeBytes: 1024, blocks: [[0, h('a')], [3, h('b')]] });
+      await store.blockMaps.put('snap-2', { sizeBytes: 1024, blocks: [[0, h('a')], [5, h('c')]] });
+      await store.images.insert(image('ami-1', 'kept'));
+      const again = await reopen();
+      assert.deepEqual((await again.blockMaps.get('snap-1'))?.blocks, [[0, h('a')], [3, h('b')]]);
+      await again.blockMaps.delete('snap-1');
+      assert.deepEqual([...await again.blockMaps.liveHashes()].sort(), [h('a'), h('c')]);
+      assert.equal((await again.images.get('ami-1'))?.name, 'kept');
+      await again.close();
+    });
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * The metadata store: where Kiln keeps its records (accounts, images,
+ * snapshots, volumes, instances) and each snapshot's block map.
+ *
+ * Records are JSON documents in collections keyed by id, each owned by an
+ * account and a region. Implementations (one folder each: store/sqlite/, later
+ * a PostgreSQL one) must make every single method atomic and durable when its
+ * promise resolves. The interface is asynchronous so a networked database can
+ * implement it; the SQLite one answers synchronously underneath.
+ */
+import type { BlockHash, BlockMap } from '../blocks/blocks.js';
+import type { AccountRecord, ImageRecord, InstanceRecord, Owned, SnapshotRecord, VolumeRecord } from '../services/model.js';
+
+export interface Scope { account?: string; region?: string }
+
+export interface Collection<T extends Owned> {
+  get(id: string): Promise<T | undefined>;
+  /** Records in the scope (all when empty), in insertion order. */
+  list(scope?: Scope): Promise<T[]>;
+  /** Inserts a new record; throws DuplicateError if the id or its unique key (see uniqueKey) exists. */
+  insert(doc: T): Promise<void>;
+  /**
+   * Atomically replaces the record with fn(current). fn may throw to abort.
+   * Throws NotInStoreError when absent.
+   */
+  update(id: string, fn: (current: T) => T): Promise<T>;
+  delete(id: string): Promise<boolean>;
+}
+
+export interface Store {
+  accounts: {
+    get(id: string): Promise<AccountRecord | undefined>;
+    byAccessKey(accessKeyId: string): Promise<{ account: AccountRecord; secretAccessKey: string } | undefined>;
+    list(): Promise<AccountRecord[]>;
+    put(account: AccountRecord): Promise<void>;
+  };
+  /** Image names are unique per account and region while not deregistered: insert/update throw DuplicateError. */
+  images: Collection<ImageRecord>;
+  snapshots: Collection<SnapshotRecord>;
+  volumes: Collection<VolumeRecord>;
+  instances: Collection<InstanceRecord>;
+  blockMaps: {
+    get(snapshotId: string): Promise<BlockMap | undefined>;
+    put(snapshotId: string, map: BlockMap): Promise<void>;
+    delete(snapshotId: string): Promise<void>;
+    /** Every block hash referenced by any stored map (for sweeping unreferenced blocks). */
+    liveHashes(): Promise<Set<BlockHash>>;
+  };
+  close(): Promise<void>;
+}
+
+export class DuplicateError extends Error {
+  constructor(readonly key: string, readonly existingId: string) { super(`duplicate ${key} (held by ${existingId})`); }
+}
+
+export class NotInStoreError extends Error {
+  constructor(readonly id: string) { super(`${id} not in store`); }
+}
