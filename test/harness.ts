@@ -54,7 +54,8 @@ export async function stopAllInstances(app: App): Promise<void> {
 /** Runs the real AWS CLI v2 against `endpoint`, returning parsed JSON (or raw text). */
 export async function aws(endpoint: string, args: string[], opts: { region?: string; keys?: [string, string]; cwd?: string } = {}): Promise<any> {
   const [id, secret] = opts.keys ?? ['test', 'test'];
-  const { stdout } = await execFileP(AWS_CLI, [...args, '--output', 'json'], {
+  // --endpoint-url on every call: Debian's aws-cli 2.9 ignores AWS_ENDPOINT_URL, and a test must never reach AWS.
+  const { stdout } = await execFileP(AWS_CLI, [...args, '--endpoint-url', endpoint, '--output', 'json'], {
     cwd: opts.cwd,
     env: {
       PATH: process.env.PATH, HOME: process.env.HOME, AWS_ACCESS_KEY_ID: id, AWS_SECRET_ACCESS_KEY: secret,

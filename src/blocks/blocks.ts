@@ -14,7 +14,11 @@
  *  - verify the hash of every block they return from `get` and throw
  *    BlockCorruptError on mismatch, BlockNotFoundError when absent.
  * The on-disk format of each implementation is written down in docs/.
+ *
+ * Callers must not modify a buffer passed to `put`/`putHashed` until the
+ * returned promise settles; stores keep no reference to it afterwards.
  */
+import { createHash } from 'node:crypto';
 
 /** SHA-256 of a block's bytes, 64 lower-case hex characters. */
 export type BlockHash = string & { readonly __brand: 'BlockHash' };
@@ -23,14 +27,37 @@ export type BlockHash = string & { readonly __brand: 'BlockHash' };
 export const BLOCK_SIZE = 512 * 1024;
 
 export interface BlockStore {
-  /** Stores `data` (1..BLOCK_SIZE bytes) and returns its hash. Idempotent: storing an existing block is cheap. */
+  /**
+   * Stores `data` (1..BLOCK_SIZE bytes) and returns its hash. Idempotent:
+   * storing an existing block is cheap and does not rewrite it. Concurrent
+   * puts of the same block are safe. Throws RangeError on an empty or
+   * oversized block.
+   */
   put(data: Uint8Array): Promise<BlockHash>;
-  /** Stores `data` whose hash the caller has already computed (skips re-hashing before the write; still verifies after). */
+  /**
+   * Stores `data` whose hash the caller has already computed (skips hashing
+   * before the write). The written block is still verified: if it does not
+   * hash to `hash` (a wrong caller hash included) nothing is stored and
+   * BlockCorruptError is thrown. When `hash` is already stored nothing is
+   * written or checked. TypeError if `hash` is not a BlockHash, RangeError
+   * on a bad size.
+   */
   putHashed(hash: BlockHash, data: Uint8Array): Promise<void>;
-  /** Returns the block's bytes after checking they hash to `hash`. */
+  /**
+   * Returns the block's bytes after checking they hash to `hash`. Throws
+   * BlockNotFoundError when absent (or `hash` is not a BlockHash at all),
+   * BlockCorruptError when the stored bytes hash to something else.
+   */
   get(hash: BlockHash): Promise<Buffer>;
+  /** Whether the block is stored (without reading or verifying it). */
   has(hash: BlockHash): Promise<boolean>;
-  /** Removes every stored block not in `live`; returns how many were removed. */
+  /**
+   * Removes every stored block not in `live`; returns how many were removed.
+   * Blocks being written by this store at that moment are kept. The caller
+   * must make sure no snapshot that is still being built relies on a block
+   * that `live` lacks (a block `has` reported may be swept before its
+   * snapshot's map is saved).
+   */
   sweep(live: ReadonlySet<BlockHash>): Promise<number>;
 }
 
@@ -55,4 +82,13 @@ export class BlockCorruptError extends Error {
 
 export function isBlockHash(s: string): s is BlockHash {
   return /^[0-9a-f]{64}$/.test(s);
+}
+
+/**
+ * SHA-256 of `data` as a BlockHash. Synchronous on purpose: node:crypto
+ * hashes the bytes in place (WebCrypto's async digest copies them first), at
+ * about 1.7 GB/s with SHA extensions, i.e. ~0.3 ms per block.
+ */
+export function hashBlock(data: Uint8Array): BlockHash {
+  return createHash('sha256').update(data).digest('hex') as BlockHash;
 }

@@ -18,7 +18,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;
   const endpoint = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
   console.log(`kiln: listening on ${endpoint} (data in ${opts.dataDir})`);
-  console.log(`kiln: account ${DEFAULT_ACCOUNT}: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_ENDPOINT_URL=${endpoint}`);
+  console.log(`kiln: account ${DEFAULT_ACCOUNT}: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test; aws --endpoint-url ${endpoint} ec2 ...`);
   await app.ready;
   ready = true;
   console.log('kiln: ready');

@@ -48,12 +48,19 @@ export interface RuntimeDriver {
    * the container and unmounts its volumes (flushed). Stopping an absent instance is a no-op.
    */
   stop(id: string, graceMs?: number): Promise<void>;
-  /** Sends init SIGTERM and starts it again over the same volumes. */
+  /** Sends init SIGTERM and starts it again over the same volumes, with the spec of its last start. */
   reboot(id: string, graceMs?: number): Promise<void>;
+  /**
+   * 'running' while its init runs; 'stopped' when the driver still holds
+   * something of it that is not running (a container whose init exited, a
+   * mount left over from a crash), which stop() cleans up; 'absent' otherwise.
+   */
   state(id: string): Promise<RuntimeState>;
   /**
    * Runs `fn` while the instance's filesystems are frozen (fsfreeze), so a copy
    * of the volume files taken inside `fn` is crash-consistent. Thaws even if `fn` throws.
+   * A driver serialises the actions on one instance, so `fn` must not start,
+   * stop or reboot that instance. When it is not running, `fn` simply runs.
    */
   whileFrozen<T>(id: string, fn: () => Promise<T>): Promise<T>;
   /** Ids of all instances this driver has running (found again after a server restart). */

@@ -5,6 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { BlockStore } from '../blocks/blocks.js';
 import { FsBlockStore } from '../blocks/fs/fs-store.js';
+import { removeTempFiles } from '../blocks/volume-io.js';
 import { ensureMinimalImage } from '../catalog/catalog.js';
 import { RuncDriver } from '../runtime/runc/runc-driver.js';
 import type { RuntimeDriver } from '../runtime/runtime.js';
@@ -52,6 +53,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   };
   await ensureDefaultAccount(ctx);
   const ready = (async () => {
+    // Temporary files a crash left behind during a restore or copy; nothing is writing them yet.
+    for (const dir of [paths.volumes, paths.tmp]) await removeTempFiles(dir);
     await failInterruptedCaptures(ctx);
     await reconcileInstances(ctx);
     await ensureMinimalImage(ctx).catch((err: Error) =>

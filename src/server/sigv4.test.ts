@@ -8,11 +8,14 @@ import type { SignedRequest } from './sigv4.js';
 
 const BODY = 'Action=DescribeImages&Version=2016-11-15&Owner.1=self';
 
+const toBinary = (d: unknown): BinaryLike =>
+  typeof d === 'string' ? d : d instanceof ArrayBuffer ? new Uint8Array(d) : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : String(d);
+
 /** The hash constructor SignatureV4 wants: SHA-256, or HMAC-SHA256 when given a key. */
 class Sha256 {
   private readonly h;
-  constructor(key?: BinaryLike) { this.h = key ? createHmac('sha256', key) : createHash('sha256'); }
-  update(d: Uint8Array | string) { this.h.update(d); }
+  constructor(key?: unknown) { this.h = key ? createHmac('sha256', toBinary(key)) : createHash('sha256'); }
+  update(d: unknown) { this.h.update(toBinary(d)); }
   async digest() { return new Uint8Array(this.h.digest()); }
 }
 

@@ -1,0 +1,111 @@
+/**
+ * `npm run bench`: Kiln's figures beside a baseline measured in the same run,
+ * so each is a ratio that holds on a noisy machine.
+ *
+ *   CreateImage of a 1 GiB volume holding ~300 MiB of files
+ *       vs `openssl dgst -sha256` of the same volume file (the hashing floor)
+ *   RunInstances -> running of that image
+ *       vs a bare `runc run` of the same root filesystem
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  CreateImageCommand, DescribeImagesCommand, DescribeInstancesCommand, GetConsoleOutputCommand, RunInstancesCommand,
+  TerminateInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { copySparse } from '../src/blocks/volume-io.js';
+import { startKiln, until } from '../test/harness.js';
+
+const run = promisify(execFile);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+function row(what: string, kiln: number, baselineName: string, baseline: number): void {
+  console.log(`${what.padEnd(34)} ${seconds(kiln).padStart(9)}   ${baselineName.padEnd(30)} ${seconds(baseline).padStart(9)}   ratio ${(kiln / baseline).toFixed(2)}x`);
+}
+
+const FILL = `#!/bin/sh
+mkdir -p /data
+i=0
+while [ $i -lt 75 ]; do dd if=/dev/urandom of=/data/file-$i bs=1M count=4 2>/dev/null; i=$((i+1)); done
+sync
+echo "fill-done $(du -sm /data | cut -f1) MiB"
+`;
+
+async function main(): Promise<void> {
+  const kiln = await startKiln();
+  const ec2 = kiln.client();
+  const work = await mkdtemp(join(tmpdir(), 'kiln-bench-'));
+  try {
+    const base = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images![0];
+    const r = await ec2.send(new RunInstancesCommand({
+      ImageId: base.ImageId, InstanceType: 't3.small', MinCount: 1, MaxCount: 1, UserData: Buffer.from(FILL).toString('base64'),
+    }));
+    const builder = r.Instances![0].InstanceId!;
+    const out = await until('the volume to fill', async () => {
+      const o = await ec2.send(new GetConsoleOutputCommand({ InstanceId: builder }));
+      return /fill-done (\d+) MiB/.exec(Buffer.from(o.Output ?? '', 'base64').toString())?.[1];
+    }, 300_000, 250);
+    console.log(`volume: 1 GiB root volume of ${builder} holding ${out} MiB of files\n`);
+
+    const desc = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [builder] }));
+    const volFile = kiln.app.ctx.paths.volume(desc.Reservations![0].Instances![0].BlockDeviceMappings![0].Ebs!.VolumeId!);
+    const opensslMs = await timed(() => run('openssl', ['dgst', '-sha256', volFile]));
+    let imageId = '';
+    const createMs = await timed(async () => {
+      imageId = (await ec2.send(new CreateImageCommand({ InstanceId: builder, Name: 'bench-image', NoReboot: true }))).ImageId!;
+      await until('image available', async () =>
+        (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images![0].State === 'available', 300_000, 20);
+    });
+    row('CreateImage (to available)', createMs, 'openssl dgst -sha256 volume', opensslMs);
+
+    let launched = '';
+    const launchMs = await timed(async () => {
+      const l = await ec2.send(new RunInstancesCommand({ ImageId: imageId, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
+      launched = l.Instances![0].InstanceId!;
+      await until('running', async () => (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [launched] })))
+        .Reservations![0].Instances![0].State!.Name === 'running', 120_000, 20);
+    });
+    const bareMs = await bareRunc(volFile, work);
+    row('RunInstances (to running)', launchMs, 'bare runc run, same rootfs', bareMs);
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [builder, launched] }));
+  } finally {
+    await kiln.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** A bare `runc run` of /bin/true over a loop-mounted copy of the same volume: the floor for starting a container. */
+async function bareRunc(volFile: string, work: string): Promise<number> {
+  const bundle = join(work, 'bundle');
+  const rootfs = join(bundle, 'rootfs');
+  await mkdir(rootfs, { recursive: true });
+  const copy = join(work, 'vol.img');
+  await copySparse(volFile, copy);
+  await run('mount', ['-o', 'loop', copy, rootfs]);
+  try {
+    await run('runc', ['spec', '--bundle', bundle]);
+    const spec = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8'));
+    spec.process.terminal = false;
+    spec.process.args = ['/bin/true'];
+    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+    const once = () => new Promise<void>((res, rej) => {
+      const p = spawn('runc', ['--root', join(work, 'runc'), 'run', '--bundle', bundle, `bench-${process.pid}`], { stdio: 'ignore' });
+      p.on('exit', (code) => (code === 0 ? res() : rej(new Error(`runc run exited ${code}`))));
+    });
+    await once();
+    return await timed(once);
+  } finally {
+    await run('umount', [rootfs]);
+  }
+}
+
+await main();

@@ -1,0 +1,111 @@
+/** The shared suite every BlockStore implementation must pass (local files now; S3 later). */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { BLOCK_SIZE, BlockCorruptError, BlockNotFoundError } from './blocks.js';
+import type { BlockHash, BlockStore } from './blocks.js';
+
+/** What the suite cannot do through the BlockStore interface itself. */
+export interface BlockStoreSuiteHooks<S extends BlockStore = BlockStore> {
+  /** Changes the stored bytes of `hash` behind the store's back (bit rot, a bad disk, a tampered object). */
+  corrupt?(store: S, hash: BlockHash): Promise<void>;
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+export function blockStoreSuite<S extends BlockStore>(name: string, make: () => Promise<S>, hooks: BlockStoreSuiteHooks<S> = {}): void {
+  describe(`BlockStore: ${name}`, () => {
+    test('put then get returns the same bytes, named by their SHA-256', async () => {
+      const store = await make();
+      const data = randomBytes(BLOCK_SIZE);
+      const hash = await store.put(data);
+      assert.equal(hash, sha256(data));
+      assert.equal(await store.has(hash), true);
+      assert.deepEqual(await store.get(hash), data);
+    });
+
+    test('putHashed stores under the given hash', async () => {
+      const store = await make();
+      const data = randomBytes(4096);
+      const hash = sha256(data) as BlockHash;
+      await store.putHashed(hash, data);
+      assert.deepEqual(await store.get(hash), data);
+    });
+
+    test('put is idempotent', async () => {
+      const store = await make();
+      const data = randomBytes(1000);
+      const a = await store.put(data);
+      const b = await store.put(Buffer.from(data));
+      assert.equal(a, b);
+      assert.deepEqual(await store.get(a), data);
+    });
+
+    test('concurrent puts of the same block all succeed', async () => {
+      const store = await make();
+      const data = randomBytes(BLOCK_SIZE);
+      const hashes = await Promise.all(Array.from({ length: 8 }, () => store.put(Buffer.from(data))));
+      assert.equal(new Set(hashes).size, 1);
+      assert.deepEqual(await store.get(hashes[0]), data);
+    });
+
+    test('a short block (the end of a volume) round-trips with its length', async () => {
+      const store = await make();
+      for (const size of [1, 777, BLOCK_SIZE - 1]) {
+        const data = randomBytes(size);
+        const got = await store.get(await store.put(data));
+        assert.equal(got.length, size);
+        assert.deepEqual(got, data);
+      }
+    });
+
+    test('empty and oversized blocks are refused', async () => {
+      const store = await make();
+      await assert.rejects(store.put(new Uint8Array(0)), RangeError);
+      await assert.rejects(store.put(new Uint8Array(BLOCK_SIZE + 1)), RangeError);
+      await assert.rejects(store.putHashed('0'.repeat(64) as BlockHash, new Uint8Array(0)), RangeError);
+    });
+
+    test('putHashed with a hash that does not match the bytes stores nothing', async () => {
+      const store = await make();
+      const wrong = sha256(Buffer.from('something else')) as BlockHash;
+      await assert.rejects(store.putHashed(wrong, randomBytes(100)), (e: BlockCorruptError) => e.code === 'BlockCorrupt' && e.hash === wrong);
+      assert.equal(await store.has(wrong), false);
+      await assert.rejects(store.get(wrong), BlockNotFoundError);
+    });
+
+    test('a missing block is not found', async () => {
+      const store = await make();
+      const absent = sha256(Buffer.from('never stored')) as BlockHash;
+      assert.equal(await store.has(absent), false);
+      await assert.rejects(store.get(absent), (e: BlockNotFoundError) => e.code === 'BlockNotFound' && e.hash === absent);
+      await assert.rejects(store.get('../../etc/passwd' as BlockHash), BlockNotFoundError);
+      assert.equal(await store.has('nope' as BlockHash), false);
+    });
+
+    test('sweep keeps live blocks and removes the rest', async () => {
+      const store = await make();
+      const [a, b, c] = await Promise.all([1, 2, 3].map(() => store.put(randomBytes(2048))));
+      assert.equal(await store.sweep(new Set([a])), 2);
+      assert.equal(await store.has(a), true);
+      assert.equal(await store.has(b), false);
+      assert.equal(await store.has(c), false);
+      await assert.rejects(store.get(b), BlockNotFoundError);
+      assert.equal(await store.sweep(new Set([a])), 0);
+      assert.equal(await store.sweep(new Set()), 1);
+      assert.equal(await store.has(a), false);
+    });
+
+    test('sweep of an empty store removes nothing', async () => {
+      const store = await make();
+      assert.equal(await store.sweep(new Set()), 0);
+    });
+
+    test('a block whose stored bytes changed is reported corrupt, not returned', { skip: !hooks.corrupt }, async () => {
+      const store = await make();
+      const hash = await store.put(randomBytes(8192));
+      await hooks.corrupt!(store, hash);
+      await assert.rejects(store.get(hash), (e: BlockCorruptError) => e.code === 'BlockCorrupt' && e.hash === hash && e.actual !== hash);
+    });
+  });
+}

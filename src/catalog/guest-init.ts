@@ -1,0 +1,130 @@
+/**
+ * Kiln's guest init: /sbin/init of the minimal image, a busybox sh script that
+ * runs as PID 1 and behaves like a tiny cloud-init with a config-drive
+ * datasource at /run/kiln (files instance-id, user-data, instance-type,
+ * ami-id, region, availability-zone, local-hostname, ...).
+ *
+ * What it does on every boot, printing console lines as a machine would:
+ *   - a kernel-like banner, the hostname and instance id;
+ *   - brings `lo` up (usually already done by the runtime; harmless if so);
+ *   - once per instance id (cloud-init semantics, marker
+ *     /var/lib/cloud/instances/<id>/sem/config_scripts_user): copies user-data
+ *     to /var/lib/cloud/instances/<id>/user-data.txt and, when it starts with
+ *     `#!`, runs it as root with its output on the console and appended to
+ *     /var/log/cloud-init-output.log. `#cloud-config` and other formats are
+ *     reported as unsupported. An image captured from this instance and
+ *     launched as a new instance runs the new instance's user data; a reboot
+ *     or stop/start of the same instance does not re-run it;
+ *   - on every boot, an executable /etc/rc.local after the user data;
+ *   - /var/lib/cloud/instance -> instances/<id>, boot-finished, data/instance-id;
+ *   - the "Cloud-init v. kiln finished at ..." line and a login prompt line;
+ * then it waits, and on SIGTERM (runtime stop; also busybox reboot) or
+ * SIGUSR1/SIGUSR2 (busybox halt/poweroff) it syncs and exits 0 at once.
+ *
+ * (The script is a String.raw template: it must contain no backtick and no
+ * dollar-brace, which would be interpolated; use $(...) and plain $VAR.)
+ */
+export const GUEST_INIT = String.raw`#!/bin/sh
+# Kiln guest init: PID 1 of the Kiln minimal image (a tiny cloud-init; source: src/catalog/guest-init.ts).
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root
+DS=/run/kiln
+CLOUD=/var/lib/cloud
+OUTLOG=/var/log/cloud-init-output.log
+
+power_off() {
+  echo "[  OK  ] Received $1: syncing filesystems and powering off."
+  # Only the root filesystem: a plain sync would flush every filesystem of the host.
+  sync -f / 2>/dev/null || sync
+  exit 0
+}
+# Installed first: PID 1 ignores signals it has no handler for.
+trap 'power_off SIGTERM' TERM
+trap 'power_off SIGINT' INT
+trap 'power_off SIGUSR1' USR1
+trap 'power_off SIGUSR2' USR2
+
+T0=$(cut -d' ' -f1 /proc/uptime)
+up() { awk -v t0="$T0" '{ printf "%.2f", $1 - t0 }' /proc/uptime; }
+klog() { echo "[$(awk -v t0="$T0" '{ printf "%12.6f", $1 - t0 }' /proc/uptime)] $*"; }
+say() { echo "$*"; echo "$*" >>"$OUTLOG"; }
+md() { [ -r "$DS/$1" ] && head -n 1 "$DS/$1" | tr -d '\r\n'; }
+
+klog "Linux version $(uname -r) (kiln@kiln) $(uname -v)"
+klog "Command line: init=/sbin/init console=ttyS0"
+klog "Run /sbin/init as init process"
+HOST=$(hostname)
+IID=$(md instance-id | tr -c 'A-Za-z0-9._-' '_')
+[ -n "$IID" ] || IID=iid-datasource-none
+klog "Kiln Minimal: hostname $HOST, instance $IID"
+mkdir -p /var/log "$CLOUD/data"
+[ "$(cat /etc/hostname 2>/dev/null)" = "$HOST" ] || echo "$HOST" >/etc/hostname
+
+say "Cloud-init v. kiln running 'init-local' at $(date -R). Up $(up) seconds."
+ip link set lo up 2>/dev/null || ifconfig lo up 2>/dev/null
+LO=$(ip -o -4 addr show dev lo 2>/dev/null | awk '{ print $4 }')
+[ -n "$LO" ] || LO=no-address
+say "Cloud-init v. kiln running 'init' at $(date -R). Up $(up) seconds."
+say "ci-info: lo: up $LO; instance-type $(md instance-type), ami $(md ami-id), zone $(md availability-zone)"
+
+IDIR="$CLOUD/instances/$IID"
+mkdir -p "$IDIR/sem" "$IDIR/scripts"
+ln -sfn "$IDIR" "$CLOUD/instance"
+PREV=$(cat "$CLOUD/data/instance-id" 2>/dev/null)
+if [ "$PREV" != "$IID" ]; then
+  [ -n "$PREV" ] && echo "$PREV" >"$CLOUD/data/previous-instance-id"
+  echo "$IID" >"$CLOUD/data/instance-id"
+fi
+say "Cloud-init v. kiln running 'modules:config' at $(date -R). Up $(up) seconds."
+say "Cloud-init v. kiln running 'modules:final' at $(date -R). Up $(up) seconds."
+
+run_user_script() {
+  SCRIPT="$IDIR/scripts/part-001"
+  cp "$IDIR/user-data.txt" "$SCRIPT" && chmod 700 "$SCRIPT"
+  # Output goes through a fifo to a tee (console + log) and only the script is
+  # waited for: daemons it leaves in the background keep the tee, not the boot.
+  # In the background so that a stop (SIGTERM) is handled while it runs.
+  FIFO=/run/kiln-user-data.fifo
+  rm -f "$FIFO"; mkfifo "$FIFO"
+  tee -a "$OUTLOG" <"$FIFO" &
+  ( cd / && exec "$SCRIPT" ) >"$FIFO" 2>&1 </dev/null &
+  wait $!
+  RC=$?
+  rm -f "$FIFO"
+  if [ "$RC" != 0 ]; then
+    say "$(date '+%F %T') - util.py[WARNING]: Failed running $CLOUD/instance/scripts/part-001 [$RC]"
+    say "$(date '+%F %T') - cc_scripts_user.py[WARNING]: Failed to run module scripts_user (scripts in $CLOUD/instance/scripts)"
+  fi
+}
+
+if [ ! -e "$IDIR/sem/config_scripts_user" ]; then
+  if [ -s "$DS/user-data" ]; then
+    cp "$DS/user-data" "$IDIR/user-data.txt" && chmod 600 "$IDIR/user-data.txt"
+    case "$(head -n 1 "$IDIR/user-data.txt" | tr -d '\r')" in
+      '#!'*) run_user_script ;;
+      '#cloud-config'*) say "Cloud-init v. kiln: #cloud-config user data is not supported by the Kiln minimal image; ignored (use a #! script)." ;;
+      *) say "Cloud-init v. kiln: unsupported user data format (only #! scripts are run by the Kiln minimal image); ignored." ;;
+    esac
+  fi
+  echo "$$: $(date +%s)" >"$IDIR/sem/config_scripts_user"
+fi
+
+# Like sysvinit's rc.local: an executable /etc/rc.local runs on every boot, after user data.
+if [ -x /etc/rc.local ]; then
+  ( cd / && exec /etc/rc.local ) </dev/null 2>&1 &
+  wait $!
+fi
+
+echo "$(up) - $(date -R) - v. kiln" >"$IDIR/boot-finished"
+say "Cloud-init v. kiln finished at $(date -R). Datasource DataSourceConfigDrive [$DS].  Up $(up) seconds"
+echo
+echo "Kiln Minimal $(uname -r) $HOST console"
+echo
+echo "$HOST login: "
+
+# PID 1 reaps orphans while it waits, and the wait is interrupted by the traps.
+while :; do
+  sleep 60 &
+  wait $!
+done
+`;

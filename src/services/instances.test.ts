@@ -1,0 +1,114 @@
+/**
+ * The instance and image state machines, driven through the services with a
+ * recording runtime (the runc driver has its own suite; here only the
+ * transitions matter).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { InstanceSpec, RuntimeDriver, RuntimeState } from '../runtime/runtime.js';
+import type { App } from '../server/app.js';
+import { createApp } from '../server/app.js';
+import { createImageFromInstance } from './capture.js';
+import type { Caller } from './context.js';
+import { InvalidState, NotFound } from './errors.js';
+import { visibleImages } from './images.js';
+import { changeState, runInstances } from './instances.js';
+import { CATALOG_ACCOUNT } from './model.js';
+
+class RecordingRuntime implements RuntimeDriver {
+  readonly name = 'recording';
+  readonly calls: string[] = [];
+  readonly running = new Set<string>();
+  failNextStart = false;
+  async check() { return []; }
+  async start(spec: InstanceSpec) {
+    this.calls.push(`start ${spec.id}`);
+    if (this.failNextStart) { this.failNextStart = false; throw new Error('boom'); }
+    this.running.add(spec.id);
+  }
+  async stop(id: string) { this.calls.push(`stop ${id}`); this.running.delete(id); }
+  async reboot(id: string) { this.calls.push(`reboot ${id}`); }
+  async state(id: string): Promise<RuntimeState> { return this.running.has(id) ? 'running' : 'absent'; }
+  async whileFrozen<T>(id: string, fn: () => Promise<T>) { this.calls.push(`freeze ${id}`); return fn(); }
+  async list() { return [...this.running]; }
+}
+
+const caller: Caller = { account: '000000000000', region: 'us-east-1' };
+let app: App;
+let dir: string;
+let rt: RecordingRuntime;
+let baseImage: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kiln-sm-'));
+  rt = new RecordingRuntime();
+  app = await createApp({ dataDir: dir, regions: ['us-east-1'], runtime: rt, log: () => undefined });
+  await app.ready;
+  baseImage = (await visibleImages(app.ctx, caller)).find((i) => i.account === CATALOG_ACCOUNT)!.id;
+});
+after(async () => { await app.close(); await rm(dir, { recursive: true, force: true }); });
+
+const state = async (id: string) => (await app.ctx.store.instances.get(id))!.state;
+const settle = () => app.ctx.tasks.idle();
+
+test('pending -> running -> stopping -> stopped -> pending -> running -> shutting-down -> terminated', async () => {
+  const [inst] = await runInstances(app.ctx, caller, { imageId: baseImage, minCount: 1, maxCount: 1, instanceType: 't3.micro' });
+  assert.equal(inst.state, 'pending');
+  await settle();
+  assert.equal(await state(inst.id), 'running');
+  const [stop] = await changeState(app.ctx, caller, [inst.id], 'stop');
+  assert.deepEqual([stop.previous, stop.current], ['running', 'stopping']);
+  await settle();
+  assert.equal(await state(inst.id), 'stopped');
+  const [again] = await changeState(app.ctx, caller, [inst.id], 'stop');
+  assert.deepEqual([again.previous, again.current], ['stopped', 'stopped'], 'stopping a stopped instance is a no-op');
+  await assert.rejects(changeState(app.ctx, caller, [inst.id], 'reboot'), InvalidState);
+  const [start] = await changeState(app.ctx, caller, [inst.id], 'start');
+  assert.deepEqual([start.previous, start.current], ['stopped', 'pending']);
+  await settle();
+  assert.equal(await state(inst.id), 'running');
+  const [term] = await changeState(app.ctx, caller, [inst.id], 'terminate');
+  assert.deepEqual([term.previous, term.current], ['running', 'shutting-down']);
+  await settle();
+  assert.equal(await state(inst.id), 'terminated');
+  await assert.rejects(changeState(app.ctx, caller, [inst.id], 'start'), InvalidState);
+  await assert.rejects(changeState(app.ctx, caller, [inst.id], 'stop'), InvalidState);
+  assert.deepEqual(rt.calls.filter((c) => c.endsWith(inst.id)).map((c) => c.split(' ')[0]), ['start', 'stop', 'start', 'stop']);
+});
+
+test('a bad id in a batch changes nothing', async () => {
+  const [inst] = await runInstances(app.ctx, caller, { imageId: baseImage, minCount: 1, maxCount: 1 });
+  await settle();
+  await assert.rejects(changeState(app.ctx, caller, [inst.id, 'i-00000000000000000'], 'stop'), NotFound);
+  assert.equal(await state(inst.id), 'running');
+});
+
+test('a launch whose boot fails ends terminated with a reason, its volumes gone', async () => {
+  rt.failNextStart = true;
+  const [inst] = await runInstances(app.ctx, caller, { imageId: baseImage, minCount: 1, maxCount: 1 });
+  await settle();
+  const rec = (await app.ctx.store.instances.get(inst.id))!;
+  assert.equal(rec.state, 'terminated');
+  assert.equal(rec.stateReason?.code, 'Server.InternalError');
+  for (const v of rec.volumeIds) assert.equal(await app.ctx.store.volumes.get(v), undefined);
+});
+
+test('an image is pending until its snapshots complete, then available; NoReboot freezes instead of stopping', async () => {
+  const [inst] = await runInstances(app.ctx, caller, { imageId: baseImage, minCount: 1, maxCount: 1 });
+  await settle();
+  rt.calls.length = 0;
+  const img = await createImageFromInstance(app.ctx, caller, { instanceId: inst.id, name: 'sm-test', noReboot: true });
+  assert.equal(img.state, 'pending');
+  assert.deepEqual(rt.calls, [`freeze ${inst.id}`]);
+  await settle();
+  assert.equal((await app.ctx.store.images.get(img.id))!.state, 'available');
+  const snap = await app.ctx.store.snapshots.get(img.blockDeviceMappings[0].ebs!.snapshotId!);
+  assert.equal(snap!.state, 'completed');
+  rt.calls.length = 0;
+  await createImageFromInstance(app.ctx, caller, { instanceId: inst.id, name: 'sm-test-2' });
+  assert.deepEqual(rt.calls, [`stop ${inst.id}`, `start ${inst.id}`], 'the default reboots the instance around the copy');
+  await settle();
+});
