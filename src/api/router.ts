@@ -1,4 +1,8 @@
-/** Which handler answers which EC2 action. Adding an action is one line here plus its handler. */
+/**
+ * Which handler answers which EC2 action. Each handler module exports its
+ * own `HANDLERS` map (action name -> handler); adding an action is one entry
+ * in its module's map.
+ */
 import type { Handler } from './handler.js';
 import * as images from './handlers/images.js';
 import * as instances from './handlers/instances.js';
@@ -6,21 +10,14 @@ import * as regions from './handlers/regions.js';
 import * as snapshots from './handlers/snapshots.js';
 import * as tags from './handlers/tags.js';
 
-export const HANDLERS: Record<string, Handler> = {
-  DescribeRegions: regions.describeRegions,
-  DescribeAvailabilityZones: regions.describeAvailabilityZones,
-  DescribeImages: images.describeImages,
-  CreateImage: images.createImage,
-  DeregisterImage: images.deregister,
-  DescribeSnapshots: snapshots.describe,
-  RunInstances: instances.run,
-  DescribeInstances: instances.describe,
-  DescribeInstanceStatus: instances.describeStatus,
-  StopInstances: instances.stop,
-  StartInstances: instances.start,
-  RebootInstances: instances.reboot,
-  TerminateInstances: instances.terminate,
-  GetConsoleOutput: instances.getConsoleOutput,
-  CreateTags: tags.createTags,
-  DeleteTags: tags.deleteTags,
-};
+const MODULES: Array<Record<string, Handler>> = [
+  regions.HANDLERS, images.HANDLERS, snapshots.HANDLERS, instances.HANDLERS, tags.HANDLERS,
+];
+
+export const HANDLERS: Record<string, Handler> = {};
+for (const m of MODULES) {
+  for (const [action, handler] of Object.entries(m)) {
+    if (HANDLERS[action]) throw new Error(`two handlers for ${action}`);
+    HANDLERS[action] = handler;
+  }
+}

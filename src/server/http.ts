@@ -82,7 +82,7 @@ async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: 
   if (!ctx.regions.includes(auth.credential.region)) {
     throw new AuthError('AuthFailure', `Credential should be scoped to a valid region, not '${auth.credential.region}'.`);
   }
-  return { account: found.account.id, region: auth.credential.region };
+  return { account: found.account.id, region: auth.credential.region, org: found.account.org, ou: found.account.ou };
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {

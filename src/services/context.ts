@@ -33,7 +33,13 @@ export interface Context {
 }
 
 /** The caller of an API request: the account the access key belongs to, and the region signed for. */
-export interface Caller { account: string; region: string }
+export interface Caller {
+  account: string;
+  region: string;
+  /** The account's organization (o-...) and OU (ou-...), for organization and OU launch permissions. */
+  org?: string;
+  ou?: string;
+}
 
 export function availabilityZones(region: string): string[] {
   return ['a', 'b', 'c'].map((s) => `${region}${s}`);

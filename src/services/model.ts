@@ -31,6 +31,23 @@ export interface BlockDeviceMapping {
 
 export interface StateReason { code: string; message: string }
 
+/**
+ * Who besides the owner may launch an image (or create volumes from a
+ * snapshot). `isPublic` on the record is group `all`; these are the named grants.
+ */
+export interface Grants {
+  /** 12-digit account ids. */
+  userIds: string[];
+  /** arn:aws:organizations::<mgmt account>:organization/o-... */
+  organizationArns: string[];
+  /** arn:aws:organizations::<mgmt account>:ou/o-.../ou-... */
+  organizationalUnitArns: string[];
+}
+
+export const noGrants = (): Grants => ({ userIds: [], organizationArns: [], organizationalUnitArns: [] });
+
+export interface ProductCode { code: string; type: 'marketplace' | 'devpay' }
+
 export interface ImageRecord extends Owned {
   name: string;
   description?: string;
@@ -50,6 +67,18 @@ export interface ImageRecord extends Owned {
   sourceImageId?: string;
   sourceImageRegion?: string;
   deregisteredAt?: string;
+  /** Named launch permissions (absent on records written before sharing existed: none). */
+  launchPermission?: Grants;
+  productCodes?: ProductCode[];
+  /** ISO time, rounded to the minute; the image is deprecated from then on. */
+  deprecationTime?: string;
+  /** 'disabled' (default) | 'enabled' | 'enabled-with-cooldown' (AWS's wire values). */
+  deregistrationProtection?: string;
+  /** With cooldown: protection still holds until this ISO time after being disabled. */
+  deregistrationProtectionUntil?: string;
+  lastLaunchedTime?: string;
+  /** When DisableImage ran (state 'disabled'). */
+  disabledAt?: string;
   tags: Tag[];
 }
 
@@ -67,6 +96,12 @@ export interface SnapshotRecord extends Owned {
   ownerAlias?: string;
   /** Bytes of new block data this snapshot added to the store (incremental size). */
   dataBytes?: number;
+  /** createVolumePermission: group all, and named accounts. */
+  isPublic?: boolean;
+  createVolumePermission?: Pick<Grants, 'userIds'>;
+  /** Copied from (CopySnapshot) and image-copy bookkeeping. */
+  sourceSnapshotId?: string;
+  sourceRegion?: string;
   tags: Tag[];
 }
 
@@ -114,7 +149,11 @@ export interface AccessKey { accessKeyId: string; secretAccessKey: string; creat
 export interface AccountRecord {
   id: string;
   alias?: string;
+  /** Organization id (o-...) and organizational unit id (ou-...) the account belongs to. */
+  org?: string;
+  ou?: string;
   keys: AccessKey[];
+  createdAt?: string;
 }
 
 export const DEFAULT_ACCOUNT = '000000000000';

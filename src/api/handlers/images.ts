@@ -104,3 +104,9 @@ export const deregister: Handler<DeregisterImageRequest, DeregisterImageResult> 
   await deregisterImage(ctx, caller, required(input.ImageId, 'ImageId'));
   return { Return: true };
 };
+
+export const HANDLERS: Record<string, Handler> = {
+  DescribeImages: describeImages,
+  CreateImage: createImage,
+  DeregisterImage: deregister,
+};

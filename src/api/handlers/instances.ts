@@ -143,3 +143,14 @@ export const getConsoleOutput: Handler<GetConsoleOutputRequest, GetConsoleOutput
   const out = await consoleOutput(ctx, caller, id);
   return { InstanceId: id, Timestamp: new Date(), Output: out.length ? out.toString('base64') : undefined };
 };
+
+export const HANDLERS: Record<string, Handler> = {
+  RunInstances: run,
+  DescribeInstances: describe,
+  DescribeInstanceStatus: describeStatus,
+  StopInstances: stop,
+  StartInstances: start,
+  RebootInstances: reboot,
+  TerminateInstances: terminate,
+  GetConsoleOutput: getConsoleOutput,
+};

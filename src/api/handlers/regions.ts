@@ -45,3 +45,8 @@ export const describeAvailabilityZones: Handler<DescribeAvailabilityZonesRequest
   if (input.ZoneIds?.length) zones = zones.filter((z) => input.ZoneIds!.includes(z.ZoneId!));
   return { AvailabilityZones: applyFilters(zones, input.Filters, ZONE_FILTERS) };
 };
+
+export const HANDLERS: Record<string, Handler> = {
+  DescribeRegions: describeRegions,
+  DescribeAvailabilityZones: describeAvailabilityZones,
+};

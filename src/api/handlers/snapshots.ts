@@ -44,3 +44,7 @@ export const describe: Handler<DescribeSnapshotsRequest, DescribeSnapshotsResult
   const page = paginate(snaps, 'snapshots', input.MaxResults, input.NextToken, { min: 5, max: 1000 });
   return { Snapshots: page.items.map(toSdkSnapshot), NextToken: page.nextToken };
 };
+
+export const HANDLERS: Record<string, Handler> = {
+  DescribeSnapshots: describe,
+};

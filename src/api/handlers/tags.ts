@@ -47,3 +47,8 @@ export const deleteTags: Handler<DeleteTagsRequest, object> = async (ctx, caller
     !spec.some((s) => s.Key === t.key && (s.Value === undefined || s.Value === t.value)))));
   return {};
 };
+
+export const HANDLERS: Record<string, Handler> = {
+  CreateTags: createTags,
+  DeleteTags: deleteTags,
+};
