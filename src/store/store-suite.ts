@@ -16,6 +16,17 @@ function image(id: string, name: string, over: Partial<ImageRecord> = {}): Image
 
 export function storeSuite(name: string, open: () => Promise<{ store: Store; reopen(): Promise<Store> }>): void {
   describe(`Store: ${name}`, () => {
+    test('collections by kind are separate, persistent and scoped', async () => {
+      const { store, reopen } = await open();
+      type Setting = { id: string; account: string; region: string; value: string };
+      await store.collection<Setting>('setting').insert({ id: 's1', account: '111122223333', region: 'us-east-1', value: 'on' });
+      assert.equal(store.collection<Setting>('setting'), store.collection<Setting>('setting'));
+      assert.equal(await store.collection<Setting>('product').get('s1'), undefined);
+      const again = await reopen();
+      assert.equal((await again.collection<Setting>('setting').get('s1'))?.value, 'on');
+      assert.deepEqual((await again.collection<Setting>('setting').list({ region: 'eu-west-1' })), []);
+    });
+
     test('insert, get, list by scope, update, delete', async () => {
       const { store } = await open();
       await store.images.insert(image('ami-1', 'a'));

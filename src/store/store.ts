@@ -39,6 +39,12 @@ export interface Store {
   snapshots: Collection<SnapshotRecord>;
   volumes: Collection<VolumeRecord>;
   instances: Collection<InstanceRecord>;
+  /**
+   * Any other collection of owned records, by kind (e.g. 'product',
+   * 'subscription', 'setting'); the same instance for the same kind. Records
+   * of a kind not known here have no unique key beyond their id.
+   */
+  collection<T extends Owned>(kind: string): Collection<T>;
   blockMaps: {
     get(snapshotId: string): Promise<BlockMap | undefined>;
     put(snapshotId: string, map: BlockMap): Promise<void>;

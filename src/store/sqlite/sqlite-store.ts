@@ -43,20 +43,29 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.seq = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM docs').get() as { s: number }).s;
-    this.images = this.collection<ImageRecord>('image', (d) =>
+    this.images = this.makeCollection<ImageRecord>('image', (d) =>
       d.state === 'deregistered' ? undefined : `${d.account}/${d.region}/${d.name}`);
-    this.snapshots = this.collection('snapshot');
-    this.volumes = this.collection('volume');
-    this.instances = this.collection('instance');
+    this.snapshots = this.makeCollection('snapshot');
+    this.volumes = this.makeCollection('volume');
+    this.instances = this.makeCollection('instance');
     this.accounts = this.accountTable();
     this.blockMaps = this.blockMapTable();
+  }
+
+  private readonly extra = new Map<string, Collection<Owned>>();
+
+  collection<T extends Owned>(kind: string): Collection<T> {
+    if (['image', 'snapshot', 'volume', 'instance'].includes(kind)) throw new Error(`use store.${kind}s`);
+    let c = this.extra.get(kind);
+    if (!c) this.extra.set(kind, (c = this.makeCollection<Owned>(kind)));
+    return c as unknown as Collection<T>;
   }
 
   async close(): Promise<void> {
     this.db.close();
   }
 
-  private collection<T extends Owned>(kind: string, uniqueKey: UniqueKey<T> = () => undefined): Collection<T> {
+  private makeCollection<T extends Owned>(kind: string, uniqueKey: UniqueKey<T> = () => undefined): Collection<T> {
     const db = this.db;
     const getStmt = db.prepare('SELECT data FROM docs WHERE kind = ? AND id = ?');
     const insertStmt = db.prepare('INSERT INTO docs (kind, id, account, region, unique_key, seq, data) VALUES (?, ?, ?, ?, ?, ?, ?)');
