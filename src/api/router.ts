@@ -4,6 +4,7 @@
  * in its module's map.
  */
 import type { Handler } from './handler.js';
+import * as imageAttributes from './handlers/image-attributes.js';
 import * as images from './handlers/images.js';
 import * as instances from './handlers/instances.js';
 import * as regions from './handlers/regions.js';
@@ -11,7 +12,7 @@ import * as snapshots from './handlers/snapshots.js';
 import * as tags from './handlers/tags.js';
 
 const MODULES: Array<Record<string, Handler>> = [
-  regions.HANDLERS, images.HANDLERS, snapshots.HANDLERS, instances.HANDLERS, tags.HANDLERS,
+  regions.HANDLERS, images.HANDLERS, imageAttributes.HANDLERS, snapshots.HANDLERS, instances.HANDLERS, tags.HANDLERS,
 ];
 
 export const HANDLERS: Record<string, Handler> = {};

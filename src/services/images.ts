@@ -1,5 +1,6 @@
 import type { Caller, Context } from './context.js';
-import { DuplicateName, Invalid, MalformedId, NotFound } from './errors.js';
+import { DuplicateName, Invalid, MalformedId, NotFound, Unavailable } from './errors.js';
+import { hasLaunchPermission } from './permissions.js';
 import { isValidId, newId, nowIso } from './ids.js';
 import type { BlockDeviceMapping, ImageRecord, Tag } from './model.js';
 import { CATALOG_ACCOUNT } from './model.js';
@@ -59,41 +60,73 @@ export async function insertImage(ctx: Context, owner: Caller, img: NewImage): P
   return rec;
 }
 
-/** Whether `caller` may see (and so launch) the image. */
+/** Whether `caller` may launch the image by its permissions (owner, public, shared), whatever its state. */
 export function canSee(img: ImageRecord, caller: Caller): boolean {
-  if (img.region !== caller.region) return false;
-  return img.account === caller.account || img.isPublic;
+  return hasLaunchPermission(img, caller);
 }
 
-function recentlyDeregistered(img: ImageRecord): boolean {
+export function recentlyDeregistered(img: ImageRecord): boolean {
   return img.state === 'deregistered' && Date.now() - Date.parse(img.deregisteredAt ?? img.creationDate) < DEREGISTERED_VISIBLE_MS;
+}
+
+export const isDeprecated = (img: ImageRecord, now = Date.now()): boolean =>
+  img.deprecationTime !== undefined && Date.parse(img.deprecationTime) <= now;
+
+export interface VisibilityOptions {
+  /** Others' deprecated images too (owners always see their own). */
+  includeDeprecated?: boolean;
+  /** The caller's own disabled images too (others' disabled images have no permissions left). */
+  includeDisabled?: boolean;
+}
+
+/** Whether the image shows in the caller's listings (no ids given). */
+function listed(img: ImageRecord, caller: Caller, opts: VisibilityOptions): boolean {
+  if (img.state === 'deregistered' || !hasLaunchPermission(img, caller)) return false;
+  const own = img.account === caller.account;
+  if (img.state === 'disabled' && !(own && opts.includeDisabled)) return false;
+  if (!own && !opts.includeDeprecated && isDeprecated(img)) return false;
+  return true;
+}
+
+/** Whether the image answers to its id for the caller (deprecated and the owner's disabled ones do). */
+function answersToId(img: ImageRecord, caller: Caller): boolean {
+  if (!hasLaunchPermission(img, caller)) return false;
+  if (img.state === 'deregistered') return recentlyDeregistered(img);
+  if (img.state === 'disabled') return img.account === caller.account;
+  return true;
 }
 
 /**
  * Images the caller can see. With `ids`, exactly those (every id must be well
- * formed and visible, else the whole call fails as AWS does); without, all
- * visible images that are not deregistered.
+ * formed and visible, else the whole call fails as AWS does); without, every
+ * image the caller may launch: its own, public ones and ones shared with its
+ * account, organization or OU — less deprecated and disabled ones unless asked.
  */
-export async function visibleImages(ctx: Context, caller: Caller, ids?: string[]): Promise<ImageRecord[]> {
+export async function visibleImages(ctx: Context, caller: Caller, ids?: string[], opts: VisibilityOptions = {}): Promise<ImageRecord[]> {
   if (ids?.length) {
     for (const id of ids) if (!isValidId('image', id)) throw new MalformedId('image', id);
     const found = await Promise.all(ids.map((id) => ctx.store.images.get(id)));
     const missing = ids.filter((_, i) => {
       const img = found[i];
-      return !img || !canSee(img, caller) || (img.state === 'deregistered' && !recentlyDeregistered(img));
+      return !img || !answersToId(img, caller);
     });
     if (missing.length) throw new NotFound('image', missing);
     return found as ImageRecord[];
   }
   const all = await ctx.store.images.list({ region: caller.region });
-  return all.filter((img) => img.state !== 'deregistered' && canSee(img, caller));
+  return all.filter((img) => listed(img, caller, opts));
 }
 
-/** The image, if the caller may launch it; else NotFound (an invisible image does not exist for the caller). */
+/**
+ * The image, if the caller may launch it; else NotFound (an invisible image
+ * does not exist for the caller). Deprecated images stay launchable by id;
+ * disabled, pending and recently deregistered ones are not.
+ */
 export async function launchableImage(ctx: Context, caller: Caller, imageId: string): Promise<ImageRecord> {
   if (!isValidId('image', imageId)) throw new MalformedId('image', imageId);
   const img = await ctx.store.images.get(imageId);
-  if (!img || !canSee(img, caller) || img.state === 'deregistered') throw new NotFound('image', [imageId]);
+  if (!img || !answersToId(img, caller)) throw new NotFound('image', [imageId]);
+  if (img.state === 'deregistered') throw new Unavailable('image', imageId);
   if (img.state !== 'available') {
     throw new Invalid('InvalidAMIID.Unavailable', `Image ${imageId} is not available: its state is ${img.state}`);
   }
@@ -107,7 +140,9 @@ export async function deregisterImage(ctx: Context, caller: Caller, imageId: str
   await ctx.store.images.update(imageId, (r) => ({ ...r, state: 'deregistered', deregisteredAt: nowIso() }));
 }
 
-/** The catalog account's alias is what users filter on (`--owners amazon`). */
+/** The alias users filter on: `amazon` for Kiln's catalog, `aws-marketplace` for marketplace products' images. */
 export function ownerAlias(img: ImageRecord): string | undefined {
-  return img.ownerAlias ?? (img.account === CATALOG_ACCOUNT ? 'amazon' : undefined);
+  if (img.ownerAlias) return img.ownerAlias;
+  if (img.account === CATALOG_ACCOUNT) return 'amazon';
+  return img.productCodes?.some((p) => p.type === 'marketplace') ? 'aws-marketplace' : undefined;
 }

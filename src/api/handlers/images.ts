@@ -5,6 +5,7 @@ import type {
 import { createImageFromInstance } from '../../services/capture.js';
 import type { Caller } from '../../services/context.js';
 import { deregisterImage, ownerAlias, visibleImages } from '../../services/images.js';
+import { grantsOf, sharedWith } from '../../services/permissions.js';
 import type { BlockDeviceMapping, ImageRecord } from '../../services/model.js';
 import { ApiError } from '../errors.js';
 import type { FilterFields } from '../filters.js';
@@ -31,7 +32,10 @@ export function toSdkImage(img: ImageRecord): Image {
     })),
     StateReason: img.stateReason && { Code: img.stateReason.code, Message: img.stateReason.message },
     SourceInstanceId: img.sourceInstanceId, SourceImageId: img.sourceImageId, SourceImageRegion: img.sourceImageRegion,
-    DeregistrationProtection: 'disabled', Tags: img.tags.length ? toSdkTags(img.tags) : undefined,
+    DeregistrationProtection: img.deregistrationProtection ?? 'disabled', DeprecationTime: img.deprecationTime,
+    LastLaunchedTime: img.lastLaunchedTime,
+    ProductCodes: img.productCodes?.length ? img.productCodes.map((p) => ({ ProductCodeId: p.code, ProductCodeType: p.type })) : undefined,
+    Tags: img.tags.length ? toSdkTags(img.tags) : undefined,
   };
 }
 
@@ -55,6 +59,8 @@ const IMAGE_FILTERS: FilterFields<ImageRecord> = {
   'owner-alias': (i) => ownerAlias(i),
   'owner-id': (i) => i.account,
   'platform-details': () => 'Linux/UNIX',
+  'product-code': (i) => i.productCodes?.map((p) => p.code),
+  'product-code.type': (i) => i.productCodes?.map((p) => p.type),
   'root-device-name': (i) => i.rootDeviceName,
   'root-device-type': () => 'ebs',
   'source-image-id': (i) => i.sourceImageId,
@@ -71,15 +77,21 @@ function ownedBy(img: ImageRecord, owners: string[], caller: Caller): boolean {
   return owners.some((o) => (o === 'self' ? img.account === caller.account : o === img.account || o === ownerAlias(img)));
 }
 
+/**
+ * ExecutableBy: `all` = public images; `self` = images shared with the
+ * caller's account, organization or OU; an account id = images shared with
+ * that account explicitly.
+ */
 function executableBy(img: ImageRecord, users: string[], caller: Caller): boolean {
-  return users.some((u) => (u === 'all' ? img.isPublic : u === 'self' ? img.account === caller.account || img.isPublic : img.account === u));
+  return users.some((u) => (u === 'all' ? img.isPublic : u === 'self' ? sharedWith(img, caller) !== undefined : grantsOf(img).userIds.includes(u)));
 }
 
 export const describeImages: Handler<DescribeImagesRequest, DescribeImagesResult> = async (ctx, caller, input) => {
   if (input.ImageIds?.length && input.MaxResults !== undefined) {
     throw new ApiError('InvalidParameterCombination', 'The parameter imageIdsSet cannot be used with the parameter maxResults');
   }
-  let images = await visibleImages(ctx, caller, input.ImageIds);
+  let images = await visibleImages(ctx, caller, input.ImageIds,
+    { includeDeprecated: input.IncludeDeprecated, includeDisabled: input.IncludeDisabled });
   if (input.Owners?.length) images = images.filter((i) => ownedBy(i, input.Owners!, caller));
   if (input.ExecutableUsers?.length) images = images.filter((i) => executableBy(i, input.ExecutableUsers!, caller));
   images = applyFilters(images, input.Filters, IMAGE_FILTERS, (i) => i.tags);

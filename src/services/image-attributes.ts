@@ -1,0 +1,92 @@
+/**
+ * Image attributes an owner changes after registration: launch permissions
+ * (sharing with accounts, organizations, OUs and everyone), description and
+ * imdsSupport; and the receiver's side, CancelImageLaunchPermission.
+ */
+import type { Caller, Context } from './context.js';
+import { Invalid, NotFound } from './errors.js';
+import { validateDescription, visibleImages } from './images.js';
+import type { ImageRecord } from './model.js';
+import type { PermissionItem, Permissions } from './permissions.js';
+import { applyItems, grantsOf, sharingEntries, validateItems } from './permissions.js';
+
+/** AWS's per-region quotas that sharing can hit. */
+export const MAX_PUBLIC_IMAGES = 5;
+export const MAX_SHARING_ENTRIES = 1000;
+
+/** Hooks other features add to sharing (block public access, ...), kept out of this file's imports. */
+export interface SharingPolicy {
+  /** Throws when the caller may not make an image public in its region now. */
+  checkPublicSharing?(ctx: Context, caller: Caller, img: ImageRecord): Promise<void>;
+}
+
+/** The image if the caller owns it; NotFound if it cannot see it; AuthFailure if it is someone else's. */
+export async function ownedImage(ctx: Context, caller: Caller, imageId: string): Promise<ImageRecord> {
+  const [img] = await visibleImages(ctx, caller, [imageId]);
+  if (img.account !== caller.account) throw new Invalid('AuthFailure', `Not authorized for image:${imageId}`);
+  if (img.state === 'deregistered') throw new NotFound('image', [imageId]);
+  return img;
+}
+
+export async function modifyLaunchPermission(
+  ctx: Context, caller: Caller, imageId: string, add: PermissionItem[], remove: PermissionItem[], policy: SharingPolicy = {},
+): Promise<void> {
+  validateItems([...add, ...remove]);
+  const img = await ownedImage(ctx, caller, imageId);
+  const next = applyItems({ isPublic: img.isPublic, grants: grantsOf(img) }, add, remove);
+  if (next.isPublic && !img.isPublic) await checkCanGoPublic(ctx, caller, img, policy);
+  if (img.state === 'disabled' && (next.isPublic || sharingEntries(next) > 0)) {
+    throw new Invalid('IncorrectState', `The image ${imageId} is disabled. Enable it before you share it.`);
+  }
+  if (sharingEntries(next) > MAX_SHARING_ENTRIES) {
+    throw new Invalid('ResourceLimitExceeded', `You can share an AMI with at most ${MAX_SHARING_ENTRIES} accounts, organizations and OUs.`);
+  }
+  await ctx.store.images.update(imageId, (r) => withPermissions(r, next));
+}
+
+async function checkCanGoPublic(ctx: Context, caller: Caller, img: ImageRecord, policy: SharingPolicy): Promise<void> {
+  if (img.productCodes?.some((p) => p.type === 'marketplace')) {
+    throw new Invalid('InvalidParameter', `Images with an AWS Marketplace product code cannot be made public (${img.id}).`);
+  }
+  await policy.checkPublicSharing?.(ctx, caller, img);
+  const mine = await ctx.store.images.list({ account: caller.account, region: caller.region });
+  if (mine.filter((i) => i.isPublic && i.state !== 'deregistered').length >= MAX_PUBLIC_IMAGES) {
+    throw new Invalid('ResourceLimitExceeded', `You have reached the maximum of ${MAX_PUBLIC_IMAGES} public images in ${caller.region}.`);
+  }
+}
+
+const withPermissions = (r: ImageRecord, p: Permissions): ImageRecord => ({ ...r, isPublic: p.isPublic, launchPermission: p.grants });
+
+/** ResetImageAttribute launchPermission: private again, no grants. */
+export async function resetLaunchPermission(ctx: Context, caller: Caller, imageId: string): Promise<void> {
+  await ownedImage(ctx, caller, imageId);
+  await ctx.store.images.update(imageId, (r) => withPermissions(r, { isPublic: false, grants: { userIds: [], organizationArns: [], organizationalUnitArns: [] } }));
+}
+
+export async function setDescription(ctx: Context, caller: Caller, imageId: string, description: string): Promise<void> {
+  validateDescription(description);
+  await ownedImage(ctx, caller, imageId);
+  await ctx.store.images.update(imageId, (r) => ({ ...r, description }));
+}
+
+/** imdsSupport can only be set to v2.0, and never back. */
+export async function setImdsSupport(ctx: Context, caller: Caller, imageId: string, value: string): Promise<void> {
+  if (value !== 'v2.0') throw new Invalid('InvalidParameterValue', `Value (${value}) for parameter imdsSupport is invalid. Expected: 'v2.0'.`);
+  await ownedImage(ctx, caller, imageId);
+  await ctx.store.images.update(imageId, (r) => ({ ...r, imdsSupport: 'v2.0' }));
+}
+
+/** The receiver removes its own account from an image shared with it explicitly. */
+export async function cancelLaunchPermission(ctx: Context, caller: Caller, imageId: string): Promise<void> {
+  const [img] = await visibleImages(ctx, caller, [imageId]);
+  if (img.account === caller.account) {
+    throw new Invalid('InvalidParameterValue', `You own ${imageId}; use ModifyImageAttribute to change its launch permissions.`);
+  }
+  if (!grantsOf(img).userIds.includes(caller.account)) {
+    throw new Invalid('InvalidParameterValue', `The image ${imageId} is not shared with your account ${caller.account} explicitly.`);
+  }
+  await ctx.store.images.update(imageId, (r) => {
+    const g = grantsOf(r);
+    return { ...r, launchPermission: { ...g, userIds: g.userIds.filter((u) => u !== caller.account) } };
+  });
+}
