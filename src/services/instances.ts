@@ -62,6 +62,8 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
     launched.push(rec);
     ctx.tasks.start(`boot ${rec.id}`, () => ctx.locks.run(rec.id, () => firstBoot(ctx, rec, req.volumeTags ?? [])));
   }
+  // AWS's lastLaunchedTime: when the image was last used to launch an instance.
+  await ctx.store.images.update(image.id, (r) => ({ ...r, lastLaunchedTime: launched[0]!.launchTime })).catch(() => undefined);
   return launched;
 }
 
