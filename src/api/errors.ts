@@ -14,6 +14,8 @@ export class ApiError extends Error {
 
 const PREFIX: Record<ResourceKind, string> = { image: 'InvalidAMIID', snapshot: 'InvalidSnapshot', volume: 'InvalidVolume', instance: 'InvalidInstanceID' };
 const ID_PREFIX: Record<ResourceKind, string> = { image: 'ami', snapshot: 'snap', volume: 'vol', instance: 'i' };
+/** Malformed ids have their own codes: InvalidSnapshotID.Malformed beside InvalidSnapshot.NotFound. */
+const MALFORMED_PREFIX: Record<ResourceKind, string> = { image: 'InvalidAMIID', snapshot: 'InvalidSnapshotID', volume: 'InvalidVolumeID', instance: 'InvalidInstanceID' };
 
 function notFoundMessage(kind: ResourceKind, ids: string[]): string {
   switch (kind) {
@@ -41,7 +43,7 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof AuthError) return new ApiError(err.code, err.message, statusFor(err.code));
   if (err instanceof NotFound) return new ApiError(`${PREFIX[err.kind]}.NotFound`, notFoundMessage(err.kind, err.ids));
   if (err instanceof MalformedId) {
-    return new ApiError(`${PREFIX[err.kind]}.Malformed`, `Invalid id: "${err.id}" (expecting "${ID_PREFIX[err.kind]}-...")`);
+    return new ApiError(`${MALFORMED_PREFIX[err.kind]}.Malformed`, `Invalid id: "${err.id}" (expecting "${ID_PREFIX[err.kind]}-...")`);
   }
   if (err instanceof Unavailable) return new ApiError(`${PREFIX[err.kind]}.Unavailable`, `The image id '[${err.id}]' is no longer available`);
   if (err instanceof InUse) return new ApiError(`${PREFIX[err.kind]}.InUse`, `The ${err.kind} ${err.id} is currently in use by ${err.usedBy}`);

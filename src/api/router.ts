@@ -5,14 +5,19 @@
  */
 import type { Handler } from './handler.js';
 import * as imageAttributes from './handlers/image-attributes.js';
+import * as imageLifecycle from './handlers/image-lifecycle.js';
 import * as images from './handlers/images.js';
+import * as instanceExtras from './handlers/instance-extras.js';
 import * as instances from './handlers/instances.js';
+import * as network from './handlers/network.js';
 import * as regions from './handlers/regions.js';
 import * as snapshots from './handlers/snapshots.js';
 import * as tags from './handlers/tags.js';
+import * as volumes from './handlers/volumes.js';
 
 const MODULES: Array<Record<string, Handler>> = [
-  regions.HANDLERS, images.HANDLERS, imageAttributes.HANDLERS, snapshots.HANDLERS, instances.HANDLERS, tags.HANDLERS,
+  regions.HANDLERS, images.HANDLERS, imageAttributes.HANDLERS, imageLifecycle.HANDLERS, snapshots.HANDLERS, instances.HANDLERS, tags.HANDLERS,
+  volumes.HANDLERS, instanceExtras.HANDLERS, network.HANDLERS,
 ];
 
 export const HANDLERS: Record<string, Handler> = {};

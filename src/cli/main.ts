@@ -2,15 +2,22 @@
  * The `kiln` command.
  *   kiln serve [--host 127.0.0.1] [--port 4747] [--data ./.kiln]
  *   kiln doctor
+ *   kiln accounts ...      (cli/accounts.ts)
+ *   kiln marketplace ...   (cli/marketplace.ts)
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
+import { accountsCommand } from './accounts.js';
 import { doctor } from './doctor.js';
+import { marketplaceCommand } from './marketplace.js';
 import { serve } from './serve.js';
 
 const USAGE = `usage:
   kiln serve [--host HOST] [--port PORT] [--data DIR]   start the server (env KILN_HOST, KILN_PORT, KILN_DATA_DIR)
-  kiln doctor                                          say what this host lacks to run instances`;
+  kiln doctor                                          say what this host lacks to run instances
+  kiln accounts create|list|show|rotate-key|delete-key accounts and access keys (admin API; kiln accounts help)
+  kiln marketplace publish|products|subscribe|unsubscribe|subscriptions|usage
+                                                       marketplace products (admin API; kiln marketplace help)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -30,6 +37,10 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'doctor':
       return doctor();
+    case 'accounts':
+      return accountsCommand(rest);
+    case 'marketplace':
+      return marketplaceCommand(rest);
     case undefined: case 'help': case '--help': case '-h':
       console.log(USAGE);
       return command === undefined ? 2 : 0;

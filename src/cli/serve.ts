@@ -1,4 +1,5 @@
 import { createApp } from '../server/app.js';
+import { adminTokenFile, ensureAdminToken } from '../server/admin-token.js';
 import { createHttpServer } from '../server/http.js';
 import { DEFAULT_ACCOUNT } from '../services/model.js';
 
@@ -7,6 +8,7 @@ export interface ServeOptions { host: string; port: number; dataDir: string }
 /** Runs the server until SIGINT/SIGTERM. Instances keep running across restarts; the next start finds them again. */
 export async function serve(opts: ServeOptions): Promise<void> {
   const app = await createApp({ dataDir: opts.dataDir });
+  const adminToken = await ensureAdminToken(opts.dataDir);
   const missing = await app.ctx.runtime.check();
   if (missing.length) {
     console.error(`kiln: this host cannot run instances yet; the API still works, instance launches will fail:\n  - ${missing.join('\n  - ')}`);
@@ -19,6 +21,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const endpoint = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}`;
   console.log(`kiln: listening on ${endpoint} (data in ${opts.dataDir})`);
   console.log(`kiln: account ${DEFAULT_ACCOUNT}: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test; aws --endpoint-url ${endpoint} ec2 ...`);
+  console.log(`kiln: admin token (in ${adminTokenFile(opts.dataDir)}; for 'kiln accounts' and 'kiln marketplace'): ${adminToken}`);
   await app.ready;
   ready = true;
   console.log('kiln: ready');

@@ -9,6 +9,12 @@
  * style datasource: instance-id, user-data, ...), and everything the machine
  * prints captured to its console log. One folder per driver (runtime/runc/).
  *
+ * Further (non-root) volumes appear inside the instance as mounted ext4
+ * filesystems at /mnt/<device basename> (/dev/sdf -> /mnt/sdf, /dev/xvdg ->
+ * /mnt/xvdg): mounted before init at start, and while it runs by attach()
+ * and detach(). There is no block device node inside: an instance holds no
+ * CAP_SYS_ADMIN, so it could not mount one itself anyway.
+ *
  * Multi-step host work (mount, container create, network) registers undo steps
  * and rolls back on failure: a failed start leaves no mount, loop device or
  * container behind.
@@ -22,6 +28,14 @@ export interface VolumeAttachment {
   /** Exactly one attachment per instance is the root. */
   root: boolean;
 }
+
+/** Where a non-root volume appears inside the instance: /mnt/<device basename>. */
+export function volumeMountPath(device: string): string {
+  return `${VOLUMES_MOUNT}/${device.slice(device.lastIndexOf('/') + 1)}`;
+}
+
+/** The directory inside an instance under which its non-root volumes are mounted. */
+export const VOLUMES_MOUNT = '/mnt';
 
 export interface InstanceSpec {
   /** i-... id; used as container id and hostname. */
@@ -57,14 +71,35 @@ export interface RuntimeDriver {
    */
   state(id: string): Promise<RuntimeState>;
   /**
-   * Runs `fn` while the instance's filesystems are frozen (fsfreeze), so a copy
-   * of the volume files taken inside `fn` is crash-consistent. Thaws even if `fn` throws.
+   * Runs `fn` while all the instance's filesystems (root and attached volumes)
+   * are frozen (fsfreeze), so copies of the volume files taken inside `fn` are
+   * crash-consistent, together. Thaws even if `fn` throws.
    * A driver serialises the actions on one instance, so `fn` must not start,
    * stop or reboot that instance. When it is not running, `fn` simply runs.
    */
   whileFrozen<T>(id: string, fn: () => Promise<T>): Promise<T>;
   /** Ids of all instances this driver has running (found again after a server restart). */
   list(): Promise<string[]>;
+  /**
+   * Hot-attach: makes the (non-root) volume appear in the running instance at
+   * volumeMountPath(device) and keeps it there across reboot(). Throws when the
+   * instance is not running (a stopped instance gets its volumes from the
+   * spec at start). Rolls back on failure. Optional: a driver without it can
+   * only attach volumes to stopped instances.
+   */
+  attach?(id: string, volume: VolumeAttachment): Promise<void>;
+  /**
+   * Hot-detach: unmounts the volume at `device` from the running instance
+   * (flushed, loop device released). A no-op when it is not mounted. Throws
+   * VolumeBusyError when a process inside keeps the mount busy, unless `force`
+   * (then the mount is detached lazily: it goes once its last user does).
+   */
+  detach?(id: string, device: string, opts?: { force?: boolean }): Promise<void>;
+}
+
+/** detach() could not unmount: something inside the instance still uses the volume. */
+export class VolumeBusyError extends Error {
+  readonly code = 'VolumeBusy';
 }
 
 /** Thrown when the host cannot run instances; the message says what is missing. */

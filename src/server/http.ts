@@ -4,6 +4,7 @@
  * parameters with the service model, calls the action's handler and writes
  * its result or AWS's error envelope. Nothing below this file sees HTTP.
  */
+import { readBody } from './body.js';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -11,9 +12,10 @@ import { ApiError, toApiError } from '../api/errors.js';
 import { HANDLERS } from '../api/router.js';
 import { findOperation, parseQuery, serializeError, serializeResponse } from '../protocol/protocol.js';
 import type { Caller, Context } from '../services/context.js';
+import { handleAdmin } from './admin.js';
 import { AuthError, parseAuthorization, verifySignature } from './sigv4.js';
+import { isStsRequest, sendStsError, stsAction } from './sts.js';
 
-const MAX_BODY = 1024 * 1024;
 
 export interface HttpOptions { ctx: Context; ready: () => boolean }
 
@@ -34,6 +36,7 @@ async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerRespon
     res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ok' : 'starting' }));
     return;
   }
+  if (url.pathname.startsWith('/_kiln/admin/')) return handleAdmin(opts.ctx, req, res, url);
   let body: Buffer;
   try {
     body = await readBody(req);
@@ -41,14 +44,16 @@ async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerRespon
     return sendError(res, toApiError(err), requestId);
   }
   try {
-    const caller = await authenticate(opts.ctx, req, url, body);
+    const { service, ...caller } = await authenticate(opts.ctx, req, url, body);
     const params = new URLSearchParams(url.search);
     if (req.method === 'POST') for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
-    const out = await dispatch(opts.ctx, caller, params, { host: req.headers.host ?? '', requestId });
+    const out = service === 'sts' ? stsAction(caller, params, requestId)
+      : await dispatch(opts.ctx, caller, params, { host: req.headers.host ?? '', requestId });
     res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId }).end(out);
   } catch (err) {
     const apiErr = toApiError(err);
     if (apiErr.status >= 500) opts.ctx.log(`kiln: ${apiErr.code} for request ${requestId}: ${(err as Error)?.stack ?? String(err)}`);
+    if (isStsRequest(req.headers, url)) return sendStsError(res, err, apiErr, requestId);
     sendError(res, apiErr, requestId);
   }
 }
@@ -66,7 +71,7 @@ async function dispatch(ctx: Context, caller: Caller, params: URLSearchParams, i
   return serializeResponse(op, output as Record<string, unknown>, info.requestId);
 }
 
-async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: Buffer): Promise<Caller> {
+async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: Buffer): Promise<Caller & { service: 'ec2' | 'sts' }> {
   const signed = {
     method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1),
     headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
@@ -76,31 +81,14 @@ async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: 
   const found = await ctx.store.accounts.byAccessKey(auth.credential.accessKeyId);
   if (!found) throw new AuthError('AuthFailure', 'AWS was not able to validate the provided access credentials');
   verifySignature(signed, auth, found.secretAccessKey);
-  if (auth.credential.service !== 'ec2') {
+  const service = auth.credential.service;
+  if (service !== 'ec2' && service !== 'sts') {
     throw new AuthError('AuthFailure', `Credential should be scoped to correct service: 'ec2'.`);
   }
   if (!ctx.regions.includes(auth.credential.region)) {
     throw new AuthError('AuthFailure', `Credential should be scoped to a valid region, not '${auth.credential.region}'.`);
   }
-  return { account: found.account.id, region: auth.credential.region, org: found.account.org, ou: found.account.ou };
-}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new ApiError('RequestEntityTooLarge', `Request body is larger than ${MAX_BODY} bytes`, 413));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
+  return { account: found.account.id, region: auth.credential.region, org: found.account.org, ou: found.account.ou, service };
 }
 
 function sendError(res: ServerResponse, err: ApiError, requestId: string): void {

@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHash, createHmac } from 'node:crypto';
-import type { BinaryLike } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { AuthError, parseAuthorization, verifySignature } from './sigv4.js';
 import type { SignedRequest } from './sigv4.js';
+import { Sha256 } from '../../test/sha256.js';
 
 const BODY = 'Action=DescribeImages&Version=2016-11-15&Owner.1=self';
-
-const toBinary = (d: unknown): BinaryLike =>
-  typeof d === 'string' ? d : d instanceof ArrayBuffer ? new Uint8Array(d) : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : String(d);
-
-/** The hash constructor SignatureV4 wants: SHA-256, or HMAC-SHA256 when given a key. */
-class Sha256 {
-  private readonly h;
-  constructor(key?: unknown) { this.h = key ? createHmac('sha256', toBinary(key)) : createHash('sha256'); }
-  update(d: unknown) { this.h.update(toBinary(d)); }
-  async digest() { return new Uint8Array(this.h.digest()); }
-}
 
 async function signed(opts: { secret?: string; region?: string; body?: string; headers?: Record<string, string> } = {}): Promise<SignedRequest> {
   const signer = new SignatureV4({

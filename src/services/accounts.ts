@@ -50,3 +50,46 @@ export async function createAccount(ctx: Context, opts: NewAccount = {}): Promis
   await ctx.store.accounts.put(account);
   return { account, accessKeyId, secretAccessKey };
 }
+
+/** An account as the admin API shows it: access key ids, never secrets. */
+export interface AccountView {
+  id: string;
+  alias?: string;
+  org?: string;
+  ou?: string;
+  createdAt?: string;
+  accessKeys: Array<{ accessKeyId: string; createdAt: string }>;
+}
+
+export function accountView(a: AccountRecord): AccountView {
+  return {
+    id: a.id, alias: a.alias, org: a.org, ou: a.ou, createdAt: a.createdAt,
+    accessKeys: a.keys.map((k) => ({ accessKeyId: k.accessKeyId, createdAt: k.createdAt })),
+  };
+}
+
+export async function getAccount(ctx: Context, id: string): Promise<AccountRecord> {
+  const account = await ctx.store.accounts.get(id);
+  if (!account) throw new Invalid('NoSuchAccount', `Account ${id} does not exist`);
+  return account;
+}
+
+/** Adds an access key to the account (key rotation: add the new one, move clients over, delete the old one). */
+export async function addAccessKey(ctx: Context, accountId: string, given: { accessKeyId?: string; secretAccessKey?: string } = {}) {
+  const account = await getAccount(ctx, accountId);
+  const key = { accessKeyId: given.accessKeyId ?? newAccessKeyId(), secretAccessKey: given.secretAccessKey ?? newSecretAccessKey(), createdAt: nowIso() };
+  if (!/^[A-Za-z0-9]{3,128}$/.test(key.accessKeyId)) throw new Invalid('InvalidParameterValue', `Access key id must be 3-128 letters and digits`);
+  if (key.secretAccessKey.length < 3) throw new Invalid('InvalidParameterValue', 'Secret access key is too short');
+  if (await ctx.store.accounts.byAccessKey(key.accessKeyId)) throw new Invalid('AccessKeyInUse', `Access key ${key.accessKeyId} is already in use`);
+  await ctx.store.accounts.put({ ...account, keys: [...account.keys, key] });
+  return key;
+}
+
+/** Removes one access key; requests signed with it fail from then on. */
+export async function deleteAccessKey(ctx: Context, accountId: string, accessKeyId: string): Promise<void> {
+  const account = await getAccount(ctx, accountId);
+  if (!account.keys.some((k) => k.accessKeyId === accessKeyId)) {
+    throw new Invalid('NoSuchAccessKey', `Account ${accountId} has no access key ${accessKeyId}`);
+  }
+  await ctx.store.accounts.put({ ...account, keys: account.keys.filter((k) => k.accessKeyId !== accessKeyId) });
+}

@@ -7,6 +7,7 @@ import { insertImage } from './images.js';
 import { instanceSpec, visibleInstances } from './instances.js';
 import type { BlockDeviceMapping, ImageRecord, InstanceRecord, Tag, VolumeRecord } from './model.js';
 import { completeSnapshot, createPendingSnapshot, discard } from './snapshots.js';
+import { failInterruptedVolumes } from './volumes.js';
 
 export interface CaptureRequest {
   instanceId: string;
@@ -47,7 +48,9 @@ export async function createImageFromInstance(ctx: Context, caller: Caller, req:
       ebs: { snapshotId: snaps[i].id, volumeSize: vol.size, deleteOnTermination: mapping.ebs!.deleteOnTermination, volumeType: mapping.ebs!.volumeType, encrypted: false },
     }));
     const suppressed = (req.blockDeviceMappings ?? []).filter((m) => m.noDevice).map((m) => ({ deviceName: m.deviceName, noDevice: true }));
-    const pending = await ctx.store.images.update(image.id, (r) => ({ ...r, blockDeviceMappings: [...mappings, ...suppressed] }));
+    // An image of an instance of a marketplace image carries the same product codes (so the same subscription rules).
+    const productCodes = (await ctx.store.images.get(inst.imageId))?.productCodes;
+    const pending = await ctx.store.images.update(image.id, (r) => ({ ...r, blockDeviceMappings: [...mappings, ...suppressed], productCodes }));
     const copies = await pointInTimeCopies(ctx, inst, volumes.map((v) => v.vol), !!req.noReboot);
     ctx.tasks.start(`capture ${image.id}`, () => storeSnapshots(ctx, image.id, volumes.map((v, i) => ({
       snapshotId: snaps[i].id, file: copies[i], parent: v.vol.snapshotId,
@@ -125,4 +128,5 @@ export async function failInterruptedCaptures(ctx: Context): Promise<void> {
       await ctx.store.images.update(img.id, (r) => ({ ...r, state: 'failed', stateReason: { code: 'Server.InternalError', message: 'Server.InternalError: interrupted by a server restart' } }));
     }
   }
+  await failInterruptedVolumes(ctx);
 }

@@ -4,15 +4,13 @@
  * imdsSupport; and the receiver's side, CancelImageLaunchPermission.
  */
 import type { Caller, Context } from './context.js';
-import { Invalid, NotFound } from './errors.js';
+import { Invalid, Unavailable } from './errors.js';
+import { checkPublicImageQuota, MAX_SHARING_ENTRIES } from './quotas.js';
 import { validateDescription, visibleImages } from './images.js';
 import type { ImageRecord } from './model.js';
 import type { PermissionItem, Permissions } from './permissions.js';
 import { applyItems, grantsOf, sharingEntries, validateItems } from './permissions.js';
 
-/** AWS's per-region quotas that sharing can hit. */
-export const MAX_PUBLIC_IMAGES = 5;
-export const MAX_SHARING_ENTRIES = 1000;
 
 /** Hooks other features add to sharing (block public access, ...), kept out of this file's imports. */
 export interface SharingPolicy {
@@ -20,11 +18,14 @@ export interface SharingPolicy {
   checkPublicSharing?(ctx: Context, caller: Caller, img: ImageRecord): Promise<void>;
 }
 
-/** The image if the caller owns it; NotFound if it cannot see it; AuthFailure if it is someone else's. */
+/**
+ * The image if the caller owns it. Invisible: NotFound; someone else's: AuthFailure (as AWS answers);
+ * deregistered (while it still answers to its id): InvalidAMIID.Unavailable.
+ */
 export async function ownedImage(ctx: Context, caller: Caller, imageId: string): Promise<ImageRecord> {
   const [img] = await visibleImages(ctx, caller, [imageId]);
   if (img.account !== caller.account) throw new Invalid('AuthFailure', `Not authorized for image:${imageId}`);
-  if (img.state === 'deregistered') throw new NotFound('image', [imageId]);
+  if (img.state === 'deregistered') throw new Unavailable('image', imageId);
   return img;
 }
 
@@ -49,10 +50,7 @@ async function checkCanGoPublic(ctx: Context, caller: Caller, img: ImageRecord, 
     throw new Invalid('InvalidParameter', `Images with an AWS Marketplace product code cannot be made public (${img.id}).`);
   }
   await policy.checkPublicSharing?.(ctx, caller, img);
-  const mine = await ctx.store.images.list({ account: caller.account, region: caller.region });
-  if (mine.filter((i) => i.isPublic && i.state !== 'deregistered').length >= MAX_PUBLIC_IMAGES) {
-    throw new Invalid('ResourceLimitExceeded', `You have reached the maximum of ${MAX_PUBLIC_IMAGES} public images in ${caller.region}.`);
-  }
+  await checkPublicImageQuota(ctx, caller);
 }
 
 const withPermissions = (r: ImageRecord, p: Permissions): ImageRecord => ({ ...r, isPublic: p.isPublic, launchPermission: p.grants });

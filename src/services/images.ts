@@ -1,3 +1,4 @@
+import { checkImageQuota } from './quotas.js';
 import type { Caller, Context } from './context.js';
 import { DuplicateName, Invalid, MalformedId, NotFound, Unavailable } from './errors.js';
 import { hasLaunchPermission } from './permissions.js';
@@ -44,6 +45,7 @@ export interface NewImage {
 export async function insertImage(ctx: Context, owner: Caller, img: NewImage): Promise<ImageRecord> {
   validateImageName(img.name);
   validateDescription(img.description);
+  await checkImageQuota(ctx, owner);
   const rec: ImageRecord = {
     id: newId('image'), account: owner.account, region: owner.region, name: img.name, description: img.description,
     state: img.state ?? 'pending', ownerAlias: img.ownerAlias, architecture: img.architecture, rootDeviceName: img.rootDeviceName,
@@ -133,12 +135,7 @@ export async function launchableImage(ctx: Context, caller: Caller, imageId: str
   return img;
 }
 
-/** Deregisters an image the caller owns. Its snapshots stay (as on AWS). */
-export async function deregisterImage(ctx: Context, caller: Caller, imageId: string): Promise<void> {
-  const [img] = await visibleImages(ctx, caller, [imageId]);
-  if (img.account !== caller.account || img.state === 'deregistered') throw new NotFound('image', [imageId]);
-  await ctx.store.images.update(imageId, (r) => ({ ...r, state: 'deregistered', deregisteredAt: nowIso() }));
-}
+// DeregisterImage lives in image-lifecycle.ts (protection, DeleteAssociatedSnapshots).
 
 /** The alias users filter on: `amazon` for Kiln's catalog, `aws-marketplace` for marketplace products' images. */
 export function ownerAlias(img: ImageRecord): string | undefined {

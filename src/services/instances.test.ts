@@ -8,7 +8,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { InstanceSpec, RuntimeDriver, RuntimeState } from '../runtime/runtime.js';
 import type { App } from '../server/app.js';
 import { createApp } from '../server/app.js';
 import { createImageFromInstance } from './capture.js';
@@ -17,24 +16,7 @@ import { InvalidState, NotFound } from './errors.js';
 import { visibleImages } from './images.js';
 import { changeState, runInstances } from './instances.js';
 import { CATALOG_ACCOUNT } from './model.js';
-
-class RecordingRuntime implements RuntimeDriver {
-  readonly name = 'recording';
-  readonly calls: string[] = [];
-  readonly running = new Set<string>();
-  failNextStart = false;
-  async check() { return []; }
-  async start(spec: InstanceSpec) {
-    this.calls.push(`start ${spec.id}`);
-    if (this.failNextStart) { this.failNextStart = false; throw new Error('boom'); }
-    this.running.add(spec.id);
-  }
-  async stop(id: string) { this.calls.push(`stop ${id}`); this.running.delete(id); }
-  async reboot(id: string) { this.calls.push(`reboot ${id}`); }
-  async state(id: string): Promise<RuntimeState> { return this.running.has(id) ? 'running' : 'absent'; }
-  async whileFrozen<T>(id: string, fn: () => Promise<T>) { this.calls.push(`freeze ${id}`); return fn(); }
-  async list() { return [...this.running]; }
-}
+import { RecordingRuntime } from '../runtime/recording-runtime.js';
 
 const caller: Caller = { account: '000000000000', region: 'us-east-1' };
 let app: App;

@@ -4,7 +4,9 @@ import { RuntimeUnavailableError } from '../runtime/runtime.js';
 import type { Caller, Context } from './context.js';
 import { availabilityZones } from './context.js';
 import { HostUnavailable, Invalid, InvalidState, MalformedId, NotFound } from './errors.js';
+import { checkLaunchAllowed } from './image-settings.js';
 import { launchableImage } from './images.js';
+import { meterInstance, requireSubscription } from './marketplace.js';
 import { isValidId, newId, nowIso } from './ids.js';
 import { DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES } from './instance-types.js';
 import type { InstanceRecord, InstanceState, Tag, VolumeRecord } from './model.js';
@@ -37,6 +39,8 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
     if (same.length) return same;
   }
   const image = await launchableImage(ctx, caller, req.imageId);
+  await checkLaunchAllowed(ctx, caller, image); // Allowed AMIs: refused when enabled, recorded in audit mode
+  await requireSubscription(ctx, caller, image); // marketplace product codes: OptInRequired unless vendor or subscribed
   const instanceType = req.instanceType ?? DEFAULT_INSTANCE_TYPE;
   if (!INSTANCE_TYPES[instanceType]) throw new Invalid('InvalidParameterValue', `Invalid value '${instanceType}' for InstanceType.`);
   validateCounts(req.minCount, req.maxCount);
@@ -131,7 +135,9 @@ async function boot(ctx: Context, instanceId: string): Promise<void> {
 }
 
 async function setState(ctx: Context, id: string, state: InstanceState, reason: string, stateReason?: InstanceRecord['stateReason']) {
-  return ctx.store.instances.update(id, (i) => ({ ...i, state, stateTransitionReason: reason, stateReason }));
+  const inst = await ctx.store.instances.update(id, (i) => ({ ...i, state, stateTransitionReason: reason, stateReason }));
+  await meterInstance(ctx, inst); // marketplace instance-hours: every move into and out of 'running' passes here
+  return inst;
 }
 
 /** Detaches the instance's volumes, deleting those marked DeleteOnTermination (all of them when `all`). */

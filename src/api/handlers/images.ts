@@ -1,10 +1,12 @@
 import type {
-  CreateImageRequest, CreateImageResult, DeregisterImageRequest, DeregisterImageResult, DescribeImagesRequest,
+  CreateImageRequest, CreateImageResult, DescribeImagesRequest,
   DescribeImagesResult, Image,
 } from '@aws-sdk/client-ec2';
 import { createImageFromInstance } from '../../services/capture.js';
 import type { Caller } from '../../services/context.js';
-import { deregisterImage, ownerAlias, visibleImages } from '../../services/images.js';
+import { protectionLabel } from '../../services/image-lifecycle.js';
+import { ownerAlias, visibleImages } from '../../services/images.js';
+import { allowedImagesPolicy } from '../../services/image-settings.js';
 import { grantsOf, sharedWith } from '../../services/permissions.js';
 import type { BlockDeviceMapping, ImageRecord } from '../../services/model.js';
 import { ApiError } from '../errors.js';
@@ -15,9 +17,11 @@ import { required } from '../handler.js';
 import { paginate } from '../paging.js';
 import { tagsFromSpecs, toSdkTags } from '../tags.js';
 
-export function toSdkImage(img: ImageRecord): Image {
+/** The image as EC2 describes it; `allowed` is imageAllowed, reported only while Allowed AMIs is not disabled. */
+export function toSdkImage(img: ImageRecord, allowed?: boolean): Image {
   const alias = ownerAlias(img);
   return {
+    ImageAllowed: allowed,
     ImageId: img.id, ImageLocation: `${alias ?? img.account}/${img.name}`, State: img.state, OwnerId: img.account,
     ImageOwnerAlias: alias, CreationDate: img.creationDate, Public: img.isPublic, Architecture: img.architecture as Image['Architecture'],
     ImageType: 'machine', PlatformDetails: 'Linux/UNIX', UsageOperation: 'RunInstances', Name: img.name, Description: img.description,
@@ -32,7 +36,7 @@ export function toSdkImage(img: ImageRecord): Image {
     })),
     StateReason: img.stateReason && { Code: img.stateReason.code, Message: img.stateReason.message },
     SourceInstanceId: img.sourceInstanceId, SourceImageId: img.sourceImageId, SourceImageRegion: img.sourceImageRegion,
-    DeregistrationProtection: img.deregistrationProtection ?? 'disabled', DeprecationTime: img.deprecationTime,
+    DeregistrationProtection: protectionLabel(img), DeprecationTime: img.deprecationTime,
     LastLaunchedTime: img.lastLaunchedTime,
     ProductCodes: img.productCodes?.length ? img.productCodes.map((p) => ({ ProductCodeId: p.code, ProductCodeType: p.type })) : undefined,
     Tags: img.tags.length ? toSdkTags(img.tags) : undefined,
@@ -95,8 +99,11 @@ export const describeImages: Handler<DescribeImagesRequest, DescribeImagesResult
   if (input.Owners?.length) images = images.filter((i) => ownedBy(i, input.Owners!, caller));
   if (input.ExecutableUsers?.length) images = images.filter((i) => executableBy(i, input.ExecutableUsers!, caller));
   images = applyFilters(images, input.Filters, IMAGE_FILTERS, (i) => i.tags);
+  // Allowed AMIs: 'enabled' hides what the criteria do not allow; 'audit-mode' only marks it.
+  const policy = await allowedImagesPolicy(ctx, caller);
+  if (policy.state === 'enabled') images = images.filter((i) => policy.allows(i));
   const page = paginate(images, 'images', input.MaxResults, input.NextToken, { min: 1, max: 1000 });
-  return { Images: page.items.map(toSdkImage), NextToken: page.nextToken };
+  return { Images: page.items.map((i) => toSdkImage(i, policy.state === 'disabled' ? undefined : policy.allows(i))), NextToken: page.nextToken };
 };
 
 export const createImage: Handler<CreateImageRequest, CreateImageResult> = async (ctx, caller, input) => {
@@ -112,13 +119,7 @@ export const createImage: Handler<CreateImageRequest, CreateImageResult> = async
   return { ImageId: image.id };
 };
 
-export const deregister: Handler<DeregisterImageRequest, DeregisterImageResult> = async (ctx, caller, input) => {
-  await deregisterImage(ctx, caller, required(input.ImageId, 'ImageId'));
-  return { Return: true };
-};
-
 export const HANDLERS: Record<string, Handler> = {
   DescribeImages: describeImages,
   CreateImage: createImage,
-  DeregisterImage: deregister,
 };

@@ -5,7 +5,7 @@ import type {
   TerminateInstancesRequest, TerminateInstancesResult,
 } from '@aws-sdk/client-ec2';
 import type { Context } from '../../services/context.js';
-import { INSTANCE_TYPES } from '../../services/instance-types.js';
+import { checkProtection, recordLaunch } from '../../services/instance-attributes.js';
 import type { StateChange } from '../../services/instances.js';
 import { STATE_CODES, changeState, consoleOutput, runInstances, visibleInstances } from '../../services/instances.js';
 import type { InstanceRecord, VolumeRecord } from '../../services/model.js';
@@ -16,10 +16,10 @@ import type { Handler } from '../handler.js';
 import { required } from '../handler.js';
 import { paginate } from '../paging.js';
 import { tagsFromSpecs, toSdkTags } from '../tags.js';
+import { instanceNetworkFilters, prepareRun, sdkInstanceExtras } from './instance-extras.js';
 
 async function toSdkInstance(ctx: Context, inst: InstanceRecord): Promise<Instance> {
   const vols = (await Promise.all(inst.volumeIds.map((id) => ctx.store.volumes.get(id)))).filter((v): v is VolumeRecord => !!v?.attachment);
-  const type = INSTANCE_TYPES[inst.instanceType];
   const live = inst.state !== 'terminated';
   return {
     InstanceId: inst.id, ImageId: inst.imageId, State: { Code: STATE_CODES[inst.state], Name: inst.state },
@@ -34,9 +34,9 @@ async function toSdkInstance(ctx: Context, inst: InstanceRecord): Promise<Instan
       DeviceName: v.attachment!.device,
       Ebs: { VolumeId: v.id, Status: 'attached', AttachTime: new Date(v.attachment!.attachTime), DeleteOnTermination: v.attachment!.deleteOnTermination },
     })) : [],
-    CpuOptions: { CoreCount: Math.max(1, Math.floor(type.vcpus / 2)), ThreadsPerCore: type.vcpus > 1 ? 2 : 1 },
     PlatformDetails: 'Linux/UNIX', UsageOperation: 'RunInstances', CurrentInstanceBootMode: 'legacy-bios',
-    MetadataOptions: { State: 'applied', HttpTokens: 'optional', HttpPutResponseHopLimit: 1, HttpEndpoint: 'enabled' },
+    // Network (VPC, subnet, address, groups, interface) and attributes (CPU, metadata, protection ...).
+    ...await sdkInstanceExtras(ctx, inst),
   };
 }
 
@@ -72,11 +72,13 @@ async function reservations(ctx: Context, insts: InstanceRecord[]): Promise<Rese
 
 export const run: Handler<RunInstancesRequest, Reservation> = async (ctx, caller, input) => {
   const tags = tagsFromSpecs(input.TagSpecifications, ['instance', 'volume', 'network-interface']);
+  const launch = await prepareRun(ctx, caller, input);
   const insts = await runInstances(ctx, caller, {
     imageId: required(input.ImageId, 'ImageId'), instanceType: input.InstanceType, minCount: required(input.MinCount, 'MinCount'),
     maxCount: required(input.MaxCount, 'MaxCount'), userData: input.UserData, keyName: input.KeyName,
-    availabilityZone: input.Placement?.AvailabilityZone, clientToken: input.ClientToken, tags: tags.instance, volumeTags: tags.volume,
+    availabilityZone: launch.availabilityZone, clientToken: input.ClientToken, tags: tags.instance, volumeTags: tags.volume,
   });
+  await recordLaunch(ctx, insts, launch);
   const [r] = await reservations(ctx, insts);
   return r;
 };
@@ -85,7 +87,9 @@ export const describe: Handler<DescribeInstancesRequest, DescribeInstancesResult
   if (input.InstanceIds?.length && input.MaxResults !== undefined) {
     throw new ApiError('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
   }
-  const insts = applyFilters(await visibleInstances(ctx, caller, input.InstanceIds), input.Filters, INSTANCE_FILTERS, (i) => i.tags);
+  const visible = await visibleInstances(ctx, caller, input.InstanceIds);
+  const fields = input.Filters?.length ? { ...await instanceNetworkFilters(ctx, visible), ...INSTANCE_FILTERS } : INSTANCE_FILTERS;
+  const insts = applyFilters(visible, input.Filters, fields, (i) => i.tags);
   const page = paginate(insts, 'instances', input.MaxResults, input.NextToken, { min: 5, max: 1000 });
   return { Reservations: await reservations(ctx, page.items), NextToken: page.nextToken };
 };
@@ -124,14 +128,18 @@ function toChanges(changes: StateChange[]): InstanceStateChange[] {
   }));
 }
 
-export const stop: Handler<StopInstancesRequest, StopInstancesResult> = async (ctx, caller, input) =>
-  ({ StoppingInstances: toChanges(await changeState(ctx, caller, input.InstanceIds ?? [], 'stop', { force: input.Force })) });
+export const stop: Handler<StopInstancesRequest, StopInstancesResult> = async (ctx, caller, input) => {
+  await checkProtection(ctx, caller, input.InstanceIds ?? [], 'stop'); // disableApiStop
+  return { StoppingInstances: toChanges(await changeState(ctx, caller, input.InstanceIds ?? [], 'stop', { force: input.Force })) };
+};
 
 export const start: Handler<StartInstancesRequest, StartInstancesResult> = async (ctx, caller, input) =>
   ({ StartingInstances: toChanges(await changeState(ctx, caller, input.InstanceIds ?? [], 'start')) });
 
-export const terminate: Handler<TerminateInstancesRequest, TerminateInstancesResult> = async (ctx, caller, input) =>
-  ({ TerminatingInstances: toChanges(await changeState(ctx, caller, input.InstanceIds ?? [], 'terminate')) });
+export const terminate: Handler<TerminateInstancesRequest, TerminateInstancesResult> = async (ctx, caller, input) => {
+  await checkProtection(ctx, caller, input.InstanceIds ?? [], 'terminate'); // disableApiTermination
+  return { TerminatingInstances: toChanges(await changeState(ctx, caller, input.InstanceIds ?? [], 'terminate')) };
+};
 
 export const reboot: Handler<RebootInstancesRequest, object> = async (ctx, caller, input) => {
   await changeState(ctx, caller, input.InstanceIds ?? [], 'reboot');

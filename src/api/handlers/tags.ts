@@ -1,4 +1,4 @@
-import type { CreateTagsRequest, DeleteTagsRequest } from '@aws-sdk/client-ec2';
+import type { CreateTagsRequest, DeleteTagsRequest, DescribeTagsRequest, DescribeTagsResult, ResourceType } from '@aws-sdk/client-ec2';
 import type { Caller, Context } from '../../services/context.js';
 import { MalformedId, NotFound } from '../../services/errors.js';
 import type { ResourceKind } from '../../services/errors.js';
@@ -6,7 +6,10 @@ import { isValidId } from '../../services/ids.js';
 import type { Owned, Tag } from '../../services/model.js';
 import type { Collection } from '../../store/store.js';
 import { ApiError } from '../errors.js';
+import type { FilterFields } from '../filters.js';
+import { applyFilters } from '../filters.js';
 import type { Handler } from '../handler.js';
+import { paginate } from '../paging.js';
 import { fromSdkTags, mergeTags } from '../tags.js';
 
 type Tagged = Owned & { tags: Tag[] };
@@ -48,7 +51,40 @@ export const deleteTags: Handler<DeleteTagsRequest, object> = async (ctx, caller
   return {};
 };
 
+/** One tag of one resource, as DescribeTags lists it; `resourceTags` lets `tag:<key>` pick resources by their other tags. */
+interface TagRow { resourceId: string; resourceType: ResourceType; key: string; value: string; resourceTags: Tag[] }
+
+const TAG_FILTERS: FilterFields<TagRow> = {
+  'key': (r) => r.key,
+  'value': (r) => r.value,
+  'resource-id': (r) => r.resourceId,
+  'resource-type': (r) => r.resourceType,
+};
+
+/** The tags of the caller's images (not deregistered), instances, snapshots and volumes in its region. */
+async function tagRows(ctx: Context, caller: Caller): Promise<TagRow[]> {
+  const scope = { account: caller.account, region: caller.region };
+  const sources: Array<[ResourceType, Tagged[]]> = [
+    ['image', (await ctx.store.images.list(scope)).filter((i) => i.state !== 'deregistered')],
+    ['instance', await ctx.store.instances.list(scope)],
+    ['snapshot', await ctx.store.snapshots.list(scope)],
+    ['volume', await ctx.store.volumes.list(scope)],
+  ];
+  return sources.flatMap(([resourceType, recs]) => recs.flatMap((r) =>
+    r.tags.map((t) => ({ resourceId: r.id, resourceType, key: t.key, value: t.value, resourceTags: r.tags }))));
+}
+
+export const describeTags: Handler<DescribeTagsRequest, DescribeTagsResult> = async (ctx, caller, input) => {
+  const rows = applyFilters(await tagRows(ctx, caller), input.Filters, TAG_FILTERS, (r) => r.resourceTags);
+  const page = paginate(rows, 'tags', input.MaxResults, input.NextToken, { min: 5, max: 1000 });
+  return {
+    Tags: page.items.map((r) => ({ ResourceId: r.resourceId, ResourceType: r.resourceType, Key: r.key, Value: r.value })),
+    NextToken: page.nextToken,
+  };
+};
+
 export const HANDLERS: Record<string, Handler> = {
   CreateTags: createTags,
   DeleteTags: deleteTags,
+  DescribeTags: describeTags,
 };

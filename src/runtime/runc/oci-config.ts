@@ -3,9 +3,11 @@
  * `runc spec` generates, made into a small "machine": /sbin/init as PID 1, its
  * own pid/mount/ipc/uts/network namespaces, a writable root filesystem (the
  * loop-mounted root volume), the instance's metadata read-only at /run/kiln,
- * and the instance type's CPU and memory as cgroup limits.
+ * its further volumes under /mnt, and the instance type's CPU and memory as
+ * cgroup limits.
  */
 import type { InstanceSpec } from '../runtime.js';
+import { VOLUMES_MOUNT } from '../runtime.js';
 
 /** Where the metadata directory appears inside the instance. */
 export const METADATA_MOUNT = '/run/kiln';
@@ -27,8 +29,12 @@ export const CAPABILITIES = [
 
 const CPU_PERIOD_US = 100_000;
 
-/** Builds config.json for a bundle whose root filesystem is `<bundle>/rootfs` and metadata dir is `metaDir`. */
-export function ociConfig(spec: InstanceSpec, metaDir: string): Record<string, unknown> {
+/**
+ * Builds config.json for a bundle whose root filesystem is `<bundle>/rootfs`,
+ * metadata dir is `metaDir` and volumes dir is `volumesDir` (a shared mount
+ * on the host, see the driver).
+ */
+export function ociConfig(spec: InstanceSpec, metaDir: string, volumesDir: string): Record<string, unknown> {
   return {
     ociVersion: '1.0.2-dev',
     process: {
@@ -44,7 +50,7 @@ export function ociConfig(spec: InstanceSpec, metaDir: string): Record<string, u
     },
     root: { path: 'rootfs', readonly: false },
     hostname: spec.id,
-    mounts: mounts(spec, metaDir),
+    mounts: mounts(spec, metaDir, volumesDir),
     linux: {
       cgroupsPath: cgroupPath(spec.id),
       resources: {
@@ -62,7 +68,7 @@ export function ociConfig(spec: InstanceSpec, metaDir: string): Record<string, u
   };
 }
 
-function mounts(spec: InstanceSpec, metaDir: string): Array<Record<string, unknown>> {
+function mounts(spec: InstanceSpec, metaDir: string, volumesDir: string): Array<Record<string, unknown>> {
   // /run is a fresh tmpfs each boot as on a real machine, so neither it nor the
   // /run/kiln mount point is written to the root volume (and so into images).
   const runMiB = Math.max(8, Math.ceil(spec.memoryMiB / 10));
@@ -76,5 +82,9 @@ function mounts(spec: InstanceSpec, metaDir: string): Array<Record<string, unkno
     { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
     { destination: '/run', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=755', `size=${runMiB}m`] },
     { destination: METADATA_MOUNT, type: 'bind', source: metaDir, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
+    // rslave: volumes the host mounts in volumesDir later (hot-attach) appear here, and leave on detach.
+    // ro applies to the directory itself only: the instance cannot plant entries (symlinks) in it that the
+    // host would follow when it mounts there; the volumes mounted in it are writable.
+    { destination: VOLUMES_MOUNT, type: 'bind', source: volumesDir, options: ['rbind', 'rslave', 'ro', 'nosuid', 'nodev'] },
   ];
 }

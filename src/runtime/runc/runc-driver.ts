@@ -7,34 +7,34 @@
  *   runc/              runc's own state (`runc --root`): which containers exist
  *   <id>/config.json   the OCI config (see oci-config.ts)
  *   <id>/spec.json     the InstanceSpec the instance was last started with (reboot uses it)
- *   <id>/rootfs/       mount point of the root volume (later volumes would mount below it)
+ *   <id>/rootfs/       mount point of the root volume
  *   <id>/meta/         the metadata files, bind-mounted read-only at /run/kiln inside
+ *   <id>/mnt/          a small tmpfs, made a shared mount, bind-mounted read-only and
+ *                      rslave at /mnt inside; each further volume is loop-mounted at
+ *                      mnt/<device basename> (before create, or later by attach()),
+ *                      and mount propagation carries it into the running instance
  *   <id>/runc.log      runc's own log of the create step (its error text on failure)
  *
  * Containers are created detached with the console log as their stdout and
  * stderr, so they keep running (and logging) when the server process exits.
  * A bundle exists exactly while its instance is started; stop removes it.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, realpath, rm, rmdir, writeFile } from 'node:fs/promises';
-import { basename, delimiter, dirname, join, resolve } from 'node:path';
+import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { Revert } from '../revert.js';
 import type { InstanceSpec, RuntimeDriver, RuntimeState, VolumeAttachment } from '../runtime.js';
-import { RuntimeUnavailableError } from '../runtime.js';
+import { RuntimeUnavailableError, VolumeBusyError } from '../runtime.js';
+import type { MountEntry } from './host.js';
+import {
+  exec, exists, findExecutable, HostCommandError, isExecutable, isNotExist, loopBackingFile, mountAt, mountsUnder,
+  realpathOrNull, runcLogErrors, Serial,
+} from './host.js';
 import { ociConfig } from './oci-config.js';
 
-const execFileP = promisify(execFile);
-
-/** A host command (runc, mount, ...) failed; `stderr` is what it printed, e.g. runc's error text. */
-export class HostCommandError extends Error {
-  readonly code = 'RuntimeCommandFailed';
-  constructor(message: string, readonly command: string[], readonly stderr: string) {
-    super(message);
-  }
-}
+export { HostCommandError } from './host.js';
 
 /** Host tools the driver runs, with the Debian package that ships each and what it is for. */
 const TOOLS = {
@@ -54,11 +54,16 @@ const DEFAULT_GRACE_MS = 10_000;
 const POLL_MS = 20;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const META_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** A device name the driver turns into a path component (mnt/<basename>). */
+const DEVICE_PATTERN = /^\/dev\/[a-z][a-z0-9]{0,15}$/;
+/** The tmpfs holding the volumes' mount points: only directories, so tiny. */
+const VOLUMES_TMPFS = 'size=64k,mode=755';
 
 interface Bundle {
   dir: string;
   rootfs: string;
   meta: string;
+  volumes: string;
   config: string;
   spec: string;
   runcLog: string;
@@ -136,18 +141,70 @@ export class RuncDriver implements RuntimeDriver {
     return (await exists(this.bundle(id).dir)) ? 'stopped' : 'absent';
   }
 
-  /** When the instance is not running its volumes are not mounted, so `fn` runs without a freeze. `fn` must not start or stop this instance. */
+  /**
+   * Freezes the root filesystem and every attached volume, thawing in reverse.
+   * When the instance is not running its volumes are not mounted, so `fn` runs
+   * without a freeze. `fn` must not start or stop this instance.
+   */
   whileFrozen<T>(id: string, fn: () => Promise<T>): Promise<T> {
     validateId(id);
     return this.serial.run(id, async () => {
-      const { rootfs } = this.bundle(id);
-      if ((await this.container(id))?.status !== 'running' || !(await mountAt(rootfs))) return fn();
+      const b = this.bundle(id);
+      if ((await this.container(id))?.status !== 'running' || !(await mountAt(b.rootfs))) return fn();
       const fsfreeze = await this.tool('fsfreeze');
-      await exec(fsfreeze, ['--freeze', rootfs]);
+      const frozen: string[] = [];
       try {
+        for (const m of [await realpathOrNull(b.rootfs), ...(await this.volumeMounts(b)).map((v) => v.mountPoint)]) {
+          if (!m) continue;
+          await exec(fsfreeze, ['--freeze', m]);
+          frozen.push(m);
+        }
         return await fn();
       } finally {
-        await exec(fsfreeze, ['--unfreeze', rootfs]);
+        // Thaw every one even if one fails: a filesystem left frozen would hang the instance.
+        const failed: Error[] = [];
+        for (const m of frozen.reverse()) await exec(fsfreeze, ['--unfreeze', m]).catch((err: Error) => failed.push(err));
+        if (failed.length) throw failed[0];
+      }
+    });
+  }
+
+  attach(id: string, volume: VolumeAttachment): Promise<void> {
+    validateId(id);
+    validateDevice(volume);
+    if (volume.root) throw new Error(`the root volume of ${id} cannot be hot-attached`);
+    return this.serial.run(id, async () => {
+      const b = this.bundle(id);
+      if ((await this.container(id))?.status !== 'running') throw new HostCommandError(`instance ${id} is not running`, [], '');
+      if (!(await mountAt(b.volumes))) {
+        throw new HostCommandError(`instance ${id} was started without a volumes directory; stop and start it to attach volumes`, [], '');
+      }
+      const spec = await this.savedSpec(id);
+      if (spec.volumes.some((v) => basename(v.device) === basename(volume.device))) {
+        throw new HostCommandError(`${volume.device} is already attached to ${id}`, [], '');
+      }
+      const revert = new Revert();
+      try {
+        await this.mountVolume(b, volume);
+        revert.add(() => this.unmountVolume(b, volume.device, true));
+        await writeSpec(b, { ...spec, volumes: [...spec.volumes, volume] });
+        revert.success();
+      } finally {
+        await revert.run();
+      }
+    });
+  }
+
+  detach(id: string, device: string, opts: { force?: boolean } = {}): Promise<void> {
+    validateId(id);
+    validateDevice({ device, path: '', root: false });
+    return this.serial.run(id, async () => {
+      const b = this.bundle(id);
+      await this.unmountVolume(b, device, !!opts.force);
+      const spec = await this.savedSpec(id).catch(() => undefined);
+      if (spec) {
+        const volumes = spec.volumes.filter((v) => v.root || basename(v.device) !== basename(device));
+        await writeSpec(b, { ...spec, volumes });
       }
     });
   }
@@ -180,6 +237,8 @@ export class RuncDriver implements RuntimeDriver {
       await mkdir(b.rootfs, { recursive: true });
       revert.add(() => this.unmountUnder(b.dir));
       await exec(await this.tool('mount'), ['-t', 'ext4', '-o', 'loop', root.path, b.rootfs]);
+      await this.mountVolumesDir(b);
+      for (const v of spec.volumes) if (!v.root) await this.mountVolume(b, v);
       await this.writeBundle(spec, b);
       revert.add(() => this.deleteContainer(spec.id));
       await this.createContainer(spec, b);
@@ -202,8 +261,9 @@ export class RuncDriver implements RuntimeDriver {
       status = 'running';
     }
     if (status === 'running') {
-      // A server that died inside whileFrozen leaves the filesystem frozen; init could not even sync.
-      await this.thaw(this.bundle(id).rootfs);
+      // A server that died inside whileFrozen leaves the filesystems frozen; init could not even sync.
+      const b = this.bundle(id);
+      for (const m of [b.rootfs, ...(await this.volumeMounts(b)).map((v) => v.mountPoint)]) await this.thaw(m);
       let stopped = false;
       if (graceMs > 0) {
         await this.runc(['kill', id, 'TERM']).catch(() => undefined);
@@ -241,7 +301,7 @@ export class RuncDriver implements RuntimeDriver {
       await writeFile(join(b.meta, name), content, { mode: 0o644 });
     }
     await writeFile(b.spec, encodeSpec(spec), { mode: 0o600 });
-    await writeFile(b.config, JSON.stringify(ociConfig(spec, b.meta), null, 2));
+    await writeFile(b.config, JSON.stringify(ociConfig(spec, b.meta, b.volumes), null, 2));
   }
 
   /**
@@ -276,6 +336,55 @@ export class RuncDriver implements RuntimeDriver {
     const pid = (await this.container(id))?.pid;
     if (!pid) throw new HostCommandError(`container ${id} has no init process after create`, [], '');
     await exec(await this.tool('nsenter'), [`--net=/proc/${pid}/ns/net`, await this.tool('ip'), 'link', 'set', 'lo', 'up']);
+  }
+
+  /** The tmpfs whose subdirectories are the volumes' mount points; shared, so later mounts propagate into the instance. */
+  private async mountVolumesDir(b: Bundle): Promise<void> {
+    await mkdir(b.volumes, { recursive: true });
+    const mount = await this.tool('mount');
+    await exec(mount, ['-t', 'tmpfs', '-o', VOLUMES_TMPFS, 'kiln-volumes', b.volumes]);
+    await exec(mount, ['--make-shared', b.volumes]);
+  }
+
+  /** Loop-mounts a non-root volume at mnt/<device basename>; refuses a file that is already behind a loop device. */
+  private async mountVolume(b: Bundle, v: VolumeAttachment): Promise<void> {
+    await access(v.path, constants.R_OK | constants.W_OK).catch(() => {
+      throw new HostCommandError(`volume ${v.path} does not exist or is not writable`, [], '');
+    });
+    const inUse = (await exec(await this.tool('losetup'), ['-j', v.path])).trim();
+    if (inUse) throw new HostCommandError(`volume ${v.path} is still in use (${inUse})`, [], '');
+    const dir = join(b.volumes, basename(v.device));
+    await mkdir(dir);
+    try {
+      await exec(await this.tool('mount'), ['-t', 'ext4', '-o', 'loop', v.path, dir]);
+    } catch (err) {
+      await rmdir(dir).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Unmounts mnt/<device basename> if mounted; busy -> VolumeBusyError, or a lazy unmount when `force`. */
+  private async unmountVolume(b: Bundle, device: string, force: boolean): Promise<void> {
+    const dir = join(b.volumes, basename(device));
+    const m = await mountAt(dir);
+    if (m) {
+      try {
+        await this.unmountOne(m);
+      } catch (err) {
+        if (!/busy/i.test((err as HostCommandError).stderr ?? '')) throw err;
+        if (!force) throw new VolumeBusyError(`${device} is busy: a process in the instance still uses it`);
+        await exec(await this.tool('umount'), ['-l', m.mountPoint]);
+      }
+    }
+    await rmdir(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  /** The volumes mounted in the bundle's volumes directory (not the directory's own tmpfs). */
+  private async volumeMounts(b: Bundle): Promise<MountEntry[]> {
+    const dir = await realpathOrNull(b.volumes);
+    return dir ? (await mountsUnder(dir)).filter((m) => m.mountPoint !== dir) : [];
   }
 
   private async deleteContainer(id: string): Promise<void> {
@@ -389,7 +498,7 @@ export class RuncDriver implements RuntimeDriver {
   private bundle(id: string): Bundle {
     const dir = join(this.stateDir, id);
     return {
-      dir, rootfs: join(dir, 'rootfs'), meta: join(dir, 'meta'),
+      dir, rootfs: join(dir, 'rootfs'), meta: join(dir, 'meta'), volumes: join(dir, 'mnt'),
       config: join(dir, 'config.json'), spec: join(dir, 'spec.json'), runcLog: join(dir, 'runc.log'),
     };
   }
@@ -407,9 +516,14 @@ function validateSpec(spec: InstanceSpec): void {
   }
   if (!(spec.memoryMiB > 0) || !(spec.vcpus > 0)) throw new Error(`instance ${spec.id} needs positive vcpus and memoryMiB`);
   rootVolume(spec);
+  const names = spec.volumes.map((v) => { validateDevice(v); return basename(v.device); });
+  if (new Set(names).size !== names.length) throw new Error(`instance ${spec.id} has two volumes at the same device`);
 }
 
-/** Only the root volume is mounted for now; further volumes would mount under rootfs at a path derived from their device name. */
+function validateDevice(v: VolumeAttachment): void {
+  if (!DEVICE_PATTERN.test(v.device)) throw new Error(`invalid device name for the runc driver: ${JSON.stringify(v.device)}`);
+}
+
 function rootVolume(spec: InstanceSpec): VolumeAttachment {
   const roots = spec.volumes.filter((v) => v.root);
   if (roots.length !== 1) throw new Error(`instance ${spec.id} needs exactly one root volume, has ${roots.length}`);
@@ -417,6 +531,13 @@ function rootVolume(spec: InstanceSpec): VolumeAttachment {
 }
 
 type StoredMetadata = Record<string, string | { base64: string }>;
+
+/** Replaces spec.json atomically: a crash leaves the old spec or the new one, never half of one. */
+async function writeSpec(b: Bundle, spec: InstanceSpec): Promise<void> {
+  const tmp = `${b.spec}.tmp`;
+  await writeFile(tmp, encodeSpec(spec), { mode: 0o600 });
+  await rename(tmp, b.spec);
+}
 
 function encodeSpec(spec: InstanceSpec): string {
   const metadata: StoredMetadata = {};
@@ -431,108 +552,3 @@ function decodeSpec(text: string): InstanceSpec {
   return { ...stored, metadata };
 }
 
-async function exec(file: string, args: string[]): Promise<string> {
-  try {
-    const { stdout } = await execFileP(file, args, { timeout: 120_000, maxBuffer: 16 << 20 });
-    return stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    const stderr = readableStderr(e.stderr ?? '');
-    throw new HostCommandError(`${basename(file)} ${args.join(' ')} failed: ${stderr || e.message}`, [file, ...args], stderr);
-  }
-}
-
-/** runc logs as `time="..." level=error msg="..."`; the msg values are the readable part. */
-function readableStderr(stderr: string): string {
-  const msgs = [...stderr.matchAll(/msg="((?:[^"\\]|\\.)*)"/g)].map((m) => {
-    try {
-      return JSON.parse(`"${m[1]}"`) as string;
-    } catch {
-      return m[1];
-    }
-  });
-  return msgs.length ? msgs.join('; ') : stderr.trim();
-}
-
-async function runcLogErrors(file: string): Promise<string> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const msgs: string[] = [];
-  for (const line of text.split('\n')) {
-    try {
-      const entry = JSON.parse(line) as { level?: string; msg?: string };
-      if ((entry.level === 'error' || entry.level === 'fatal') && entry.msg) msgs.push(entry.msg);
-    } catch {
-      // not a JSON line
-    }
-  }
-  return msgs.join('; ');
-}
-
-function isNotExist(err: unknown): boolean {
-  return err instanceof HostCommandError && /does not exist/.test(err.stderr);
-}
-
-interface MountEntry {
-  mountPoint: string;
-  majorMinor: string;
-}
-
-async function mounts(): Promise<MountEntry[]> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return text.split('\n').filter(Boolean).map((line) => {
-    const f = line.split(' ');
-    return { mountPoint: unescape(f[4]), majorMinor: f[2] };
-  });
-}
-
-async function mountAt(path: string): Promise<MountEntry | undefined> {
-  const real = await realpathOrNull(path);
-  return real ? (await mounts()).find((m) => m.mountPoint === real) : undefined;
-}
-
-async function mountsUnder(dir: string): Promise<MountEntry[]> {
-  return (await mounts()).filter((m) => m.mountPoint === dir || m.mountPoint.startsWith(`${dir}/`));
-}
-
-/** The file behind a loop block device, or undefined when it is not an attached loop device. */
-async function loopBackingFile(majorMinor: string): Promise<string | undefined> {
-  return readFile(`/sys/dev/block/${majorMinor}/loop/backing_file`, 'utf8').then((t) => t.trim(), () => undefined);
-}
-
-async function realpathOrNull(path: string): Promise<string | null> {
-  return realpath(path).catch(() => null);
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}
-
-async function isExecutable(path: string): Promise<boolean> {
-  return access(path, constants.X_OK).then(() => true, () => false);
-}
-
-/** Finds a command on PATH, also looking in the sbin directories a non-root PATH often lacks. */
-async function findExecutable(name: string): Promise<string | undefined> {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-  for (const dir of dirs) {
-    const path = join(dir, name);
-    if (await isExecutable(path)) return path;
-  }
-  return undefined;
-}
-
-/** Runs async work one at a time per key (one instance's start/stop/freeze must not interleave). */
-class Serial {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const result = (this.tails.get(key) ?? Promise.resolve()).catch(() => undefined).then(fn);
-    const tail = result.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
-  }
-}

@@ -1,0 +1,126 @@
+/**
+ * Host plumbing the runc driver is built on: running host commands with
+ * readable errors, reading the mount table, finding tools, and per-key
+ * serialisation. Nothing here knows about instances.
+ */
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { access, readFile, realpath } from 'node:fs/promises';
+import { basename, delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+
+/** A host command (runc, mount, ...) failed; `stderr` is what it printed, e.g. runc's error text. */
+export class HostCommandError extends Error {
+  readonly code = 'RuntimeCommandFailed';
+  constructor(message: string, readonly command: string[], readonly stderr: string) {
+    super(message);
+  }
+}
+
+export async function exec(file: string, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await execFileP(file, args, { timeout: 120_000, maxBuffer: 16 << 20 });
+    return stdout;
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    const stderr = readableStderr(e.stderr ?? '');
+    throw new HostCommandError(`${basename(file)} ${args.join(' ')} failed: ${stderr || e.message}`, [file, ...args], stderr);
+  }
+}
+
+/** runc logs as `time="..." level=error msg="..."`; the msg values are the readable part. */
+export function readableStderr(stderr: string): string {
+  const msgs = [...stderr.matchAll(/msg="((?:[^"\\]|\\.)*)"/g)].map((m) => {
+    try {
+      return JSON.parse(`"${m[1]}"`) as string;
+    } catch {
+      return m[1];
+    }
+  });
+  return msgs.length ? msgs.join('; ') : stderr.trim();
+}
+
+export async function runcLogErrors(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const msgs: string[] = [];
+  for (const line of text.split('\n')) {
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string };
+      if ((entry.level === 'error' || entry.level === 'fatal') && entry.msg) msgs.push(entry.msg);
+    } catch {
+      // not a JSON line
+    }
+  }
+  return msgs.join('; ');
+}
+
+export function isNotExist(err: unknown): boolean {
+  return err instanceof HostCommandError && /does not exist/.test(err.stderr);
+}
+
+export interface MountEntry {
+  mountPoint: string;
+  majorMinor: string;
+}
+
+export async function mounts(): Promise<MountEntry[]> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return text.split('\n').filter(Boolean).map((line) => {
+    const f = line.split(' ');
+    return { mountPoint: unescape(f[4]), majorMinor: f[2] };
+  });
+}
+
+export async function mountAt(path: string): Promise<MountEntry | undefined> {
+  const real = await realpathOrNull(path);
+  return real ? (await mounts()).find((m) => m.mountPoint === real) : undefined;
+}
+
+export async function mountsUnder(dir: string): Promise<MountEntry[]> {
+  return (await mounts()).filter((m) => m.mountPoint === dir || m.mountPoint.startsWith(`${dir}/`));
+}
+
+/** The file behind a loop block device, or undefined when it is not an attached loop device. */
+export async function loopBackingFile(majorMinor: string): Promise<string | undefined> {
+  return readFile(`/sys/dev/block/${majorMinor}/loop/backing_file`, 'utf8').then((t) => t.trim(), () => undefined);
+}
+
+export async function realpathOrNull(path: string): Promise<string | null> {
+  return realpath(path).catch(() => null);
+}
+
+export async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
+}
+
+export async function isExecutable(path: string): Promise<boolean> {
+  return access(path, constants.X_OK).then(() => true, () => false);
+}
+
+/** Finds a command on PATH, also looking in the sbin directories a non-root PATH often lacks. */
+export async function findExecutable(name: string): Promise<string | undefined> {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
+  for (const dir of dirs) {
+    const path = join(dir, name);
+    if (await isExecutable(path)) return path;
+  }
+  return undefined;
+}
+
+/** Runs async work one at a time per key (one instance's start/stop/freeze must not interleave). */
+export class Serial {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const result = (this.tails.get(key) ?? Promise.resolve()).catch(() => undefined).then(fn);
+    const tail = result.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The admin API: JSON over HTTP under /_kiln/admin/ on the same server, for
+ * the operator (the `kiln accounts` and `kiln marketplace` commands). It is
+ * authenticated by one admin token, not by account keys: the token is made at
+ * first start, kept in <data dir>/admin-token (mode 0600) and sent as
+ * `Authorization: Bearer <token>`. A request signed with an account's SigV4
+ * key is refused, whatever the key.
+ *
+ *   GET    /_kiln/admin/accounts                                   {accounts}
+ *   POST   /_kiln/admin/accounts {id?,alias?,org?,ou?,accessKeyId?,secretAccessKey?}  201 {account, accessKey}
+ *   GET    /_kiln/admin/accounts/{id}                              {account}
+ *   POST   /_kiln/admin/accounts/{id}/access-keys {accessKeyId?,secretAccessKey?}     201 {accessKey}
+ *   DELETE /_kiln/admin/accounts/{id}/access-keys/{accessKeyId}    {deleted}
+ *   GET    /_kiln/admin/marketplace/products[?vendor=]             {products}
+ *   POST   /_kiln/admin/marketplace/products {vendor,title,description?,price,imageIds,productCode?}  201 {product}
+ *   GET    /_kiln/admin/marketplace/subscriptions[?account=]       {subscriptions}
+ *   POST   /_kiln/admin/marketplace/subscriptions {account,productCode}               201 {subscription}
+ *   DELETE /_kiln/admin/marketplace/subscriptions/{account}/{code} {deleted}
+ *   GET    /_kiln/admin/marketplace/usage?vendor=                  {vendor, usage}
+ *
+ * Errors: `{"error":{"code","message"}}`; 401 without a token, 403 with a
+ * wrong one (or an account key), 404 for what does not exist, 409 for what
+ * already does, 400 for bad input.
+ */
+import { readBody } from './body.js';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { toApiError } from '../api/errors.js';
+import { accountView, addAccessKey, createAccount, deleteAccessKey, getAccount } from '../services/accounts.js';
+import type { Context } from '../services/context.js';
+import { Invalid } from '../services/errors.js';
+import { listProducts, listSubscriptions, publishProduct, subscribe, unsubscribe, usageReport } from '../services/marketplace.js';
+import { adminTokenFile, ensureAdminToken } from './admin-token.js';
+
+
+class AdminError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) { super(message); }
+}
+
+type Body = Record<string, unknown>;
+interface Reply { status: number; body: unknown }
+type Route = [method: string, path: RegExp, fn: (ctx: Context, m: string[], body: Body, url: URL) => Promise<Reply>];
+
+const ok = (body: unknown, status = 200): Reply => ({ status, body });
+
+function str(body: Body, key: string): string | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new Invalid('InvalidParameterValue', `'${key}' must be a string`);
+  return v;
+}
+
+function need(body: Body, key: string): string {
+  const v = str(body, key);
+  if (!v) throw new Invalid('MissingParameter', `The request must contain '${key}'`);
+  return v;
+}
+
+function price(body: Body): number {
+  const v = body.price;
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number') throw new Invalid('MissingParameter', `The request must contain 'price' (USD per hour)`);
+  return n;
+}
+
+function imageIds(body: Body): string[] {
+  const v = body.imageIds;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Invalid('MissingParameter', `'imageIds' must be a list of image ids`);
+  return v as string[];
+}
+
+const ROUTES: Route[] = [
+  ['GET', /^accounts$/, async (ctx) => ok({ accounts: (await ctx.store.accounts.list()).map(accountView) })],
+  ['POST', /^accounts$/, async (ctx, _m, b) => {
+    const created = await createAccount(ctx, {
+      id: str(b, 'id'), alias: str(b, 'alias'), org: str(b, 'org'), ou: str(b, 'ou'),
+      accessKeyId: str(b, 'accessKeyId'), secretAccessKey: str(b, 'secretAccessKey'),
+    });
+    return ok({ account: accountView(created.account), accessKey: { accessKeyId: created.accessKeyId, secretAccessKey: created.secretAccessKey } }, 201);
+  }],
+  ['GET', /^accounts\/(\d+)$/, async (ctx, m) => ok({ account: accountView(await getAccount(ctx, m[1])) })],
+  ['POST', /^accounts\/(\d+)\/access-keys$/, async (ctx, m, b) =>
+    ok({ accessKey: await addAccessKey(ctx, m[1], { accessKeyId: str(b, 'accessKeyId'), secretAccessKey: str(b, 'secretAccessKey') }) }, 201)],
+  ['DELETE', /^accounts\/(\d+)\/access-keys\/([^/]+)$/, async (ctx, m) => {
+    await deleteAccessKey(ctx, m[1], m[2]);
+    return ok({ deleted: m[2] });
+  }],
+  ['GET', /^marketplace\/products$/, async (ctx, _m, _b, url) =>
+    ok({ products: await listProducts(ctx, url.searchParams.get('vendor') ?? undefined) })],
+  ['POST', /^marketplace\/products$/, async (ctx, _m, b) => ok({ product: await publishProduct(ctx, {
+    vendor: need(b, 'vendor'), title: need(b, 'title'), description: str(b, 'description'), price: price(b),
+    imageIds: imageIds(b), productCode: str(b, 'productCode'),
+  }) }, 201)],
+  ['GET', /^marketplace\/subscriptions$/, async (ctx, _m, _b, url) =>
+    ok({ subscriptions: await listSubscriptions(ctx, url.searchParams.get('account') ?? undefined) })],
+  ['POST', /^marketplace\/subscriptions$/, async (ctx, _m, b) =>
+    ok({ subscription: await subscribe(ctx, need(b, 'account'), need(b, 'productCode')) }, 201)],
+  ['DELETE', /^marketplace\/subscriptions\/(\d+)\/([a-z0-9]+)$/, async (ctx, m) => {
+    await unsubscribe(ctx, m[1], m[2]);
+    return ok({ deleted: `${m[1]}:${m[2]}` });
+  }],
+  ['GET', /^marketplace\/usage$/, async (ctx, _m, _b, url) => {
+    const vendor = url.searchParams.get('vendor');
+    if (!vendor) throw new Invalid('MissingParameter', `The request must contain 'vendor'`);
+    return ok({ vendor, usage: await usageReport(ctx, vendor) });
+  }],
+];
+
+/** Answers one request under /_kiln/admin/. Never throws. */
+export async function handleAdmin(ctx: Context, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  try {
+    await checkToken(ctx, req, url);
+    const path = url.pathname.slice('/_kiln/admin/'.length).replace(/\/+$/, '');
+    const matching = ROUTES.map(([method, re, fn]) => ({ method, fn, m: re.exec(path) })).filter((r) => r.m);
+    if (!matching.length) throw new AdminError(404, 'NotFound', `No admin resource at ${url.pathname}`);
+    const route = matching.find((r) => r.method === req.method);
+    if (!route) throw new AdminError(405, 'MethodNotAllowed', `${req.method} is not allowed on ${url.pathname}`);
+    const body = req.method === 'POST' ? await readJson(req) : {};
+    const reply = await route.fn(ctx, [...route.m!], body, url);
+    send(res, reply.status, reply.body);
+  } catch (err) {
+    const { status, code, message } = adminError(err);
+    if (status >= 500) ctx.log(`kiln: admin ${req.method} ${url.pathname}: ${(err as Error)?.stack ?? String(err)}`);
+    send(res, status, { error: { code, message } }, status === 401 ? { 'www-authenticate': 'Bearer realm="kiln-admin"' } : {});
+  }
+}
+
+async function checkToken(ctx: Context, req: IncomingMessage, url: URL): Promise<void> {
+  const expected = await ensureAdminToken(ctx.paths.dataDir);
+  const header = req.headers.authorization?.trim() ?? '';
+  if (/^AWS4-HMAC-SHA256\b/i.test(header) || url.searchParams.has('X-Amz-Signature')) {
+    throw new AdminError(403, 'AccessDenied', 'The admin API takes the admin token (Authorization: Bearer <token>), not account access keys');
+  }
+  const m = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!m) throw new AdminError(401, 'MissingAdminToken', `Send the admin token (${adminTokenFile(ctx.paths.dataDir)}) as 'Authorization: Bearer <token>'`);
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  if (!timingSafeEqual(digest(m[1]), digest(expected))) throw new AdminError(403, 'InvalidAdminToken', 'The admin token is not valid');
+}
+
+const NOT_FOUND = /^NoSuch|\.NotFound$/;
+const CONFLICT = new Set(['AccountAlreadyExists', 'AccessKeyInUse', 'ProductAlreadyExists']);
+
+function adminError(err: unknown): { status: number; code: string; message: string } {
+  if (err instanceof AdminError) return err;
+  const api = toApiError(err);
+  const status = NOT_FOUND.test(api.code) ? 404 : CONFLICT.has(api.code) ? 409 : api.status;
+  return { status, code: api.code, message: api.message };
+}
+
+async function readJson(req: IncomingMessage): Promise<Body> {
+  const text = (await readBody(req)).toString('utf8').trim();
+  if (!text) return {};
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+    return v as Body;
+  } catch {
+    throw new AdminError(400, 'MalformedJson', 'The request body must be a JSON object');
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(`${JSON.stringify(body, null, 2)}\n`);
+}

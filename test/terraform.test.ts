@@ -1,0 +1,223 @@
+/**
+ * Terraform's AWS provider against Kiln, unchanged but for its endpoints: the
+ * configuration in test/terraform/ finds the catalog image (data aws_ami),
+ * launches an instance from it, captures it (aws_ami_from_instance), copies
+ * the capture to another region (aws_ami_copy) and shares it with another
+ * account (aws_ami_launch_permission). The SDK then checks what exists — the
+ * captured image holds the file the instance's user data wrote — and again
+ * after `terraform destroy` that it is all gone.
+ *
+ * Needs `terraform` and the hashicorp/aws provider in a local mirror
+ * (KILN_TF_PLUGIN_DIR, default /opt/tf-plugins, laid out HOST/hashicorp/aws/
+ * VERSION/OS_ARCH/); skipped otherwise. Nothing leaves 127.0.0.1: the
+ * provider comes from the mirror (init -plugin-dir), Terraform's update check
+ * is off, the provider's credential, account and metadata look-ups are skipped.
+ * KILN_TF_KEEP=1 keeps the working directory (with terraform.log) for a look.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import {
+  DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand,
+} from '@aws-sdk/client-ec2';
+import { restoreFile } from '../src/blocks/volume-io.js';
+import { RuncDriver } from '../src/runtime/runc/runc-driver.js';
+import { createAccount } from '../src/services/accounts.js';
+import type { Kiln } from './harness.js';
+import { startKiln } from './harness.js';
+
+const execFileP = promisify(execFile);
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'terraform');
+const PLUGIN_DIR = process.env.KILN_TF_PLUGIN_DIR ?? '/opt/tf-plugins';
+const SHARE_ACCOUNT = '111122223333';
+const COPY_REGION = 'us-west-2';
+
+/** Why this host cannot run the test, or undefined when it can. */
+async function missingTools(): Promise<string | undefined> {
+  try {
+    await execFileP('terraform', ['version'], { env: tfBaseEnv('/dev/null'), timeout: 30_000 });
+  } catch {
+    return 'terraform not found on PATH';
+  }
+  if (!await findProvider(PLUGIN_DIR)) return `terraform not usable: no hashicorp/aws provider in the mirror ${PLUGIN_DIR} (set KILN_TF_PLUGIN_DIR)`;
+  const missing = await new RuncDriver({ stateDir: '/tmp/kiln-check' }).check();
+  if (missing.length) return `this host cannot run instances: ${missing.join(' ')}`;
+  return undefined;
+}
+
+/**
+ * The provider binary in an unpacked mirror (HOST/hashicorp/aws/VERSION/OS_ARCH/).
+ * The registry host is read from the directory names on disk, never spelt here.
+ */
+async function findProvider(dir: string): Promise<string | undefined> {
+  const ls = (d: string) => readdir(d).catch(() => [] as string[]);
+  for (const host of await ls(dir)) {
+    const base = join(dir, host, 'hashicorp', 'aws');
+    for (const version of await ls(base)) {
+      for (const platform of await ls(join(base, version))) {
+        const bin = (await ls(join(base, version, platform))).find((f) => f.startsWith('terraform-provider-aws'));
+        if (bin) return join(base, version, platform, bin);
+      }
+    }
+  }
+  return undefined;
+}
+
+function tfBaseEnv(cliConfig: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH, HOME: process.env.HOME, TF_CLI_CONFIG_FILE: cliConfig, TF_IN_AUTOMATION: '1', TF_INPUT: '0',
+    CHECKPOINT_DISABLE: '1', AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/dev/null', AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
+  };
+}
+
+/** A Terraform working directory holding the fixture files, run against one Kiln endpoint. */
+class Workdir {
+  private constructor(readonly dir: string, private readonly vars: string[]) {}
+
+  static async create(endpoint: string, name: string, marker: string): Promise<Workdir> {
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-tf-'));
+    for (const f of (await readdir(FIXTURES)).filter((f) => f.endsWith('.tf'))) await copyFile(join(FIXTURES, f), join(dir, f));
+    await writeFile(join(dir, 'cli.tfrc'), '# no registry, no plugin cache: the provider comes from -plugin-dir\n');
+    const vars = { endpoint, name, marker, copy_region: COPY_REGION, share_account: SHARE_ACCOUNT };
+    return new Workdir(dir, Object.entries(vars).flatMap(([k, v]) => ['-var', `${k}=${v}`]));
+  }
+
+  /** Runs terraform; a failure's message carries the output tail and the actions Kiln did not implement. */
+  async run(args: string[], timeoutMs: number): Promise<string> {
+    const env = { ...tfBaseEnv(join(this.dir, 'cli.tfrc')), TF_LOG_PROVIDER: 'DEBUG', TF_LOG_PATH: join(this.dir, 'terraform.log') };
+    try {
+      const { stdout } = await execFileP('terraform', [...args, '-no-color'], { cwd: this.dir, env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+      return stdout;
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string; message: string };
+      const lacking = await this.unimplementedActions();
+      throw new Error(`terraform ${args[0]} failed${lacking.length ? `; Kiln answered InvalidAction for: ${lacking.join(', ')}` : ''}\n`
+        + `${(e.stderr || e.message).slice(-4000)}\n${(e.stdout ?? '').slice(-2000)}`);
+    }
+  }
+
+  init() { return this.run(['init', `-plugin-dir=${PLUGIN_DIR}`, '-input=false'], 60_000); }
+  apply() { return this.run(['apply', '-auto-approve', '-input=false', ...this.vars], 120_000); }
+  /** Exit code 0 of `plan -detailed-exitcode`: what Kiln reports matches the configuration. */
+  planIsEmpty() { return this.run(['plan', '-detailed-exitcode', '-input=false', ...this.vars], 60_000); }
+  /** Without a refresh: planIsEmpty() has just read everything back. */
+  destroy() { return this.run(['destroy', '-auto-approve', '-input=false', '-refresh=false', ...this.vars], 120_000); }
+
+  async outputs(): Promise<Record<string, string>> {
+    const out = JSON.parse(await this.run(['output', '-json'], 30_000)) as Record<string, { value: string }>;
+    return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, v.value]));
+  }
+
+  async unimplementedActions(): Promise<string[]> {
+    const log = await readFile(join(this.dir, 'terraform.log'), 'utf8').catch(() => '');
+    return [...new Set([...log.matchAll(/The action (\w+) is not (?:implemented|valid)/g)].map((m) => m[1]!))];
+  }
+
+  async remove(): Promise<void> {
+    if (process.env.KILN_TF_KEEP) console.error(`kiln: terraform working directory kept at ${this.dir}`);
+    else await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Reads a file out of a snapshot: restores its blocks into a volume file and asks debugfs. */
+async function fileInSnapshot(kiln: Kiln, snapshotId: string, path: string): Promise<string> {
+  const map = await kiln.app.ctx.store.blockMaps.get(snapshotId);
+  assert.ok(map, `snapshot ${snapshotId} has a block map`);
+  const file = join(kiln.dataDir, `check-${snapshotId}.img`);
+  try {
+    await restoreFile(map, kiln.app.ctx.blocks, file);
+    return (await execFileP('/usr/sbin/debugfs', ['-R', `cat ${path}`, file])).stdout;
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+async function checkApplied(kiln: Kiln, out: Record<string, string>, marker: string, name: string): Promise<void> {
+  const east = kiln.client('us-east-1');
+  const { Images: [base] = [] } = await east.send(new DescribeImagesCommand({ ImageIds: [out.base_ami_id!] }));
+  assert.equal(base?.ImageOwnerAlias, 'amazon');
+  assert.match(base?.Name ?? '', /^kiln-minimal-/);
+
+  const { Reservations = [] } = await east.send(new DescribeInstancesCommand({ InstanceIds: [out.instance_id!] }));
+  const inst = Reservations[0]?.Instances?.[0];
+  assert.equal(inst?.State?.Name, 'running');
+  assert.equal(inst?.ImageId, out.base_ami_id);
+  assert.equal(inst?.InstanceType, 't3.micro');
+  assert.equal(inst?.PrivateIpAddress, out.instance_private_ip);
+  assert.ok(inst?.VpcId && inst.SubnetId, 'the instance sits in the default VPC');
+  assert.deepEqual(inst?.Tags, [{ Key: 'Name', Value: `${name}-web` }]);
+
+  // The image comes from the instance: named source, and its root snapshot holds what the instance wrote.
+  const { Images: [image] = [] } = await east.send(new DescribeImagesCommand({ ImageIds: [out.image_id!] }));
+  assert.equal(image?.State, 'available');
+  assert.equal(image?.Name, `${name}-web`);
+  assert.equal(image?.SourceInstanceId, out.instance_id);
+  const rootSnap = image?.BlockDeviceMappings?.find((m) => m.DeviceName === image.RootDeviceName)?.Ebs?.SnapshotId;
+  assert.ok(rootSnap, 'the image has a root snapshot');
+  assert.equal((await fileInSnapshot(kiln, rootSnap, '/etc/kiln-terraform-marker')).trim(), marker);
+
+  // The copy exists in the other region and names its source.
+  const west = kiln.client(COPY_REGION);
+  const { Images: [copy] = [] } = await west.send(new DescribeImagesCommand({ ImageIds: [out.copy_id!] }));
+  assert.equal(copy?.State, 'available');
+  assert.equal(copy?.Name, `${name}-copy`);
+  assert.equal(copy?.SourceImageId, out.image_id);
+  assert.equal(copy?.SourceImageRegion, 'us-east-1');
+
+  // The launch permission is set, and the other account sees the image.
+  const attr = await east.send(new DescribeImageAttributeCommand({ ImageId: out.image_id!, Attribute: 'launchPermission' }));
+  assert.deepEqual(attr.LaunchPermissions?.map((p) => p.UserId), [SHARE_ACCOUNT]);
+  const other = kiln.client('us-east-1', { accessKeyId: 'tf-share', secretAccessKey: 'tf-share-secret' });
+  const shared = await other.send(new DescribeImagesCommand({ ExecutableUsers: ['self'] }));
+  assert.deepEqual(shared.Images?.map((i) => i.ImageId), [out.image_id]);
+}
+
+async function checkDestroyed(kiln: Kiln, out: Record<string, string>, snapshots: string[]): Promise<void> {
+  const east = kiln.client('us-east-1');
+  const { Reservations = [] } = await east.send(new DescribeInstancesCommand({ InstanceIds: [out.instance_id!] }));
+  assert.equal(Reservations[0]?.Instances?.[0]?.State?.Name, 'terminated');
+  const mine = await east.send(new DescribeImagesCommand({ Owners: ['self'] }));
+  assert.deepEqual(mine.Images?.filter((i) => i.State !== 'deregistered').map((i) => i.ImageId), []);
+  const copies = await kiln.client(COPY_REGION).send(new DescribeImagesCommand({ Owners: ['self'] }));
+  assert.deepEqual(copies.Images?.filter((i) => i.State !== 'deregistered').map((i) => i.ImageId), []);
+  const snaps = await east.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
+  assert.deepEqual(snaps.Snapshots?.filter((s) => snapshots.includes(s.SnapshotId!)).map((s) => s.SnapshotId), []);
+}
+
+const missing = await missingTools();
+
+test('terraform: data aws_ami, aws_instance, aws_ami_from_instance, aws_ami_copy, aws_ami_launch_permission; apply, plan, destroy',
+  { timeout: 175_000 }, async (t) => {
+    if (missing) { t.skip(missing); return; }
+    const kiln = await startKiln();
+    await createAccount(kiln.app.ctx, { id: SHARE_ACCOUNT, accessKeyId: 'tf-share', secretAccessKey: 'tf-share-secret' });
+    const nonce = randomBytes(4).toString('hex');
+    const name = `tf-${nonce}`;
+    const marker = `written by terraform user data ${nonce}`;
+    const wd = await Workdir.create(kiln.endpoint, name, marker);
+    let applied = false;
+    let destroyed = false;
+    try {
+      await wd.init();
+      applied = true; // from here on, whatever apply managed to create is destroyed below
+      await wd.apply();
+      const out = await wd.outputs();
+      await checkApplied(kiln, out, marker, name);
+      await wd.planIsEmpty();
+      const { Images: [image] = [] } = await kiln.client().send(new DescribeImagesCommand({ ImageIds: [out.image_id!] }));
+      const snapshots = (image?.BlockDeviceMappings ?? []).map((m) => m.Ebs?.SnapshotId).filter((s): s is string => !!s);
+      await wd.destroy();
+      destroyed = true;
+      await checkDestroyed(kiln, out, snapshots);
+    } finally {
+      if (applied && !destroyed) await wd.destroy().catch((err: Error) => console.error(`kiln: cleanup destroy failed: ${err.message}`));
+      await wd.remove();
+      await kiln.close();
+    }
+  });
