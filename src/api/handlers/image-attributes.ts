@@ -107,7 +107,7 @@ export const describeImageAttribute: Handler<DescribeImageAttributeRequest, Imag
     case 'deregistrationProtection': out.DeregistrationProtection = value(img.deregistrationProtection ?? 'disabled'); break;
     case 'kernel': out.KernelId = {}; break;
     case 'ramdisk': out.RamdiskId = {}; break;
-    case 'sriovNetSupport': out.SriovNetSupport = {}; break;
+    case 'sriovNetSupport': out.SriovNetSupport = { Value: 'simple' }; break;
     case 'tpmSupport': out.TpmSupport = {}; break;
     case 'uefiData': out.UefiData = {}; break;
   }

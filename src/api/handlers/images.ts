@@ -26,6 +26,7 @@ export function toSdkImage(img: ImageRecord, allowed?: boolean): Image {
     ImageOwnerAlias: alias, CreationDate: img.creationDate, Public: img.isPublic, Architecture: img.architecture as Image['Architecture'],
     ImageType: 'machine', PlatformDetails: 'Linux/UNIX', UsageOperation: 'RunInstances', Name: img.name, Description: img.description,
     RootDeviceType: 'ebs', RootDeviceName: img.rootDeviceName, VirtualizationType: 'hvm', Hypervisor: 'xen', EnaSupport: img.enaSupport,
+    SriovNetSupport: 'simple',
     BootMode: img.bootMode as Image['BootMode'], ImdsSupport: img.imdsSupport as Image['ImdsSupport'],
     BlockDeviceMappings: img.blockDeviceMappings.map((m) => ({
       DeviceName: m.deviceName, VirtualName: m.virtualName, NoDevice: m.noDevice ? '' : undefined,
@@ -55,18 +56,24 @@ const IMAGE_FILTERS: FilterFields<ImageRecord> = {
   'creation-date': (i) => i.creationDate,
   'description': (i) => i.description,
   'ena-support': (i) => i.enaSupport,
+  'free-tier-eligible': () => false,
   'hypervisor': () => 'xen',
   'image-id': (i) => i.id,
   'image-type': () => 'machine',
   'is-public': (i) => i.isPublic,
+  'kernel-id': () => undefined,
+  'manifest-location': (i) => `${ownerAlias(i) ?? i.account}/${i.name}`,
   'name': (i) => i.name,
   'owner-alias': (i) => ownerAlias(i),
   'owner-id': (i) => i.account,
+  'platform': () => undefined, // only Windows images have one
   'platform-details': () => 'Linux/UNIX',
   'product-code': (i) => i.productCodes?.map((p) => p.code),
   'product-code.type': (i) => i.productCodes?.map((p) => p.type),
+  'ramdisk-id': () => undefined,
   'root-device-name': (i) => i.rootDeviceName,
   'root-device-type': () => 'ebs',
+  'sriov-net-support': () => 'simple',
   'source-image-id': (i) => i.sourceImageId,
   'source-image-region': (i) => i.sourceImageRegion,
   'source-instance-id': (i) => i.sourceInstanceId,
@@ -98,12 +105,13 @@ export const describeImages: Handler<DescribeImagesRequest, DescribeImagesResult
     { includeDeprecated: input.IncludeDeprecated, includeDisabled: input.IncludeDisabled });
   if (input.Owners?.length) images = images.filter((i) => ownedBy(i, input.Owners!, caller));
   if (input.ExecutableUsers?.length) images = images.filter((i) => executableBy(i, input.ExecutableUsers!, caller));
-  images = applyFilters(images, input.Filters, IMAGE_FILTERS, (i) => i.tags);
   // Allowed AMIs: 'enabled' hides what the criteria do not allow; 'audit-mode' only marks it.
   const policy = await allowedImagesPolicy(ctx, caller);
+  const allowed = (i: ImageRecord) => (policy.state === 'disabled' ? undefined : policy.allows(i));
   if (policy.state === 'enabled') images = images.filter((i) => policy.allows(i));
+  images = applyFilters(images, input.Filters, { ...IMAGE_FILTERS, 'image-allowed': allowed }, (i) => i.tags);
   const page = paginate(images, 'images', input.MaxResults, input.NextToken, { min: 1, max: 1000 });
-  return { Images: page.items.map((i) => toSdkImage(i, policy.state === 'disabled' ? undefined : policy.allows(i))), NextToken: page.nextToken };
+  return { Images: page.items.map((i) => toSdkImage(i, allowed(i))), NextToken: page.nextToken };
 };
 
 export const createImage: Handler<CreateImageRequest, CreateImageResult> = async (ctx, caller, input) => {
