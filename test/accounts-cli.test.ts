@@ -8,17 +8,16 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { AWS_CLI, aws, until } from './harness.js';
+import { aws, until } from './harness.js';
 import { tempDirs } from './temp.js';
+import { skipUnless } from './skips.js';
 
 const execFileP = promisify(execFile);
-const skip = !existsSync(AWS_CLI) ? `${AWS_CLI} is absent (Debian package awscli)`
-  : !existsSync('dist/cli/main.js') ? 'not built: run `npm run build` first' : false;
+const skip = await skipUnless('aws-cli', 'build');
 
 let dataDir: string;
 let server: ChildProcess | undefined;

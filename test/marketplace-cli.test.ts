@@ -9,19 +9,15 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { RuncDriver } from '../src/runtime/runc/runc-driver.js';
-import { AWS_CLI, aws, until } from './harness.js';
+import { aws, until } from './harness.js';
 import { tempDirs } from './temp.js';
+import { skipUnless } from './skips.js';
 
 const execFileP = promisify(execFile);
-const missing = await new RuncDriver({ stateDir: '/tmp/kiln-check' }).check();
-const skip = !existsSync(AWS_CLI) ? `${AWS_CLI} is absent (Debian package awscli)`
-  : !existsSync('dist/cli/main.js') ? 'not built: run `npm run build` first'
-    : missing.length ? `this host cannot run instances: ${missing.join(' ')}` : false;
+const skip = await skipUnless('aws-cli', 'build', 'instances');
 
 const VENDOR = '310000000001';
 const BUYER = '310000000002';

@@ -14,13 +14,12 @@ import {
   waitUntilImageAvailable, waitUntilInstanceRunning,
 } from '@aws-sdk/client-ec2';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { RuncDriver } from '../src/runtime/runc/runc-driver.js';
 import { createAccount } from '../src/services/accounts.js';
 import type { Kiln } from './harness.js';
 import { aws, startKiln } from './harness.js';
+import { skipUnless } from './skips.js';
 
-const missing = await new RuncDriver({ stateDir: '/tmp/kiln-check' }).check();
-const skip = missing.length ? `this host cannot run instances: ${missing.join(' ')}` : false;
+const skip = await skipUnless('instances');
 
 const ORG = 'o-kiln0test1';
 const MGMT = '111100000000';

@@ -7,17 +7,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { RuncDriver } from '../src/runtime/runc/runc-driver.js';
-import { AWS_CLI, aws, until } from './harness.js';
+import { aws, until } from './harness.js';
+import { skipUnless } from './skips.js';
 
-const missing = await new RuncDriver({ stateDir: '/tmp/kiln-check' }).check();
-const skip = !existsSync(AWS_CLI) ? `${AWS_CLI} is absent (Debian package awscli)`
-  : missing.length ? `this host cannot run instances: ${missing.join(' ')}` : false;
+const skip = await skipUnless('aws-cli', 'instances');
 
 let dir: string;
 let server: { proc: ChildProcess; endpoint: string } | undefined;

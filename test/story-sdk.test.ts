@@ -14,12 +14,11 @@ import {
   waitUntilImageAvailable, waitUntilInstanceRunning, waitUntilInstanceStopped, waitUntilInstanceTerminated,
 } from '@aws-sdk/client-ec2';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { RuncDriver } from '../src/runtime/runc/runc-driver.js';
 import type { Kiln } from './harness.js';
 import { startKiln, until } from './harness.js';
+import { skipUnless } from './skips.js';
 
-const missing = await new RuncDriver({ stateDir: '/tmp/kiln-check' }).check();
-const skip = missing.length ? `this host cannot run instances: ${missing.join(' ')}` : false;
+const skip = await skipUnless('instances');
 
 let kiln: Kiln;
 let ec2: EC2Client;

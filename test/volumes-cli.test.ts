@@ -12,13 +12,12 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { RuncDriver } from '../src/runtime/runc/runc-driver.js';
 import type { Kiln } from './harness.js';
 import { aws, startKiln, until } from './harness.js';
+import { skipUnless } from './skips.js';
 
 const run = promisify(execFile);
-const missing = await new RuncDriver({ stateDir: '/tmp/kiln-check' }).check();
-const skip = missing.length ? `this host cannot run instances: ${missing.join(' ')}` : false;
+const skip = await skipUnless('aws-cli', 'instances');
 
 const WRITER = `#!/bin/sh
 i=0

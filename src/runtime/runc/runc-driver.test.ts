@@ -11,15 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { BUSYBOX_PATH, buildMinimalRootfs, makeExt4Volume } from '../../catalog/minimal-rootfs.js';
+import { buildMinimalRootfs, makeExt4Volume } from '../../catalog/minimal-rootfs.js';
 import type { InstanceSpec } from '../runtime.js';
 import { HostCommandError, RuncDriver } from './runc-driver.js';
+import { skipUnless } from '../../../test/skips.js';
 
 const run = promisify(execFile);
 
-const missing = await new RuncDriver({ stateDir: join(tmpdir(), 'kiln-runc-probe') }).check();
-if (!(await access(BUSYBOX_PATH).then(() => true, () => false))) missing.push('busybox-static is not installed.');
-const skip = missing.length ? `needs a host that can run instances: ${missing.join(' ')}` : false;
+const skip = await skipUnless('instances');
 
 const USER_DATA = [
   '#!/bin/sh',

@@ -1,0 +1,25 @@
+import { existsSync } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUSYBOX_PATH } from '../src/catalog/minimal-rootfs.js';
+import { RuncDriver } from '../src/runtime/runc/runc-driver.js';
+import { AWS_CLI } from './harness.js';
+
+type Need = 'instances' | 'aws-cli' | 'build';
+
+/**
+ * Why a test cannot run on this host (for node:test's `skip`), or false when it can:
+ * 'instances' = root, runc, loop devices and busybox-static; 'aws-cli' = the real AWS CLI v2;
+ * 'build' = dist/ built, for tests that spawn the package's bin.
+ */
+export async function skipUnless(...needs: Need[]): Promise<string | false> {
+  if (needs.includes('aws-cli') && !existsSync(AWS_CLI)) return `${AWS_CLI} is absent (Debian package awscli)`;
+  if (needs.includes('build') && !existsSync('dist/cli/main.js')) return 'not built: run `npm run build` first';
+  if (needs.includes('instances')) {
+    const missing = await new RuncDriver({ stateDir: join(tmpdir(), 'kiln-runc-probe') }).check();
+    if (!(await access(BUSYBOX_PATH).then(() => true, () => false))) missing.push('busybox-static is not installed.');
+    if (missing.length) return `this host cannot run instances: ${missing.join(' ')}`;
+  }
+  return false;
+}
