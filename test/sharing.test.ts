@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   CancelImageLaunchPermissionCommand, CreateImageCommand, DescribeImageAttributeCommand, DescribeImagesCommand,
-  ModifyImageAttributeCommand, ResetImageAttributeCommand, RunInstancesCommand, TerminateInstancesCommand,
+  DisableImageCommand, DisableImageDeprecationCommand, EnableImageCommand, ModifyImageAttributeCommand, ResetImageAttributeCommand, RunInstancesCommand, TerminateInstancesCommand,
   waitUntilImageAvailable, waitUntilInstanceRunning,
 } from '@aws-sdk/client-ec2';
 import type { EC2Client } from '@aws-sdk/client-ec2';
@@ -180,5 +180,39 @@ describe('launch permissions across accounts', { skip }, () => {
     const d = await aws(kiln.endpoint, ['ec2', 'describe-image-attribute', '--image-id', image, '--attribute', 'description'], A);
     assert.equal(d.Description.Value, 'shared golden image');
     await assert.rejects(aws(kiln.endpoint, ['ec2', 'describe-images', '--image-ids', image], { keys: keys('C') }), /InvalidAMIID\.NotFound/);
+  });
+
+  test('deprecated: others list it only with IncludeDeprecated and still launch it by id; the owner always lists it', async () => {
+    await modify([{ Group: 'all' }]);
+    // EnableImageDeprecation takes only future times; move the time into the past as if it had come.
+    await kiln.app.ctx.store.images.update(image, (r) => ({ ...r, deprecationTime: new Date(Date.now() - 60_000).toISOString() }));
+    assert.equal(await lists('A'), true);
+    assert.equal(await lists('D'), false);
+    assert.equal(await lists('D', { ExecutableUsers: ['all'] }), false);
+    assert.equal(await lists('D', { IncludeDeprecated: true }), true);
+    assert.equal(await byId('D'), 'none');
+    assert.equal(await canLaunch('D'), 'launched');
+    await ec2.A.send(new DisableImageDeprecationCommand({ ImageId: image }));
+    assert.equal(await lists('D'), true);
+    await ec2.A.send(new ResetImageAttributeCommand({ ImageId: image, Attribute: 'launchPermission' }));
+  });
+
+  test('disabled: gone for every receiver at once, the owner sees it with IncludeDisabled; enabling shares nothing again', async () => {
+    await modify([{ UserId: IDS.D }, { OrganizationArn: ORG_ARN }]);
+    assert.equal(await lists('B'), true);
+    assert.equal(await lists('D'), true);
+    await ec2.A.send(new DisableImageCommand({ ImageId: image }));
+    for (const w of ['B', 'C', 'D'] as Who[]) {
+      assert.equal(await lists(w, { IncludeDisabled: true }), false, `${w} lists it`);
+      assert.equal(await byId(w), 'InvalidAMIID.NotFound', `${w} by id`);
+      assert.equal(await canLaunch(w), 'InvalidAMIID.NotFound', `${w} launches`);
+    }
+    assert.equal(await lists('A'), false);
+    assert.equal(await lists('A', { IncludeDisabled: true }), true);
+    assert.equal(await canLaunch('A'), 'InvalidAMIID.Unavailable');
+    await ec2.A.send(new EnableImageCommand({ ImageId: image }));
+    assert.equal(await canLaunch('A'), 'launched');
+    assert.equal(await lists('B'), false);
+    assert.equal(await lists('D'), false);
   });
 });

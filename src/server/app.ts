@@ -2,7 +2,7 @@
  * Assembles a Kiln server from its parts (store, block store, runtime) over a
  * data directory, and starts the background work (catalog, reconciliation).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import type { BlockStore } from '../blocks/blocks.js';
 import { FsBlockStore } from '../blocks/fs/fs-store.js';
 import { removeTempFiles } from '../blocks/volume-io.js';
@@ -53,8 +53,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
   };
   await ensureDefaultAccount(ctx);
   const ready = (async () => {
-    // Temporary files a crash left behind during a restore or copy; nothing is writing them yet.
-    for (const dir of [paths.volumes, paths.tmp]) await removeTempFiles(dir);
+    // Temporary files a crash left behind (restores and copies beside volumes; captures and
+    // catalog builds in the scratch directory, all of it Kiln's own); nothing is writing them yet.
+    await removeTempFiles(paths.volumes);
+    await rm(paths.tmp, { recursive: true, force: true });
     await failInterruptedCaptures(ctx);
     await reconcileInstances(ctx);
     await ensureMinimalImage(ctx).catch((err: Error) =>
