@@ -71,6 +71,16 @@ export async function aws(endpoint: string, args: string[], opts: { region?: str
 
 export const AWS_CLI = '/usr/bin/aws';
 
+/** The AWS error code an aws-cli call failed with ("An error occurred (Code)"), or 'none' when it succeeded. */
+export async function awsErrorCode(call: Promise<unknown>): Promise<string> {
+  try {
+    await call;
+    return 'none';
+  } catch (err) {
+    return /An error occurred \(([^)]+)\)/.exec(String((err as { stderr?: string }).stderr ?? err))?.[1] ?? String(err);
+  }
+}
+
 /** Polls `fn` until it returns a truthy value (tests wait on real boots, not on sleeps). */
 export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;

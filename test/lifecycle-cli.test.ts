@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Kiln } from './harness.js';
-import { AWS_CLI, aws, startKiln } from './harness.js';
+import { AWS_CLI, aws, awsErrorCode, startKiln } from './harness.js';
 
 const skip = existsSync(AWS_CLI) ? false : `${AWS_CLI} is absent (Debian package awscli)`;
 const WEST = 'us-west-2';
@@ -20,16 +20,7 @@ let copyId = '';
 
 const cli = (args: string[], region = 'us-east-1') => aws(kiln.endpoint, ['ec2', ...args], { region });
 
-/** The AWS error code the CLI printed, or 'none' when the command succeeded. */
-async function cliError(args: string[], region = 'us-east-1'): Promise<string> {
-  try {
-    await cli(args, region);
-    return 'none';
-  } catch (err) {
-    const m = /An error occurred \(([^)]+)\)/.exec(String((err as { stderr?: string }).stderr ?? err));
-    return m?.[1] ?? String(err);
-  }
-}
+const cliError = (args: string[], region = 'us-east-1') => awsErrorCode(cli(args, region));
 
 const describe1 = async (id: string, region = WEST) =>
   (await cli(['describe-images', '--image-ids', id], region)).Images[0] as Record<string, any>;

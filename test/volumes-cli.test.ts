@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Kiln } from './harness.js';
-import { aws, startKiln, until } from './harness.js';
+import { aws, awsErrorCode, startKiln, until } from './harness.js';
 import { skipUnless } from './skips.js';
 
 const run = promisify(execFile);
@@ -37,15 +37,7 @@ let kiln: Kiln;
 let ami = '';
 const cli = (args: string[]) => aws(kiln.endpoint, ['ec2', ...args]);
 
-/** The AWS error code the CLI reports (it exits non-zero with "An error occurred (Code)"). */
-async function cliCode(args: string[]): Promise<string> {
-  try {
-    await cli(args);
-    return 'none';
-  } catch (err) {
-    return /An error occurred \(([^)]+)\)/.exec(String((err as { stderr?: string }).stderr))?.[1] ?? String(err);
-  }
-}
+const cliCode = (args: string[]) => awsErrorCode(cli(args));
 
 async function volumeState(id: string): Promise<{ State: string; Attachments: Array<{ InstanceId: string; Device: string }> }> {
   return (await cli(['describe-volumes', '--volume-ids', id])).Volumes[0];

@@ -8,7 +8,9 @@ export interface Page<T> { items: T[]; nextToken?: string }
  * is refused by another.
  */
 export function paginate<T>(items: T[], kind: string, maxResults: number | undefined, nextToken: string | undefined,
-  limits: { min: number; max: number }): Page<T> {
+  limits: { min: number; max: number; capAtMax?: boolean }): Page<T> {
+  // Some actions (DescribeVolumes) return at most `max` items when asked for more, rather than refusing.
+  if (maxResults !== undefined && limits.capAtMax) maxResults = Math.min(maxResults, limits.max);
   if (maxResults !== undefined && (maxResults < limits.min || maxResults > limits.max)) {
     throw new ApiError('InvalidParameterValue', `Value ( ${maxResults} ) for parameter maxResults is invalid. Parameter must be between ${limits.min} and ${limits.max}.`);
   }

@@ -1,6 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { copySparse } from '../blocks/volume-io.js';
+import type { MappingRequest } from './block-mappings.js';
+import { applyOverrides, mappingSnapshots, validateMappings } from './block-mappings.js';
 import type { Caller, Context } from './context.js';
 import { Invalid, NotFound } from './errors.js';
 import { insertImage } from './images.js';
@@ -14,8 +16,8 @@ export interface CaptureRequest {
   name: string;
   description?: string;
   noReboot?: boolean;
-  /** Overrides by device name: NoDevice suppresses a volume; Ebs.DeleteOnTermination/VolumeType change the mapping. */
-  blockDeviceMappings?: BlockDeviceMapping[];
+  /** Overrides by device name, as block-mappings.ts applies them: suppress, change, or add a device. */
+  blockDeviceMappings?: MappingRequest[];
   imageTags?: Tag[];
   snapshotTags?: Tag[];
 }
@@ -32,28 +34,34 @@ export async function createImageFromInstance(ctx: Context, caller: Caller, req:
     throw new Invalid('InvalidParameterValue',
       `Invalid value '${inst.id}' for instanceId. Instance is not in state 'running' or 'stopping' or 'stopped'`);
   }
-  const volumes = await attachedVolumes(ctx, inst, req.blockDeviceMappings ?? []);
+  const overrides = req.blockDeviceMappings ?? [];
+  validateMappings(overrides);
+  const snaps = await mappingSnapshots(ctx, caller, overrides);
+  const attached = await attachedVolumes(ctx, inst);
+  const mappings = applyOverrides(attached.map((a) => a.mapping), overrides, snaps, inst.rootDeviceName);
+  // The attached volumes the image keeps (not suppressed, not replaced by a snapshot an override names): each becomes a snapshot.
+  const volumes = attached.filter(({ mapping }) => mappings.some((m) => m.deviceName === mapping.deviceName && m.ebs && !m.ebs.snapshotId));
   const image = await insertImage(ctx, caller, {
     name: req.name, description: req.description, architecture: inst.architecture, rootDeviceName: inst.rootDeviceName,
     blockDeviceMappings: [], sourceInstanceId: inst.id, sourceImageId: inst.imageId, sourceImageRegion: inst.region,
     tags: req.imageTags,
   });
   try {
-    const snaps = await Promise.all(volumes.map(({ vol }) => createPendingSnapshot(ctx, caller, {
-      volumeId: vol.id, volumeSize: vol.size, tags: req.snapshotTags,
-      description: `Created by CreateImage(${inst.id}) for ${image.id}`,
-    })));
-    const mappings: BlockDeviceMapping[] = volumes.map(({ vol, mapping }, i) => ({
-      deviceName: mapping.deviceName,
-      ebs: { snapshotId: snaps[i].id, volumeSize: vol.size, deleteOnTermination: mapping.ebs!.deleteOnTermination, volumeType: mapping.ebs!.volumeType, encrypted: false },
-    }));
-    const suppressed = (req.blockDeviceMappings ?? []).filter((m) => m.noDevice).map((m) => ({ deviceName: m.deviceName, noDevice: true }));
+    const made = new Map<string, string>();
+    for (const { vol, mapping } of volumes) {
+      const snap = await createPendingSnapshot(ctx, caller, {
+        volumeId: vol.id, volumeSize: vol.size, tags: req.snapshotTags, encrypted: vol.encrypted,
+        description: `Created by CreateImage(${inst.id}) for ${image.id}`,
+      });
+      made.set(mapping.deviceName, snap.id);
+    }
+    const final = mappings.map((m) => (made.has(m.deviceName) ? { ...m, ebs: { ...m.ebs!, snapshotId: made.get(m.deviceName) } } : m));
     // An image of an instance of a marketplace image carries the same product codes (so the same subscription rules).
     const productCodes = (await ctx.store.images.get(inst.imageId))?.productCodes;
-    const pending = await ctx.store.images.update(image.id, (r) => ({ ...r, blockDeviceMappings: [...mappings, ...suppressed], productCodes }));
+    const pending = await ctx.store.images.update(image.id, (r) => ({ ...r, blockDeviceMappings: final, productCodes }));
     const copies = await pointInTimeCopies(ctx, inst, volumes.map((v) => v.vol), !!req.noReboot);
     ctx.tasks.start(`capture ${image.id}`, () => storeSnapshots(ctx, image.id, volumes.map((v, i) => ({
-      snapshotId: snaps[i].id, file: copies[i], parent: v.vol.snapshotId,
+      snapshotId: made.get(v.mapping.deviceName)!, file: copies[i], parent: v.vol.snapshotId,
     }))));
     return pending;
   } catch (err) {
@@ -62,26 +70,18 @@ export async function createImageFromInstance(ctx: Context, caller: Caller, req:
   }
 }
 
-async function attachedVolumes(ctx: Context, inst: InstanceRecord, overrides: BlockDeviceMapping[]) {
+/** The instance's attached volumes, each with the mapping an image of it starts from (its snapshot still to be made). */
+async function attachedVolumes(ctx: Context, inst: InstanceRecord) {
   const out: Array<{ vol: VolumeRecord; mapping: BlockDeviceMapping }> = [];
   for (const id of inst.volumeIds) {
     const vol = await ctx.store.volumes.get(id);
     if (!vol?.attachment) continue;
-    const o = overrides.find((m) => m.deviceName === vol.attachment!.device);
-    if (o?.noDevice) {
-      if (vol.attachment.device === inst.rootDeviceName) throw new Invalid('InvalidBlockDeviceMapping', 'The root device cannot be suppressed with NoDevice');
-      continue;
-    }
     out.push({ vol, mapping: {
       deviceName: vol.attachment.device,
-      ebs: {
-        volumeSize: vol.size, encrypted: false,
-        deleteOnTermination: o?.ebs?.deleteOnTermination ?? vol.attachment.deleteOnTermination,
-        volumeType: o?.ebs?.volumeType ?? vol.volumeType,
-      },
+      ebs: { volumeSize: vol.size, encrypted: vol.encrypted, deleteOnTermination: vol.attachment.deleteOnTermination, volumeType: vol.volumeType },
     } });
   }
-  if (!out.length) throw new NotFound('volume', [`root volume of ${inst.id}`]);
+  if (!out.some((a) => a.mapping.deviceName === inst.rootDeviceName)) throw new NotFound('volume', [`root volume of ${inst.id}`]);
   return out;
 }
 

@@ -5,31 +5,24 @@
  * source images a copy or capture came from).
  */
 import { createHash } from 'node:crypto';
+import type { MappingRequest } from './block-mappings.js';
+import { mappingSnapshots, newMapping, validateMappings } from './block-mappings.js';
 import type { Caller, Context } from './context.js';
 import { Invalid } from './errors.js';
 import { insertImage, launchableImage, ownerAlias, validateImageName, visibleImages } from './images.js';
 import { nowIso } from './ids.js';
-import type { BlockDeviceMapping, ImageRecord, Owned, SnapshotRecord, Tag } from './model.js';
-import { createPendingSnapshot, describeSnapshots } from './snapshots.js';
+import type { BlockDeviceMapping, ImageRecord, Owned, Tag } from './model.js';
+import { createPendingSnapshot } from './snapshots.js';
 
 const ARCHITECTURES = ['i386', 'x86_64', 'arm64', 'x86_64_mac', 'arm64_mac'];
 const BOOT_MODES = ['legacy-bios', 'uefi', 'uefi-preferred'];
-const VOLUME_TYPES = ['standard', 'io1', 'io2', 'gp2', 'gp3', 'sc1', 'st1'];
-const DEVICE_NAME = /^\/dev\/(sd[a-z]\d*|xvd[a-z]{1,2}\d*|nvme\d+n\d+)$|^xvd[a-z]{1,2}$/;
-
-export interface RegisterMapping {
-  deviceName?: string;
-  virtualName?: string;
-  noDevice?: boolean;
-  ebs?: { snapshotId?: string; volumeSize?: number; deleteOnTermination?: boolean; volumeType?: string; encrypted?: boolean };
-}
 
 export interface RegisterRequest {
   name?: string;
   description?: string;
   architecture?: string;
   rootDeviceName?: string;
-  blockDeviceMappings?: RegisterMapping[];
+  blockDeviceMappings?: MappingRequest[];
   bootMode?: string;
   enaSupport?: boolean;
   imdsSupport?: string;
@@ -38,8 +31,6 @@ export interface RegisterRequest {
   imageLocation?: string;
   tags?: Tag[];
 }
-
-const badMapping = (message: string) => new Invalid('InvalidBlockDeviceMapping', message);
 
 function validateRegisterScalars(req: RegisterRequest): void {
   if (req.imageLocation !== undefined) {
@@ -62,63 +53,12 @@ function validateRegisterScalars(req: RegisterRequest): void {
   if (!req.blockDeviceMappings?.length) throw new Invalid('MissingParameter', 'The request must contain the parameter BlockDeviceMapping');
 }
 
-/** Checks the mappings' shape (before any snapshot is looked up). */
-function validateMappings(root: string, mappings: RegisterMapping[]): void {
-  const seen = new Set<string>();
-  for (const m of mappings) {
-    if (!m.deviceName) throw new Invalid('MissingParameter', 'The request must contain the parameter BlockDeviceMapping.DeviceName');
-    if (!DEVICE_NAME.test(m.deviceName)) throw badMapping(`Invalid device name ${m.deviceName}`);
-    if (seen.has(m.deviceName)) throw badMapping(`The device name ${m.deviceName} is used more than once`);
-    seen.add(m.deviceName);
-    if (m.ebs && (m.noDevice || m.virtualName)) throw badMapping(`The device ${m.deviceName} can have only one of Ebs, NoDevice or VirtualName`);
-    if (m.ebs?.volumeType !== undefined && !VOLUME_TYPES.includes(m.ebs.volumeType)) {
-      throw new Invalid('InvalidParameterValue', `Value (${m.ebs.volumeType}) for parameter volumeType is invalid.`);
-    }
-    if (m.ebs?.volumeSize !== undefined && (!Number.isInteger(m.ebs.volumeSize) || m.ebs.volumeSize < 1 || m.ebs.volumeSize > 65536)) {
-      throw badMapping(`Invalid volume size ${m.ebs.volumeSize} for ${m.deviceName}`);
-    }
-    if (m.ebs && !m.ebs.snapshotId && m.ebs.volumeSize === undefined) {
-      throw badMapping(`The device ${m.deviceName} needs a snapshot id or a volume size`);
-    }
-  }
-  const rootMapping = mappings.find((m) => m.deviceName === root);
-  if (!rootMapping?.ebs?.snapshotId) {
-    throw badMapping(`The root device name ${root} must be mapped to an EBS volume made from a snapshot`);
-  }
-}
-
-async function resolveSnapshots(ctx: Context, caller: Caller, mappings: RegisterMapping[]): Promise<Map<string, SnapshotRecord>> {
-  const ids = [...new Set(mappings.map((m) => m.ebs?.snapshotId).filter((s): s is string => !!s))];
-  const snaps = await describeSnapshots(ctx, caller, ids);
-  for (const s of snaps) {
-    if (s.state !== 'completed') throw new Invalid('IncorrectState', `Snapshot ${s.id} is in invalid state - ${s.state}`);
-  }
-  return new Map(snaps.map((s) => [s.id, s]));
-}
-
-function toMapping(m: RegisterMapping, snaps: Map<string, SnapshotRecord>): BlockDeviceMapping {
-  const deviceName = m.deviceName!;
-  if (!m.ebs) return { deviceName, noDevice: m.noDevice || undefined, virtualName: m.virtualName };
-  const snap = m.ebs.snapshotId ? snaps.get(m.ebs.snapshotId) : undefined;
-  const volumeSize = m.ebs.volumeSize ?? snap!.volumeSize;
-  if (snap && volumeSize < snap.volumeSize) {
-    throw badMapping(`Volume of size ${volumeSize}GB is smaller than snapshot '${snap.id}', expect size >= ${snap.volumeSize}GB`);
-  }
-  return {
-    deviceName,
-    ebs: {
-      snapshotId: snap?.id, volumeSize, deleteOnTermination: m.ebs.deleteOnTermination ?? true,
-      volumeType: m.ebs.volumeType ?? 'gp2', encrypted: !!snap?.encrypted || !!m.ebs.encrypted,
-    },
-  };
-}
-
 /** RegisterImage from snapshots: available at once, since its snapshots are complete. */
 export async function registerImage(ctx: Context, caller: Caller, req: RegisterRequest): Promise<ImageRecord> {
   validateRegisterScalars(req);
-  validateMappings(req.rootDeviceName!, req.blockDeviceMappings!);
-  const snaps = await resolveSnapshots(ctx, caller, req.blockDeviceMappings!);
-  const mappings = req.blockDeviceMappings!.map((m) => toMapping(m, snaps));
+  validateMappings(req.blockDeviceMappings!, req.rootDeviceName!);
+  const snaps = await mappingSnapshots(ctx, caller, req.blockDeviceMappings!);
+  const mappings = req.blockDeviceMappings!.map((m) => newMapping(m, snaps));
   const img = await insertImage(ctx, caller, {
     name: req.name!, description: req.description, architecture: req.architecture ?? 'x86_64',
     rootDeviceName: req.rootDeviceName!, blockDeviceMappings: mappings, state: 'available', tags: req.tags,

@@ -1,5 +1,7 @@
 import { mkdir, open, stat } from 'node:fs/promises';
 import type { InstanceSpec } from '../runtime/runtime.js';
+import type { MappingRequest } from './block-mappings.js';
+import { applyOverrides, mappingSnapshots, validateMappings } from './block-mappings.js';
 import { RuntimeUnavailableError } from '../runtime/runtime.js';
 import type { Caller, Context } from './context.js';
 import { availabilityZones } from './context.js';
@@ -9,8 +11,8 @@ import { launchableImage } from './images.js';
 import { meterInstance, requireSubscription } from './marketplace.js';
 import { isValidId, newId, nowIso } from './ids.js';
 import { DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES } from './instance-types.js';
-import type { InstanceRecord, InstanceState, Tag, VolumeRecord } from './model.js';
-import { createVolumeFromSnapshot, deleteVolume } from './volumes.js';
+import type { BlockDeviceMapping, InstanceRecord, InstanceState, Tag, VolumeRecord } from './model.js';
+import { createLaunchVolume, deleteVolume } from './volumes.js';
 
 export const STATE_CODES: Record<InstanceState, number> = {
   pending: 0, running: 16, 'shutting-down': 32, terminated: 48, stopping: 64, stopped: 80,
@@ -27,6 +29,8 @@ export interface LaunchRequest {
   clientToken?: string;
   tags?: Tag[];
   volumeTags?: Tag[];
+  /** Overrides of the image's mappings: grow or retype a volume, change DeleteOnTermination, suppress or add a device. */
+  blockDeviceMappings?: MappingRequest[];
 }
 
 const MAX_USER_DATA = 16 * 1024;
@@ -50,7 +54,10 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
   const zones = availabilityZones(caller.region);
   const az = req.availabilityZone ?? zones[0];
   if (!zones.includes(az)) throw new Invalid('InvalidParameterValue', `Invalid availability zone: [${az}]`);
-  const root = image.blockDeviceMappings.find((m) => m.deviceName === image.rootDeviceName && m.ebs?.snapshotId);
+  const overrides = req.blockDeviceMappings ?? [];
+  validateMappings(overrides);
+  const mappings = applyOverrides(image.blockDeviceMappings, overrides, await mappingSnapshots(ctx, caller, overrides), image.rootDeviceName);
+  const root = mappings.find((m) => m.deviceName === image.rootDeviceName && m.ebs?.snapshotId);
   if (!root) throw new Invalid('InvalidAMIID.Unavailable', `Image ${image.id} has no root snapshot`);
 
   const reservationId = newId('reservation');
@@ -64,7 +71,7 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
     };
     await ctx.store.instances.insert(rec);
     launched.push(rec);
-    ctx.tasks.start(`boot ${rec.id}`, () => ctx.locks.run(rec.id, () => firstBoot(ctx, rec, req.volumeTags ?? [])));
+    ctx.tasks.start(`boot ${rec.id}`, () => ctx.locks.run(rec.id, () => firstBoot(ctx, rec, mappings, req.volumeTags ?? [])));
   }
   // AWS's lastLaunchedTime: when the image was last used to launch an instance.
   await ctx.store.images.update(image.id, (r) => ({ ...r, lastLaunchedTime: launched[0]!.launchTime })).catch(() => undefined);
@@ -80,17 +87,15 @@ function validateCounts(min: number, max: number): void {
   }
 }
 
-/** Makes the instance's volumes from the image's snapshots, then boots it. */
-async function firstBoot(ctx: Context, inst: InstanceRecord, volumeTags: Tag[]): Promise<void> {
-  const image = await ctx.store.images.get(inst.imageId);
+/** Makes the instance's volumes (from the image's snapshots as overridden, or empty), then boots it. */
+async function firstBoot(ctx: Context, inst: InstanceRecord, mappings: BlockDeviceMapping[], volumeTags: Tag[]): Promise<void> {
   try {
-    if (!image) throw new Error(`image ${inst.imageId} vanished`);
     const owner = { account: inst.account, region: inst.region };
-    for (const m of image.blockDeviceMappings) {
-      if (!m.ebs?.snapshotId || m.noDevice) continue;
-      const vol = await createVolumeFromSnapshot(ctx, owner, {
+    for (const m of mappings) {
+      if (!m.ebs) continue; // NoDevice, or an instance-store device Kiln does not have
+      const vol = await createLaunchVolume(ctx, owner, {
         availabilityZone: inst.availabilityZone, snapshotId: m.ebs.snapshotId, size: m.ebs.volumeSize,
-        volumeType: m.ebs.volumeType, tags: volumeTags,
+        volumeType: m.ebs.volumeType, encrypted: m.ebs.encrypted, tags: volumeTags,
       });
       await ctx.store.volumes.update(vol.id, (v) => ({
         ...v, state: 'in-use', attachment: { instanceId: inst.id, device: m.deviceName, deleteOnTermination: m.ebs!.deleteOnTermination, attachTime: nowIso() },

@@ -24,6 +24,8 @@ export interface NewSnapshot {
   description: string;
   tags?: Tag[];
   ownerAlias?: string;
+  /** A snapshot of an encrypted volume is encrypted. */
+  encrypted?: boolean;
 }
 
 /** Registers a snapshot in state pending; its data arrives with completeSnapshot. */
@@ -31,7 +33,7 @@ export async function createPendingSnapshot(ctx: Context, owner: Caller, s: NewS
   const rec: SnapshotRecord = {
     id: newId('snapshot'), account: owner.account, region: owner.region,
     volumeId: s.volumeId, volumeSize: s.volumeSize, state: 'pending', progress: '0%', startTime: nowIso(),
-    description: s.description, encrypted: false, ownerAlias: s.ownerAlias, tags: s.tags ?? [],
+    description: s.description, encrypted: !!s.encrypted, ownerAlias: s.ownerAlias, tags: s.tags ?? [],
   };
   await ctx.store.snapshots.insert(rec);
   return rec;

@@ -149,6 +149,7 @@ describe('DescribeVolumes', () => {
     assert.equal(await codeOf(ec2.send(new DescribeVolumesCommand({ VolumeIds: ['vol-0123456789abcdef0'] }))), 'InvalidVolume.NotFound');
     assert.equal(await codeOf(ec2.send(new DescribeVolumesCommand({ VolumeIds: [tagged], MaxResults: 5 }))), 'InvalidParameterCombination');
     assert.equal(await codeOf(ec2.send(new DescribeVolumesCommand({ MaxResults: 4 }))), 'InvalidParameterValue');
+    assert.ok((await ec2.send(new DescribeVolumesCommand({ MaxResults: 1000 }))).Volumes, 'above 500 answers 500 at most, as the aws-cli asks for 1000');
     const status = await ec2.send(new DescribeVolumeStatusCommand({ VolumeIds: [tagged] }));
     assert.equal(status.VolumeStatuses![0].VolumeStatus!.Status, 'ok');
   });

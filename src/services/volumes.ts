@@ -91,16 +91,15 @@ export async function createVolume(
 }
 
 /**
- * A volume made from a snapshot at once (instance launch): the snapshot must
- * exist; the caller has checked who may use it. The image's mapping was
- * validated when it was registered, so only the size is checked here (an
+ * A volume made at once for an instance launch, from a snapshot or empty: the
+ * caller has checked who may use the snapshot, and the mapping was validated
+ * when it was registered or overridden, so only the size is checked here (an
  * image mapping carries no IOPS). Resolves once it is available.
  */
-export async function createVolumeFromSnapshot(ctx: Context, owner: Caller, v: NewVolume): Promise<VolumeRecord> {
-  if (!v.snapshotId) throw new Invalid('MissingParameter', 'The request must contain the parameter snapshotId');
-  const map = await ctx.store.blockMaps.get(v.snapshotId);
-  if (!map) throw new NotFound('snapshot', [v.snapshotId]);
-  const snap = await ctx.store.snapshots.get(v.snapshotId);
+export async function createLaunchVolume(ctx: Context, owner: Caller, v: NewVolume): Promise<VolumeRecord> {
+  const map = v.snapshotId ? await ctx.store.blockMaps.get(v.snapshotId) : undefined;
+  if (v.snapshotId && !map) throw new NotFound('snapshot', [v.snapshotId]);
+  const snap = v.snapshotId ? await ctx.store.snapshots.get(v.snapshotId) : undefined;
   const rec = newVolumeRecord(owner, v, map, snap, false);
   await ctx.store.volumes.insert(rec);
   return fillVolume(ctx, rec, map);

@@ -25,6 +25,7 @@ import {
 import { ApiError } from '../errors.js';
 import type { Handler } from '../handler.js';
 import { required } from '../handler.js';
+import { mappingRequests } from '../mappings.js';
 import { tagsFromSpecs } from '../tags.js';
 import { sharingPolicy } from './image-attributes.js';
 
@@ -39,13 +40,7 @@ export const register: Handler<RegisterImageRequest, RegisterImageResult> = asyn
     name: required(input.Name, 'Name'), description: input.Description, architecture: input.Architecture,
     rootDeviceName: input.RootDeviceName, bootMode: input.BootMode, enaSupport: input.EnaSupport, imdsSupport: input.ImdsSupport,
     virtualizationType: input.VirtualizationType, imageLocation: input.ImageLocation, tags: tags.image,
-    blockDeviceMappings: input.BlockDeviceMappings?.map((m) => ({
-      deviceName: m.DeviceName, virtualName: m.VirtualName, noDevice: m.NoDevice !== undefined || undefined,
-      ebs: m.Ebs && {
-        snapshotId: m.Ebs.SnapshotId, volumeSize: m.Ebs.VolumeSize, deleteOnTermination: m.Ebs.DeleteOnTermination,
-        volumeType: m.Ebs.VolumeType, encrypted: m.Ebs.Encrypted,
-      },
-    })),
+    blockDeviceMappings: mappingRequests(input.BlockDeviceMappings),
   });
   return { ImageId: img.id };
 };

@@ -8,12 +8,13 @@ import { protectionLabel } from '../../services/image-lifecycle.js';
 import { ownerAlias, visibleImages } from '../../services/images.js';
 import { allowedImagesPolicy } from '../../services/image-settings.js';
 import { grantsOf, sharedWith } from '../../services/permissions.js';
-import type { BlockDeviceMapping, ImageRecord } from '../../services/model.js';
+import type { ImageRecord } from '../../services/model.js';
 import { ApiError } from '../errors.js';
 import type { FilterFields } from '../filters.js';
 import { applyFilters } from '../filters.js';
 import type { Handler } from '../handler.js';
 import { required } from '../handler.js';
+import { mappingRequests } from '../mappings.js';
 import { paginate } from '../paging.js';
 import { tagsFromSpecs, toSdkTags } from '../tags.js';
 
@@ -119,10 +120,7 @@ export const createImage: Handler<CreateImageRequest, CreateImageResult> = async
   const image = await createImageFromInstance(ctx, caller, {
     instanceId: required(input.InstanceId, 'InstanceId'), name: required(input.Name, 'Name'), description: input.Description,
     noReboot: input.NoReboot, imageTags: tags.image, snapshotTags: tags.snapshot,
-    blockDeviceMappings: input.BlockDeviceMappings?.map((m): BlockDeviceMapping => ({
-      deviceName: required(m.DeviceName, 'BlockDeviceMapping.DeviceName'), noDevice: m.NoDevice !== undefined,
-      ebs: m.Ebs && { deleteOnTermination: m.Ebs.DeleteOnTermination ?? true, volumeType: m.Ebs.VolumeType ?? 'gp3', volumeSize: m.Ebs.VolumeSize ?? 0, encrypted: false },
-    })),
+    blockDeviceMappings: mappingRequests(input.BlockDeviceMappings),
   });
   return { ImageId: image.id };
 };

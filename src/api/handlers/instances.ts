@@ -14,6 +14,7 @@ import type { FilterFields } from '../filters.js';
 import { applyFilters } from '../filters.js';
 import type { Handler } from '../handler.js';
 import { required } from '../handler.js';
+import { mappingRequests } from '../mappings.js';
 import { paginate } from '../paging.js';
 import { tagsFromSpecs, toSdkTags } from '../tags.js';
 import { instanceNetworkFilters, prepareRun, sdkInstanceExtras } from './instance-extras.js';
@@ -77,6 +78,7 @@ export const run: Handler<RunInstancesRequest, Reservation> = async (ctx, caller
     imageId: required(input.ImageId, 'ImageId'), instanceType: input.InstanceType, minCount: required(input.MinCount, 'MinCount'),
     maxCount: required(input.MaxCount, 'MaxCount'), userData: input.UserData, keyName: input.KeyName,
     availabilityZone: launch.availabilityZone, clientToken: input.ClientToken, tags: tags.instance, volumeTags: tags.volume,
+    blockDeviceMappings: mappingRequests(input.BlockDeviceMappings),
   });
   await recordLaunch(ctx, insts, launch);
   const [r] = await reservations(ctx, insts);

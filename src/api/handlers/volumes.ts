@@ -75,7 +75,7 @@ export const describe: Handler<DescribeVolumesRequest, DescribeVolumesResult> = 
     throw new ApiError('InvalidParameterCombination', 'The parameter volumeSet cannot be used with the parameter maxResults');
   }
   const vols = applyFilters(await visibleVolumes(ctx, caller, input.VolumeIds), input.Filters, VOLUME_FILTERS, (v) => v.tags);
-  const page = paginate(vols, 'volumes', input.MaxResults, input.NextToken, { min: 5, max: 500 });
+  const page = paginate(vols, 'volumes', input.MaxResults, input.NextToken, { min: 5, max: 500, capAtMax: true });
   return { Volumes: page.items.map(toSdkVolume), NextToken: page.nextToken };
 };
 
