@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 # runc runs instances; e2fsprogs makes ext4 volumes; util-linux mounts/losetup/fsfreeze;
 # busybox-static is the minimal image's userland; openssl is the benchmark's hashing floor;
-# awscli is the AWS CLI v2 the end-to-end tests drive; iproute2 gives instances their network.
-PACKAGES="runc e2fsprogs util-linux mount busybox-static openssl awscli iproute2"
+# awscli is the AWS CLI v2 the end-to-end tests drive; iproute2 gives instances their network;
+# openssh-client's ssh-keygen checks, in the tests, the key pairs Kiln makes.
+PACKAGES="runc e2fsprogs util-linux mount busybox-static openssl awscli iproute2 openssh-client"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then

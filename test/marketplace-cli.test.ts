@@ -106,6 +106,8 @@ test('publish, OptInRequired, subscribe, launch, capture keeps the product code,
   const { subscription } = JSON.parse(await kiln('marketplace', 'subscribe', '--account', BUYER, '--product', code));
   assert.equal(subscription.productCode, code);
   const inst = await launch(BUYER, appliance);
+  const running = (await ec2(BUYER, 'describe-instances', '--filters', `Name=product-code,Values=${code}`)).Reservations[0].Instances[0];
+  assert.deepEqual([running.InstanceId, running.ProductCodes], [inst, [{ ProductCodeId: code, ProductCodeType: 'marketplace' }]]);
   const derived = await capture(BUYER, inst, 'buyer-custom-v1');
   const img = (await ec2(BUYER, 'describe-images', '--image-ids', derived)).Images[0];
   assert.deepEqual(img.ProductCodes, [{ ProductCodeId: code, ProductCodeType: 'marketplace' }]);

@@ -12,16 +12,21 @@ export class ApiError extends Error {
   constructor(readonly code: string, message: string, readonly status = 400) { super(message); }
 }
 
-const PREFIX: Record<ResourceKind, string> = { image: 'InvalidAMIID', snapshot: 'InvalidSnapshot', volume: 'InvalidVolume', instance: 'InvalidInstanceID' };
-const ID_PREFIX: Record<ResourceKind, string> = { image: 'ami', snapshot: 'snap', volume: 'vol', instance: 'i' };
+const PREFIX: Record<ResourceKind, string> = {
+  image: 'InvalidAMIID', snapshot: 'InvalidSnapshot', volume: 'InvalidVolume', instance: 'InvalidInstanceID', 'key-pair': 'InvalidKeyPair',
+};
+const ID_PREFIX: Record<ResourceKind, string> = { image: 'ami', snapshot: 'snap', volume: 'vol', instance: 'i', 'key-pair': 'key' };
 /** Malformed ids have their own codes: InvalidSnapshotID.Malformed beside InvalidSnapshot.NotFound. */
-const MALFORMED_PREFIX: Record<ResourceKind, string> = { image: 'InvalidAMIID', snapshot: 'InvalidSnapshotID', volume: 'InvalidVolumeID', instance: 'InvalidInstanceID' };
+const MALFORMED_PREFIX: Record<ResourceKind, string> = {
+  image: 'InvalidAMIID', snapshot: 'InvalidSnapshotID', volume: 'InvalidVolumeID', instance: 'InvalidInstanceID', 'key-pair': 'InvalidKeyPair',
+};
 
 function notFoundMessage(kind: ResourceKind, ids: string[]): string {
   switch (kind) {
     case 'image': return `The image id '[${ids.join(', ')}]' does not exist`;
     case 'snapshot': return `The snapshot '${ids.join(', ')}' does not exist.`;
     case 'volume': return `The volume '${ids.join(', ')}' does not exist.`;
+    case 'key-pair': return `The key pair '${ids.join(', ')}' does not exist`;
     case 'instance': return ids.length === 1 ? `The instance ID '${ids[0]}' does not exist` : `The instance IDs '${ids.join(', ')}' do not exist`;
   }
 }

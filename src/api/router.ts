@@ -9,6 +9,7 @@ import * as imageLifecycle from './handlers/image-lifecycle.js';
 import * as images from './handlers/images.js';
 import * as instanceExtras from './handlers/instance-extras.js';
 import * as instances from './handlers/instances.js';
+import * as keyPairs from './handlers/key-pairs.js';
 import * as network from './handlers/network.js';
 import * as regions from './handlers/regions.js';
 import * as snapshots from './handlers/snapshots.js';
@@ -17,7 +18,7 @@ import * as volumes from './handlers/volumes.js';
 
 const MODULES: Array<Record<string, Handler>> = [
   regions.HANDLERS, images.HANDLERS, imageAttributes.HANDLERS, imageLifecycle.HANDLERS, snapshots.HANDLERS, instances.HANDLERS, tags.HANDLERS,
-  volumes.HANDLERS, instanceExtras.HANDLERS, network.HANDLERS,
+  volumes.HANDLERS, instanceExtras.HANDLERS, network.HANDLERS, keyPairs.HANDLERS,
 ];
 
 export const HANDLERS: Record<string, Handler> = {};

@@ -2,7 +2,7 @@
  * Kiln's guest init: /sbin/init of the minimal image, a busybox sh script that
  * runs as PID 1 and behaves like a tiny cloud-init with a config-drive
  * datasource at /run/kiln (files instance-id, user-data, instance-type,
- * ami-id, region, availability-zone, local-hostname, ...).
+ * ami-id, region, availability-zone, local-hostname, openssh-key, ...).
  *
  * What it does on every boot, printing console lines as a machine would:
  *   - a kernel-like banner, the hostname and instance id;
@@ -15,6 +15,8 @@
  *     reported as unsupported. An image captured from this instance and
  *     launched as a new instance runs the new instance's user data; a reboot
  *     or stop/start of the same instance does not re-run it;
+ *   - once per instance, the launch key pair's public key (openssh-key) added
+ *     to /root/.ssh/authorized_keys;
  *   - on every boot, an executable /etc/rc.local after the user data;
  *   - /var/lib/cloud/instance -> instances/<id>, boot-finished, data/instance-id;
  *   - the "Cloud-init v. kiln finished at ..." line and a login prompt line;
@@ -74,6 +76,17 @@ PREV=$(cat "$CLOUD/data/instance-id" 2>/dev/null)
 if [ "$PREV" != "$IID" ]; then
   [ -n "$PREV" ] && echo "$PREV" >"$CLOUD/data/previous-instance-id"
   echo "$IID" >"$CLOUD/data/instance-id"
+fi
+# The launch key pair's public key (cc_ssh): installed for root once per instance, as cloud-init does for the default user.
+if [ ! -e "$IDIR/sem/config_ssh" ]; then
+  if [ -s "$DS/openssh-key" ]; then
+    mkdir -p /root/.ssh && chmod 700 /root/.ssh
+    KEY=$(head -n 1 "$DS/openssh-key")
+    grep -qxF "$KEY" /root/.ssh/authorized_keys 2>/dev/null || echo "$KEY" >>/root/.ssh/authorized_keys
+    chmod 600 /root/.ssh/authorized_keys
+    say "ci-info: Authorized keys from /root/.ssh/authorized_keys for user root: $(echo "$KEY" | awk '{ print $1, $3 }')"
+  fi
+  echo "$$: $(date +%s)" >"$IDIR/sem/config_ssh"
 fi
 say "Cloud-init v. kiln running 'modules:config' at $(date -R). Up $(up) seconds."
 say "Cloud-init v. kiln running 'modules:final' at $(date -R). Up $(up) seconds."

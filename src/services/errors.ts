@@ -3,7 +3,7 @@
  * edge (api/errors.ts) maps each to AWS's error code, message and HTTP status.
  */
 
-export type ResourceKind = 'image' | 'snapshot' | 'volume' | 'instance';
+export type ResourceKind = 'image' | 'snapshot' | 'volume' | 'instance' | 'key-pair';
 
 /** One or more resources do not exist, or are not visible to the caller. */
 export class NotFound extends Error {

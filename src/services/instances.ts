@@ -8,6 +8,7 @@ import { availabilityZones } from './context.js';
 import { HostUnavailable, Invalid, InvalidState, MalformedId, NotFound } from './errors.js';
 import { checkLaunchAllowed } from './image-settings.js';
 import { launchableImage } from './images.js';
+import { launchKeyPair } from './key-pairs.js';
 import { meterInstance, requireSubscription } from './marketplace.js';
 import { isValidId, newId, nowIso } from './ids.js';
 import { DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES } from './instance-types.js';
@@ -51,6 +52,7 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
   if (req.userData !== undefined && Buffer.from(req.userData, 'base64').length > MAX_USER_DATA) {
     throw new Invalid('InvalidParameterValue', 'User data is limited to 16384 bytes');
   }
+  const keyPair = req.keyName !== undefined ? await launchKeyPair(ctx, caller, req.keyName) : undefined;
   const zones = availabilityZones(caller.region);
   const az = req.availabilityZone ?? zones[0];
   if (!zones.includes(az)) throw new Invalid('InvalidParameterValue', `Invalid availability zone: [${az}]`);
@@ -66,7 +68,8 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
     const rec: InstanceRecord = {
       id: newId('instance'), account: caller.account, region: caller.region, imageId: image.id, instanceType,
       state: 'pending', stateTransitionReason: '', launchTime: nowIso(), availabilityZone: az, reservationId,
-      amiLaunchIndex: n, userData: req.userData || undefined, keyName: req.keyName, clientToken: req.clientToken,
+      amiLaunchIndex: n, userData: req.userData || undefined, keyName: keyPair?.keyName, publicKey: keyPair?.publicKey, clientToken: req.clientToken,
+      productCodes: image.productCodes?.length ? image.productCodes : undefined,
       architecture: image.architecture, rootDeviceName: image.rootDeviceName, volumeIds: [], tags: req.tags ?? [],
     };
     await ctx.store.instances.insert(rec);
@@ -125,6 +128,7 @@ export async function instanceSpec(ctx: Context, instanceId: string): Promise<In
     'reservation-id': inst.reservationId, 'ami-launch-index': String(inst.amiLaunchIndex), 'account-id': inst.account,
   };
   if (inst.userData) metadata['user-data'] = Buffer.from(inst.userData, 'base64');
+  if (inst.publicKey) metadata['openssh-key'] = `${inst.publicKey}\n`;
   await mkdir(ctx.paths.consoles, { recursive: true });
   return {
     id: inst.id, vcpus: type.vcpus, memoryMiB: type.memoryMiB, metadata, consoleLog: ctx.paths.console(inst.id),

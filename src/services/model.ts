@@ -137,6 +137,10 @@ export interface InstanceRecord extends Owned {
   /** Base64, as sent. */
   userData?: string;
   keyName?: string;
+  /** The image's product codes (marketplace), which the instance carries for its life. */
+  productCodes?: ProductCode[];
+  /** The key pair's public key as it was at launch (OpenSSH format); the instance keeps it when the pair is deleted. */
+  publicKey?: string;
   clientToken?: string;
   architecture: string;
   rootDeviceName: string;

@@ -1,6 +1,6 @@
 import type {
   CreateImageRequest, CreateImageResult, DescribeImagesRequest,
-  DescribeImagesResult, Image,
+  DescribeImagesResult, Image, ProductCode as SdkProductCode,
 } from '@aws-sdk/client-ec2';
 import { createImageFromInstance } from '../../services/capture.js';
 import type { Caller } from '../../services/context.js';
@@ -8,7 +8,7 @@ import { protectionLabel } from '../../services/image-lifecycle.js';
 import { ownerAlias, visibleImages } from '../../services/images.js';
 import { allowedImagesPolicy } from '../../services/image-settings.js';
 import { grantsOf, sharedWith } from '../../services/permissions.js';
-import type { ImageRecord } from '../../services/model.js';
+import type { ImageRecord, ProductCode } from '../../services/model.js';
 import { ApiError } from '../errors.js';
 import type { FilterFields } from '../filters.js';
 import { applyFilters } from '../filters.js';
@@ -17,6 +17,10 @@ import { required } from '../handler.js';
 import { mappingRequests } from '../mappings.js';
 import { paginate } from '../paging.js';
 import { tagsFromSpecs, toSdkTags } from '../tags.js';
+
+/** Product codes as images, instances and their attributes show them. */
+export const toSdkProductCodes = (codes: ProductCode[] | undefined): SdkProductCode[] =>
+  (codes ?? []).map((p) => ({ ProductCodeId: p.code, ProductCodeType: p.type }));
 
 /** The image as EC2 describes it; `allowed` is imageAllowed, reported only while Allowed AMIs is not disabled. */
 export function toSdkImage(img: ImageRecord, allowed?: boolean): Image {
@@ -40,7 +44,7 @@ export function toSdkImage(img: ImageRecord, allowed?: boolean): Image {
     SourceInstanceId: img.sourceInstanceId, SourceImageId: img.sourceImageId, SourceImageRegion: img.sourceImageRegion,
     DeregistrationProtection: protectionLabel(img), DeprecationTime: img.deprecationTime,
     LastLaunchedTime: img.lastLaunchedTime,
-    ProductCodes: img.productCodes?.length ? img.productCodes.map((p) => ({ ProductCodeId: p.code, ProductCodeType: p.type })) : undefined,
+    ProductCodes: img.productCodes?.length ? toSdkProductCodes(img.productCodes) : undefined,
     Tags: img.tags.length ? toSdkTags(img.tags) : undefined,
   };
 }

@@ -30,6 +30,7 @@ import { applyFilters } from '../filters.js';
 import type { Handler } from '../handler.js';
 import { required } from '../handler.js';
 import { paginate } from '../paging.js';
+import { toSdkProductCodes } from './images.js';
 
 // ---- instance types -------------------------------------------------------
 
@@ -285,7 +286,7 @@ export const describeInstanceAttribute: Handler<DescribeInstanceAttributeRequest
     case 'enaSupport': out.EnaSupport = { Value: rec.enaSupport }; break;
     case 'sriovNetSupport': out.SriovNetSupport = {}; break;
     case 'enclaveOptions': out.EnclaveOptions = { Enabled: false }; break;
-    case 'productCodes': out.ProductCodes = []; break;
+    case 'productCodes': out.ProductCodes = toSdkProductCodes(inst.productCodes); break;
     case 'kernel': out.KernelId = {}; break;
     case 'ramdisk': out.RamdiskId = {}; break;
     default: throw new ApiError('InvalidParameterValue', `Value (${attribute}) for parameter attribute is invalid. Unknown attribute.`);

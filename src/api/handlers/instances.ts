@@ -17,6 +17,7 @@ import { required } from '../handler.js';
 import { mappingRequests } from '../mappings.js';
 import { paginate } from '../paging.js';
 import { tagsFromSpecs, toSdkTags } from '../tags.js';
+import { toSdkProductCodes } from './images.js';
 import { instanceNetworkFilters, prepareRun, sdkInstanceExtras } from './instance-extras.js';
 
 async function toSdkInstance(ctx: Context, inst: InstanceRecord): Promise<Instance> {
@@ -25,7 +26,7 @@ async function toSdkInstance(ctx: Context, inst: InstanceRecord): Promise<Instan
   return {
     InstanceId: inst.id, ImageId: inst.imageId, State: { Code: STATE_CODES[inst.state], Name: inst.state },
     PrivateDnsName: '', PublicDnsName: '', StateTransitionReason: inst.stateTransitionReason, KeyName: inst.keyName,
-    AmiLaunchIndex: inst.amiLaunchIndex, ProductCodes: [], InstanceType: inst.instanceType as Instance['InstanceType'],
+    AmiLaunchIndex: inst.amiLaunchIndex, ProductCodes: toSdkProductCodes(inst.productCodes), InstanceType: inst.instanceType as Instance['InstanceType'],
     LaunchTime: new Date(inst.launchTime), Placement: { AvailabilityZone: inst.availabilityZone, GroupName: '', Tenancy: 'default' },
     Monitoring: { State: 'disabled' }, Architecture: inst.architecture as Instance['Architecture'], RootDeviceType: 'ebs',
     RootDeviceName: inst.rootDeviceName, VirtualizationType: 'hvm', Hypervisor: 'xen', ClientToken: inst.clientToken ?? '',
@@ -50,6 +51,8 @@ const INSTANCE_FILTERS: FilterFields<InstanceRecord> = {
   'instance-state-name': (i) => i.state,
   'instance-type': (i) => i.instanceType,
   'key-name': (i) => i.keyName,
+  'product-code': (i) => i.productCodes?.map((p) => p.code),
+  'product-code.type': (i) => i.productCodes?.map((p) => p.type),
   'launch-time': (i) => i.launchTime,
   'owner-id': (i) => i.account,
   'reservation-id': (i) => i.reservationId,

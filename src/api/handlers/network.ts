@@ -1,11 +1,11 @@
 /**
  * The default VPC as tools read it: DescribeVpcs, DescribeSubnets,
- * DescribeSecurityGroups, DescribeNetworkInterfaces (one per live instance)
- * and DescribeKeyPairs. Read-only: the VPC, its per-zone subnets and its
+ * DescribeSecurityGroups and DescribeNetworkInterfaces (one per live
+ * instance). Read-only: the VPC, its per-zone subnets and its
  * `default` group exist implicitly per account and region (services/network.ts).
  */
 import type {
-  DescribeKeyPairsRequest, DescribeKeyPairsResult, DescribeNetworkInterfacesRequest, DescribeNetworkInterfacesResult,
+  DescribeNetworkInterfacesRequest, DescribeNetworkInterfacesResult,
   DescribeSecurityGroupsRequest, DescribeSecurityGroupsResult, DescribeSubnetsRequest, DescribeSubnetsResult, DescribeVpcsRequest,
   DescribeVpcsResult, NetworkInterface, SecurityGroup, Subnet, Vpc,
 } from '@aws-sdk/client-ec2';
@@ -177,17 +177,9 @@ export const describeNetworkInterfaces: Handler<DescribeNetworkInterfacesRequest
   return { NetworkInterfaces: page.items, NextToken: page.nextToken };
 };
 
-/** Kiln keeps no key pairs yet: none exist, and a named one is not found. */
-export const describeKeyPairs: Handler<DescribeKeyPairsRequest, DescribeKeyPairsResult> = async (_ctx, _caller, input) => {
-  const named = [...(input.KeyNames ?? []), ...(input.KeyPairIds ?? [])];
-  if (named.length) throw new ApiError('InvalidKeyPair.NotFound', `The key pair '${named[0]}' does not exist`);
-  return { KeyPairs: [] };
-};
-
 export const HANDLERS: Record<string, Handler> = {
   DescribeVpcs: describeVpcs,
   DescribeSubnets: describeSubnets,
   DescribeSecurityGroups: describeSecurityGroups,
   DescribeNetworkInterfaces: describeNetworkInterfaces,
-  DescribeKeyPairs: describeKeyPairs,
 };

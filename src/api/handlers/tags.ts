@@ -16,11 +16,14 @@ type Tagged = Owned & { tags: Tag[] };
 
 function collectionFor(ctx: Context, id: string): { kind: ResourceKind; coll: Collection<Tagged> } {
   const prefix = id.slice(0, id.indexOf('-'));
-  const kinds: Record<string, ResourceKind> = { ami: 'image', snap: 'snapshot', vol: 'volume', i: 'instance' };
+  const kinds: Record<string, ResourceKind> = { ami: 'image', snap: 'snapshot', vol: 'volume', i: 'instance', key: 'key-pair' };
   const kind = kinds[prefix];
   if (!kind) throw new ApiError('InvalidID', `The ID '${id}' is not valid`);
   if (!isValidId(kind, id)) throw new MalformedId(kind, id);
-  const coll = { image: ctx.store.images, snapshot: ctx.store.snapshots, volume: ctx.store.volumes, instance: ctx.store.instances }[kind];
+  const coll = {
+    image: ctx.store.images, snapshot: ctx.store.snapshots, volume: ctx.store.volumes, instance: ctx.store.instances,
+    'key-pair': ctx.store.collection<Tagged>('key-pair'),
+  }[kind];
   return { kind, coll: coll as unknown as Collection<Tagged> };
 }
 
@@ -61,7 +64,7 @@ const TAG_FILTERS: FilterFields<TagRow> = {
   'resource-type': (r) => r.resourceType,
 };
 
-/** The tags of the caller's images (not deregistered), instances, snapshots and volumes in its region. */
+/** The tags of the caller's images (not deregistered), instances, snapshots, volumes and key pairs in its region. */
 async function tagRows(ctx: Context, caller: Caller): Promise<TagRow[]> {
   const scope = { account: caller.account, region: caller.region };
   const sources: Array<[ResourceType, Tagged[]]> = [
@@ -69,6 +72,7 @@ async function tagRows(ctx: Context, caller: Caller): Promise<TagRow[]> {
     ['instance', await ctx.store.instances.list(scope)],
     ['snapshot', await ctx.store.snapshots.list(scope)],
     ['volume', await ctx.store.volumes.list(scope)],
+    ['key-pair', await ctx.store.collection<Tagged>('key-pair').list(scope)],
   ];
   return sources.flatMap(([resourceType, recs]) => recs.flatMap((r) =>
     r.tags.map((t) => ({ resourceId: r.id, resourceType, key: t.key, value: t.value, resourceTags: r.tags }))));
