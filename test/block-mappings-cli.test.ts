@@ -3,7 +3,9 @@
  * grows the root volume, keeps it past termination and adds an empty data
  * volume; CreateImage of that instance changes a mapping's DeleteOnTermination
  * and adds another empty volume; an instance of that image finds the data
- * volume's file and the new empty volume mounted. Bad overrides are refused
+ * volume's file and the new empty volume mounted; modify-volume grows its root
+ * while it runs (the filesystem follows online where the host allows, else at
+ * the next boot). Bad overrides are refused
  * with EC2's codes and launch nothing. Needs root and runc; skipped otherwise.
  */
 import assert from 'node:assert/strict';
@@ -11,7 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Kiln } from './harness.js';
-import { aws, awsErrorCode, startKiln, until } from './harness.js';
+import { aws, awsErrorCode, inInstance, startKiln, until } from './harness.js';
 import { skipUnless } from './skips.js';
 
 const skip = await skipUnless('aws-cli', 'instances');
@@ -100,6 +102,36 @@ describe('block device mappings at launch and at capture (aws-cli, real instance
     assert.deepEqual((await volumesOf(second)).map((v) => v.Attachments[0].Device).sort(), ['/dev/sdf', '/dev/sdg', '/dev/xvda']);
     await until('the second instance to read its volumes', async () =>
       (await consoleOf(second)).includes("mappings: found 'kept on the data volume'; sdg holds 0 files"));
+  });
+
+  test('modify-volume grows a root volume in use and a detached one, and changes its type', async () => {
+    const rootOf = async (id: string) => (await volumesOf(id)).find((v) => v.Attachments[0].Device === '/dev/xvda')!.VolumeId;
+    const root = await rootOf(second);
+    const m = (await cli(['modify-volume', '--volume-id', root, '--size', '3'])).VolumeModification;
+    assert.deepEqual([m.ModificationState, m.OriginalSize, m.TargetSize], ['modifying', 2, 3]);
+    const done = await until('the modification to end', async () => {
+      const [mod] = (await cli(['describe-volumes-modifications', '--volume-ids', root])).VolumesModifications;
+      return mod.ModificationState !== 'modifying' && mod;
+    });
+    assert.deepEqual([done.ModificationState, done.StatusMessage, done.Progress], ['completed', undefined, 100]);
+    assert.equal((await cli(['describe-volumes', '--volume-ids', root])).Volumes[0].Size, 3);
+    // The filesystem grows at once where the host allows online resizing (CAP_SYS_RESOURCE), else at the next boot.
+    await cli(['stop-instances', '--instance-ids', second]);
+    await cli(['wait', 'instance-stopped', '--instance-ids', second]);
+    await cli(['start-instances', '--instance-ids', second]);
+    await cli(['wait', 'instance-running', '--instance-ids', second]);
+    const kib = Number((await inInstance(kiln, second, "df -k / | awk 'NR==2{print $2}'")).trim());
+    assert.ok(kib > 2.5 * 1024 * 1024, `the instance's root filesystem grew to 3 GiB, not ${kib} KiB`);
+
+    const spare = (await cli(['create-volume', '--availability-zone', 'us-east-1a', '--size', '1'])).VolumeId;
+    await cli(['wait', 'volume-available', '--volume-ids', spare]);
+    await cli(['modify-volume', '--volume-id', spare, '--size', '8', '--volume-type', 'gp3', '--iops', '4000']);
+    await until('the detached volume to grow', async () => (await cli(['describe-volumes', '--volume-ids', spare])).Volumes[0].Size === 8);
+    const v = (await cli(['describe-volumes', '--volume-ids', spare])).Volumes[0];
+    assert.deepEqual([v.VolumeType, v.Iops, v.Throughput], ['gp3', 4000, 125]);
+    assert.equal(await awsErrorCode(cli(['modify-volume', '--volume-id', spare, '--size', '1'])), 'InvalidParameterValue');
+    assert.equal(await awsErrorCode(cli(['describe-volumes-modifications', '--volume-ids', 'vol-0123456789abcdef0'])), 'InvalidVolume.NotFound');
+    await cli(['delete-volume', '--volume-id', spare]);
   });
 
   test('bad overrides answer EC2\'s codes and launch nothing', async () => {

@@ -81,6 +81,12 @@ export async function awsErrorCode(call: Promise<unknown>): Promise<string> {
   }
 }
 
+/** Runs a shell command inside a running instance (runc exec), as an operator's shell would; its stdout. */
+export async function inInstance(kiln: Kiln, id: string, cmd: string): Promise<string> {
+  const { stdout } = await execFileP('runc', ['--root', join(kiln.dataDir, 'runtime', 'runc'), 'exec', id, 'sh', '-c', cmd]);
+  return stdout;
+}
+
 /** Polls `fn` until it returns a truthy value (tests wait on real boots, not on sleeps). */
 export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { Kiln } from './harness.js';
-import { aws, awsErrorCode, startKiln, until } from './harness.js';
+import { aws, awsErrorCode, inInstance, startKiln, until } from './harness.js';
 import { skipUnless } from './skips.js';
 
 const run = promisify(execFile);
@@ -63,12 +63,6 @@ async function newVolume(args: string[]): Promise<string> {
   await until(`${v.VolumeId} available`, async () => (await volumeState(v.VolumeId)).State === 'available');
   await cli(['wait', 'volume-available', '--volume-ids', v.VolumeId]);
   return v.VolumeId;
-}
-
-/** Runs a command inside the instance (runc exec), as an operator's shell would. */
-async function inInstance(id: string, cmd: string): Promise<string> {
-  const { stdout } = await run('runc', ['--root', join(kiln.dataDir, 'runtime', 'runc'), 'exec', id, 'sh', '-c', cmd]);
-  return stdout;
 }
 
 async function mountsUnder(dir: string): Promise<string[]> {
@@ -132,7 +126,7 @@ describe('volumes and snapshots through the aws-cli and real instances', { skip 
     assert.deepEqual([d.State, d.InstanceId], ['detaching', writer]);
     await cli(['wait', 'volume-available', '--volume-ids', blank]);
     assert.deepEqual((await volumeState(blank)).Attachments, []);
-    assert.equal(await inInstance(writer, "grep -c ' /mnt/xvdf ' /proc/mounts || true"), '0\n');
+    assert.equal(await inInstance(kiln, writer, "grep -c ' /mnt/xvdf ' /proc/mounts || true"), '0\n');
     assert.equal(await loopsFor(kiln.app.ctx.paths.volume(blank)), '');
     const s = await cli(['create-snapshot', '--volume-id', blank, '--description', 'data of the writer',
       '--tag-specifications', 'ResourceType=snapshot,Tags=[{Key=Name,Value=writer-data}]']);
@@ -150,11 +144,11 @@ describe('volumes and snapshots through the aws-cli and real instances', { skip 
     ]);
     await cli(['attach-volume', '--volume-id', restored, '--instance-id', reader, '--device', '/dev/sdg']);
     await until('the second instance to find the file', async () => (await consoleOf(reader)).includes(`data-volume: found written by ${writer}`));
-    assert.match(await inInstance(reader, 'df -k /mnt/sdg | tail -1'), /\s\/mnt\/sdg$/m);
+    assert.match(await inInstance(kiln, reader, 'df -k /mnt/sdg | tail -1'), /\s\/mnt\/sdg$/m);
   });
 
   test('a snapshot of a volume in use by a running instance is taken frozen, consistent', async () => {
-    await inInstance(reader, 'echo live > /mnt/sdg/live.txt');
+    await inInstance(kiln, reader, 'echo live > /mnt/sdg/live.txt');
     const s = await cli(['create-snapshot', '--volume-id', restored]);
     await until(`${s.SnapshotId} completed`, async () => (await cli(['describe-snapshots', '--snapshot-ids', s.SnapshotId])).Snapshots[0].State === 'completed');
     const copy = await newVolume(['--snapshot-id', s.SnapshotId, '--availability-zone', 'us-east-1a']);
@@ -171,7 +165,7 @@ describe('volumes and snapshots through the aws-cli and real instances', { skip 
     assert.equal(await loopsFor(kiln.app.ctx.paths.volume(restored)), '');
     await cli(['start-instances', '--instance-ids', reader]);
     await until(`${reader} running`, async () => (await cli(['describe-instances', '--instance-ids', reader])).Reservations[0].Instances[0].State.Name === 'running');
-    assert.equal(await inInstance(reader, 'cat /mnt/sdg/hello.txt'), `written by ${writer}\n`);
+    assert.equal(await inInstance(kiln, reader, 'cat /mnt/sdg/hello.txt'), `written by ${writer}\n`);
   });
 
   test('a root volume detaches only from a stopped instance, and attaches back at the root device', async () => {
@@ -185,7 +179,7 @@ describe('volumes and snapshots through the aws-cli and real instances', { skip 
     await cli(['attach-volume', '--volume-id', root, '--instance-id', writer, '--device', '/dev/xvda']);
     await cli(['start-instances', '--instance-ids', writer]);
     await until(`${writer} running again`, async () => (await stateOf()) === 'running');
-    assert.equal(await inInstance(writer, 'hostname'), `${writer}\n`);
+    assert.equal(await inInstance(kiln, writer, 'hostname'), `${writer}\n`);
   });
 
   test('terminate detaches volumes (kept unless DeleteOnTermination, as the reader\'s root); nothing stays mounted', async () => {

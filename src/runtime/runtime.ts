@@ -95,6 +95,14 @@ export interface RuntimeDriver {
    * (then the mount is detached lazily: it goes once its last user does).
    */
   detach?(id: string, device: string, opts?: { force?: boolean }): Promise<void>;
+  /**
+   * Online grow: the volume file at `path` (root or attached, of instance
+   * `id`) has just been made longer; the device behind the mount takes the new
+   * size, and the filesystem too when the host allows online resizing
+   * (CAP_SYS_RESOURCE). Resolves whether the filesystem grew now; if not, it
+   * grows at the instance's next boot. False when nothing mounts the file.
+   */
+  grow?(id: string, path: string): Promise<boolean>;
 }
 
 /** detach() could not unmount: something inside the instance still uses the volume. */

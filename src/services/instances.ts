@@ -13,7 +13,7 @@ import { meterInstance, requireSubscription } from './marketplace.js';
 import { isValidId, newId, nowIso } from './ids.js';
 import { DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES } from './instance-types.js';
 import type { BlockDeviceMapping, InstanceRecord, InstanceState, Tag, VolumeRecord } from './model.js';
-import { createLaunchVolume, deleteVolume } from './volumes.js';
+import { createLaunchVolume, deleteVolume, growFilesystem } from './volumes.js';
 
 export const STATE_CODES: Record<InstanceState, number> = {
   pending: 0, running: 16, 'shutting-down': 32, terminated: 48, stopping: 64, stopped: 80,
@@ -139,7 +139,9 @@ export async function instanceSpec(ctx: Context, instanceId: string): Promise<In
 async function boot(ctx: Context, instanceId: string): Promise<void> {
   const missing = await ctx.runtime.check();
   if (missing.length) throw new HostUnavailable(`this host cannot run instances: ${missing.join(' ')}`);
-  await ctx.runtime.start(await instanceSpec(ctx, instanceId));
+  const spec = await instanceSpec(ctx, instanceId);
+  for (const v of spec.volumes) await growFilesystem(v.path);
+  await ctx.runtime.start(spec);
   await setState(ctx, instanceId, 'running', '');
 }
 

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { Kiln } from '../../test/harness.js';
-import { aws, startKiln, until } from '../../test/harness.js';
+import { aws, inInstance, startKiln, until } from '../../test/harness.js';
 import { skipUnless } from '../../test/skips.js';
 
 const run = promisify(execFile);
@@ -149,8 +149,7 @@ describe('an instance launched with a key pair', { skip: noInstances }, () => {
     assert.equal(r.Instances![0]!.KeyName, 'login');
     await waitUntilInstanceRunning({ client: ec2, maxWaitTime: 60, minDelay: 1, maxDelay: 1 }, { InstanceIds: [id] });
     await until('the key to be installed', async () => {
-      const { stdout } = await run('runc', ['--root', join(kiln.dataDir, 'runtime', 'runc'), 'exec', id, 'cat', '/root/.ssh/authorized_keys']);
-      return stdout.trim() === PublicKey;
+      return (await inInstance(kiln, id, 'cat /root/.ssh/authorized_keys')).trim() === PublicKey;
     });
     await ec2.send(new DeleteKeyPairCommand({ KeyName: 'login' }));
     const inst = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!;

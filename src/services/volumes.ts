@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, rename, rm, truncate } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, truncate } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BlockMap } from '../blocks/blocks.js';
@@ -32,7 +32,7 @@ const sbin = (tool: string) => (existsSync(`/usr/sbin/${tool}`) ? `/usr/sbin/${t
 /** A volume record with the performance settings EC2 reports (kept in the same JSON document). */
 export type VolumeDetails = VolumeRecord & { iops?: number; throughput?: number };
 
-interface VolumeType { minGiB: number; maxGiB: number; iops: 'required' | 'optional' | 'none'; throughput: boolean }
+export interface VolumeType { minGiB: number; maxGiB: number; iops: 'required' | 'optional' | 'none'; throughput: boolean }
 
 /** EC2's volume types, their size limits (GiB) and which performance settings each takes. */
 export const VOLUME_TYPES: Record<string, VolumeType> = {
@@ -129,7 +129,7 @@ function newVolumeRecord(
   };
 }
 
-function checkPerformance(name: string, type: VolumeType, size: number, v: NewVolume): void {
+export function checkPerformance(name: string, type: VolumeType, size: number, v: NewVolume): void {
   if (v.iops !== undefined && type.iops === 'none') {
     throw new Invalid('InvalidParameterCombination', `The parameter iops is not supported for ${name} volumes.`);
   }
@@ -181,13 +181,29 @@ async function makeEmptyVolume(file: string, bytes: number): Promise<void> {
   await run(sbin('mkfs.ext4'), ['-q', '-F', '-E', 'lazy_itable_init=1,lazy_journal_init=1', file]);
 }
 
-async function growVolumeFile(file: string, bytes: number): Promise<void> {
+export async function growVolumeFile(file: string, bytes: number): Promise<void> {
   await truncate(file, bytes);
   await run(sbin('e2fsck'), ['-f', '-p', file]).catch((err: { code?: number }) => {
     // 1 and 2: it fixed something (e.g. replayed the journal of a volume copied while in use); fine to resize.
     if (err.code !== 1 && err.code !== 2) throw err;
   });
   await run(sbin('resize2fs'), [file]);
+}
+
+/**
+ * Grows the ext4 in a volume file to fill the file when it is smaller (a
+ * volume grown by ModifyVolume while its filesystem could not grow online,
+ * or restored from a snapshot of such a volume): what cloud-init's resizefs
+ * does at every boot. Reading the superblock is cheap; only a short
+ * filesystem is checked and resized. The file must not be mounted.
+ */
+export async function growFilesystem(file: string): Promise<void> {
+  const { stdout } = await run(sbin('dumpe2fs'), ['-h', file], { maxBuffer: 4 * 1024 * 1024 }).catch(() => ({ stdout: '' }));
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(stdout)?.[1]);
+  const fsBytes = field('Block count') * field('Block size');
+  const { size } = await stat(file);
+  if (!Number.isFinite(fsBytes) || size - fsBytes < 1024 * 1024) return;
+  await growVolumeFile(file, size);
 }
 
 /** Deletes a volume's file and record (no checks: instance termination, failed launches). */

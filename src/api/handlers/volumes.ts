@@ -1,13 +1,16 @@
 /**
- * CreateVolume, DescribeVolumes, DeleteVolume, AttachVolume, DetachVolume and
- * DescribeVolumeStatus.
+ * CreateVolume, DescribeVolumes, DeleteVolume, AttachVolume, DetachVolume,
+ * DescribeVolumeStatus, ModifyVolume and DescribeVolumesModifications.
  */
 import type {
   AttachVolumeRequest, CreateVolumeRequest, DeleteVolumeRequest, DescribeVolumeStatusRequest, DescribeVolumeStatusResult,
-  DescribeVolumesRequest, DescribeVolumesResult, DetachVolumeRequest, Volume, VolumeAttachment,
+  DescribeVolumesModificationsRequest, DescribeVolumesModificationsResult, DescribeVolumesRequest, DescribeVolumesResult,
+  DetachVolumeRequest, ModifyVolumeRequest, ModifyVolumeResult, Volume, VolumeAttachment, VolumeModification,
 } from '@aws-sdk/client-ec2';
 import { usableSnapshot } from '../../services/snapshots.js';
 import type { Attachment } from '../../services/volume-attach.js';
+import type { VolumeModificationRecord } from '../../services/volume-modify.js';
+import { modifyVolume, volumeModifications } from '../../services/volume-modify.js';
 import { attachVolume, detachVolume } from '../../services/volume-attach.js';
 import type { VolumeDetails } from '../../services/volumes.js';
 import { createVolume, deleteOwnVolume, performanceOf, visibleVolumes } from '../../services/volumes.js';
@@ -117,6 +120,43 @@ export const describeStatus: Handler<DescribeVolumeStatusRequest, DescribeVolume
   };
 };
 
+function toSdkModification(m: VolumeModificationRecord): VolumeModification {
+  return {
+    VolumeId: m.id, ModificationState: m.state, StatusMessage: m.statusMessage, Progress: m.progress,
+    StartTime: new Date(m.startTime), EndTime: m.endTime ? new Date(m.endTime) : undefined,
+    TargetSize: m.targetSize, TargetVolumeType: m.targetVolumeType as VolumeModification['TargetVolumeType'],
+    TargetIops: m.targetIops, TargetThroughput: m.targetThroughput, TargetMultiAttachEnabled: false,
+    OriginalSize: m.originalSize, OriginalVolumeType: m.originalVolumeType as VolumeModification['OriginalVolumeType'],
+    OriginalIops: m.originalIops, OriginalThroughput: m.originalThroughput, OriginalMultiAttachEnabled: false,
+  };
+}
+
+const MODIFICATION_FILTERS: FilterFields<VolumeModificationRecord> = {
+  'modification-state': (m) => m.state,
+  'original-iops': (m) => m.originalIops,
+  'original-size': (m) => m.originalSize,
+  'original-volume-type': (m) => m.originalVolumeType,
+  'start-time': (m) => m.startTime,
+  'target-iops': (m) => m.targetIops,
+  'target-size': (m) => m.targetSize,
+  'target-volume-type': (m) => m.targetVolumeType,
+  'volume-id': (m) => m.id,
+};
+
+export const modify: Handler<ModifyVolumeRequest, ModifyVolumeResult> = async (ctx, caller, input) => {
+  if (input.MultiAttachEnabled) throw new ApiError('InvalidParameterValue', 'Kiln volumes cannot be attached to several instances (MultiAttachEnabled).');
+  const m = await modifyVolume(ctx, caller, {
+    volumeId: required(input.VolumeId, 'VolumeId'), size: input.Size, volumeType: input.VolumeType, iops: input.Iops, throughput: input.Throughput,
+  });
+  return { VolumeModification: toSdkModification(m) };
+};
+
+export const describeModifications: Handler<DescribeVolumesModificationsRequest, DescribeVolumesModificationsResult> = async (ctx, caller, input) => {
+  const mods = applyFilters(await volumeModifications(ctx, caller, input.VolumeIds), input.Filters, MODIFICATION_FILTERS);
+  const page = paginate(mods, 'volume-modifications', input.MaxResults, input.NextToken, { min: 1, max: 500, capAtMax: true });
+  return { VolumesModifications: page.items.map(toSdkModification), NextToken: page.nextToken };
+};
+
 export const HANDLERS: Record<string, Handler> = {
   CreateVolume: create,
   DescribeVolumes: describe,
@@ -124,4 +164,6 @@ export const HANDLERS: Record<string, Handler> = {
   AttachVolume: attach,
   DetachVolume: detach,
   DescribeVolumeStatus: describeStatus,
+  ModifyVolume: modify,
+  DescribeVolumesModifications: describeModifications,
 };

@@ -47,6 +47,7 @@ const TOOLS = {
   ip: ['iproute2', "it brings up an instance's loopback interface"],
   sync: ['coreutils', 'it flushes volumes before unmounting'],
   'mkfs.ext4': ['e2fsprogs', 'it formats volumes'],
+  resize2fs: ['e2fsprogs', 'it grows the filesystems of volumes in use'],
 } as const;
 type Tool = keyof typeof TOOLS;
 
@@ -206,6 +207,19 @@ export class RuncDriver implements RuntimeDriver {
         const volumes = spec.volumes.filter((v) => v.root || basename(v.device) !== basename(device));
         await writeSpec(b, { ...spec, volumes });
       }
+    });
+  }
+
+  /** The loop device behind `path` learns the file's new length, then the ext4 on it grows to fill it (online) if the kernel lets us. */
+  grow(id: string, path: string): Promise<boolean> {
+    validateId(id);
+    return this.serial.run(id, async () => {
+      const line = (await exec(await this.tool('losetup'), ['-j', path])).trim();
+      const loop = /^(\/dev\/loop\d+):/.exec(line)?.[1];
+      if (!loop) return false;
+      await exec(await this.tool('losetup'), ['-c', loop]);
+      // Online resizing needs CAP_SYS_RESOURCE, which a containerised host may withhold (EPERM).
+      return exec(await this.tool('resize2fs'), [loop]).then(() => true, () => false);
     });
   }
 
