@@ -1,7 +1,8 @@
 /**
  * Terraform's AWS provider against Kiln, unchanged but for its endpoints: the
  * configuration in test/terraform/ finds the catalog image (data aws_ami),
- * launches an instance from it, captures it (aws_ami_from_instance), copies
+ * launches an instance from it (aws_key_pair, root_block_device,
+ * ebs_block_device), captures it (aws_ami_from_instance), copies
  * the capture to another region (aws_ami_copy) and shares it with another
  * account (aws_ami_launch_permission). The SDK then checks what exists — the
  * captured image holds the file the instance's user data wrote — and again
@@ -24,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import {
-  DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand,
+  DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, DescribeVolumesCommand,
 } from '@aws-sdk/client-ec2';
 import { restoreFile } from '../src/blocks/volume-io.js';
 import { RuncDriver } from '../src/runtime/runc/runc-driver.js';
@@ -152,6 +153,10 @@ async function checkApplied(kiln: Kiln, out: Record<string, string>, marker: str
   assert.equal(inst?.PrivateIpAddress, out.instance_private_ip);
   assert.ok(inst?.VpcId && inst.SubnetId, 'the instance sits in the default VPC');
   assert.deepEqual(inst?.Tags, [{ Key: 'Name', Value: `${name}-web` }]);
+  assert.equal(inst?.KeyName, `${name}-deployer`);
+  const { Volumes = [] } = await east.send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [out.instance_id!] }] }));
+  const sizes = Object.fromEntries(Volumes.map((v) => [v.Attachments![0]!.Device!, [v.Size, v.VolumeType]]));
+  assert.deepEqual(sizes, { '/dev/xvda': [2, 'gp3'], '/dev/sdf': [1, 'gp3'] });
 
   // The image comes from the instance: named source, and its root snapshot holds what the instance wrote.
   const { Images: [image] = [] } = await east.send(new DescribeImagesCommand({ ImageIds: [out.image_id!] }));
@@ -192,7 +197,7 @@ async function checkDestroyed(kiln: Kiln, out: Record<string, string>, snapshots
 
 const missing = await missingTools();
 
-test('terraform: data aws_ami, aws_instance, aws_ami_from_instance, aws_ami_copy, aws_ami_launch_permission; apply, plan, destroy',
+test('terraform: data aws_ami, aws_key_pair, aws_instance with block devices, aws_ami_from_instance, aws_ami_copy, aws_ami_launch_permission; apply, plan, destroy',
   { timeout: 175_000 }, async (t) => {
     if (missing) { t.skip(missing); return; }
     const kiln = await startKiln();

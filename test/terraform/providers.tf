@@ -2,7 +2,7 @@
 # test/terraform.test.ts copies these files into a temporary directory and runs
 # init (from the local provider mirror), apply, plan and destroy against an
 # in-process Kiln on 127.0.0.1. Stage files:
-#   stage1-instance.tf  data aws_ami, aws_instance, aws_ami_from_instance
+#   stage1-instance.tf  data aws_ami, aws_key_pair, aws_instance (root and EBS block devices), aws_ami_from_instance
 #   stage2-copy.tf      aws_ami_copy to another region
 #   stage3-share.tf     aws_ami_launch_permission to another account
 
