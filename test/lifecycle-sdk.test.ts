@@ -92,6 +92,9 @@ describe('copies', () => {
     assert.deepEqual([img.State, img.EnaSupport, img.Tags], ['available', true, [{ Key: 'team', Value: 'web' }]]);
     assert.equal(img.BlockDeviceMappings![0].Ebs!.Encrypted, true, 'made from an encrypted snapshot');
     assert.equal(await codeOf(registered({ TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: 'a', Value: 'b' }] }] })), 'InvalidParameterValue');
+    // Terraform's aws_ami sends an empty ImageLocation; only a real manifest is refused.
+    assert.equal(await codeOf(registered({ ImageLocation: '' })), 'none');
+    assert.equal(await codeOf(registered({ ImageLocation: 'my-bucket/image.manifest.xml' })), 'UnsupportedOperation');
   });
 });
 

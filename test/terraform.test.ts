@@ -3,8 +3,9 @@
  * configuration in test/terraform/ finds the catalog image (data aws_ami),
  * launches an instance from it (aws_key_pair, root_block_device,
  * ebs_block_device), captures it (aws_ami_from_instance), copies
- * the capture to another region (aws_ami_copy) and shares it with another
- * account (aws_ami_launch_permission). The SDK then checks what exists — the
+ * the capture to another region (aws_ami_copy), shares it with another
+ * account (aws_ami_launch_permission), attaches a data volume, snapshots and
+ * shares it, and registers an image from snapshots (aws_ami). The SDK then checks what exists — the
  * captured image holds the file the instance's user data wrote — and again
  * after `terraform destroy` that it is all gone.
  *
@@ -104,11 +105,11 @@ class Workdir {
   }
 
   init() { return this.run(['init', `-plugin-dir=${PLUGIN_DIR}`, '-input=false'], 60_000); }
-  apply() { return this.run(['apply', '-auto-approve', '-input=false', ...this.vars], 120_000); }
+  apply() { return this.run(['apply', '-auto-approve', '-input=false', ...this.vars], 240_000); }
   /** Exit code 0 of `plan -detailed-exitcode`: what Kiln reports matches the configuration. */
   planIsEmpty() { return this.run(['plan', '-detailed-exitcode', '-input=false', ...this.vars], 60_000); }
   /** Without a refresh: planIsEmpty() has just read everything back. */
-  destroy() { return this.run(['destroy', '-auto-approve', '-input=false', '-refresh=false', ...this.vars], 120_000); }
+  destroy() { return this.run(['destroy', '-auto-approve', '-input=false', '-refresh=false', ...this.vars], 180_000); }
 
   async outputs(): Promise<Record<string, string>> {
     const out = JSON.parse(await this.run(['output', '-json'], 30_000)) as Record<string, { value: string }>;
@@ -156,7 +157,7 @@ async function checkApplied(kiln: Kiln, out: Record<string, string>, marker: str
   assert.equal(inst?.KeyName, `${name}-deployer`);
   const { Volumes = [] } = await east.send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [out.instance_id!] }] }));
   const sizes = Object.fromEntries(Volumes.map((v) => [v.Attachments![0]!.Device!, [v.Size, v.VolumeType]]));
-  assert.deepEqual(sizes, { '/dev/xvda': [2, 'gp3'], '/dev/sdf': [1, 'gp3'] });
+  assert.deepEqual([sizes['/dev/xvda'], sizes['/dev/sdf']], [[2, 'gp3'], [1, 'gp3']]);
 
   // The image comes from the instance: named source, and its root snapshot holds what the instance wrote.
   const { Images: [image] = [] } = await east.send(new DescribeImagesCommand({ ImageIds: [out.image_id!] }));
@@ -181,24 +182,36 @@ async function checkApplied(kiln: Kiln, out: Record<string, string>, marker: str
   const other = kiln.client('us-east-1', { accessKeyId: 'tf-share', secretAccessKey: 'tf-share-secret' });
   const shared = await other.send(new DescribeImagesCommand({ ExecutableUsers: ['self'] }));
   assert.deepEqual(shared.Images?.map((i) => i.ImageId), [out.image_id]);
+
+  // The data volume is attached, its snapshot shared, and the registered image maps both snapshots.
+  const { Volumes: [data] = [] } = await east.send(new DescribeVolumesCommand({ VolumeIds: [out.data_volume_id!] }));
+  assert.deepEqual([data?.State, data?.Attachments?.[0]?.InstanceId, data?.Attachments?.[0]?.Device], ['in-use', out.worker_id, '/dev/sdg']);
+  const restorable = await other.send(new DescribeSnapshotsCommand({ RestorableByUserIds: ['self'] }));
+  assert.deepEqual(restorable.Snapshots?.map((s) => s.SnapshotId), [out.data_snapshot_id]);
+  const { Images: [registered] = [] } = await east.send(new DescribeImagesCommand({ ImageIds: [out.registered_id!] }));
+  assert.equal(registered?.State, 'available');
+  assert.deepEqual(registered?.BlockDeviceMappings?.map((m) => [m.DeviceName, m.Ebs?.SnapshotId === out.data_snapshot_id]).sort(),
+    [['/dev/sdh', true], ['/dev/xvda', false]]);
 }
 
 async function checkDestroyed(kiln: Kiln, out: Record<string, string>, snapshots: string[]): Promise<void> {
   const east = kiln.client('us-east-1');
-  const { Reservations = [] } = await east.send(new DescribeInstancesCommand({ InstanceIds: [out.instance_id!] }));
-  assert.equal(Reservations[0]?.Instances?.[0]?.State?.Name, 'terminated');
+  const { Reservations = [] } = await east.send(new DescribeInstancesCommand({ InstanceIds: [out.instance_id!, out.worker_id!] }));
+  assert.deepEqual(Reservations.map((r) => r.Instances?.[0]?.State?.Name), ['terminated', 'terminated']);
+  const volumes = await east.send(new DescribeVolumesCommand({ Filters: [{ Name: 'status', Values: ['available', 'in-use'] }] }));
+  assert.deepEqual(volumes.Volumes?.map((v) => v.VolumeId), [], 'every volume went with its instance or its resource');
   const mine = await east.send(new DescribeImagesCommand({ Owners: ['self'] }));
   assert.deepEqual(mine.Images?.filter((i) => i.State !== 'deregistered').map((i) => i.ImageId), []);
   const copies = await kiln.client(COPY_REGION).send(new DescribeImagesCommand({ Owners: ['self'] }));
   assert.deepEqual(copies.Images?.filter((i) => i.State !== 'deregistered').map((i) => i.ImageId), []);
   const snaps = await east.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }));
-  assert.deepEqual(snaps.Snapshots?.filter((s) => snapshots.includes(s.SnapshotId!)).map((s) => s.SnapshotId), []);
+  assert.deepEqual(snaps.Snapshots?.filter((s) => [...snapshots, out.data_snapshot_id].includes(s.SnapshotId!)).map((s) => s.SnapshotId), []);
 }
 
 const missing = await missingTools();
 
-test('terraform: data aws_ami, aws_key_pair, aws_instance with block devices, aws_ami_from_instance, aws_ami_copy, aws_ami_launch_permission; apply, plan, destroy',
-  { timeout: 175_000 }, async (t) => {
+test('terraform: data aws_ami, aws_key_pair, aws_instance with block devices, aws_ami_from_instance, aws_ami_copy, aws_ami_launch_permission, volumes, snapshots, aws_ami; apply, plan, destroy',
+  { timeout: 480_000 }, async (t) => {
     if (missing) { t.skip(missing); return; }
     const kiln = await startKiln();
     await createAccount(kiln.app.ctx, { id: SHARE_ACCOUNT, accessKeyId: 'tf-share', secretAccessKey: 'tf-share-secret' });

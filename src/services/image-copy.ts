@@ -33,7 +33,8 @@ export interface RegisterRequest {
 }
 
 function validateRegisterScalars(req: RegisterRequest): void {
-  if (req.imageLocation !== undefined) {
+  // An empty ImageLocation is what Terraform's aws_ami sends when none is configured: no manifest.
+  if (req.imageLocation) {
     throw new Invalid('UnsupportedOperation', 'Kiln registers EBS-backed images from snapshots only; ImageLocation (an S3 manifest) is not supported.');
   }
   validateImageName(req.name);

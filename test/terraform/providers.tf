@@ -5,6 +5,8 @@
 #   stage1-instance.tf  data aws_ami, aws_key_pair, aws_instance (root and EBS block devices), aws_ami_from_instance
 #   stage2-copy.tf      aws_ami_copy to another region
 #   stage3-share.tf     aws_ami_launch_permission to another account
+#   stage4-volumes.tf   aws_ebs_volume, aws_volume_attachment, aws_ebs_snapshot,
+#                       aws_snapshot_create_volume_permission, aws_ami (RegisterImage)
 
 terraform {
   required_providers {
