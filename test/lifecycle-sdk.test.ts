@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  CopyImageCommand, DeregisterImageCommand, DescribeImagesCommand, DescribeSnapshotsCommand, DisableAllowedImagesSettingsCommand,
+  CopyImageCommand, DeregisterImageCommand, DescribeImageAttributeCommand, DescribeImagesCommand, DescribeSnapshotsCommand, DisableAllowedImagesSettingsCommand,
   DisableImageBlockPublicAccessCommand, DisableImageCommand, DisableImageDeregistrationProtectionCommand, EnableAllowedImagesSettingsCommand,
   EnableImageBlockPublicAccessCommand, EnableImageCommand, EnableImageDeprecationCommand, EnableImageDeregistrationProtectionCommand,
   GetAllowedImagesSettingsCommand, GetImageAncestryCommand, GetImageBlockPublicAccessStateCommand, ModifyImageAttributeCommand,
@@ -92,6 +92,11 @@ describe('copies', () => {
     assert.deepEqual([img.State, img.EnaSupport, img.Tags], ['available', true, [{ Key: 'team', Value: 'web' }]]);
     assert.equal(img.BlockDeviceMappings![0].Ebs!.Encrypted, true, 'made from an encrypted snapshot');
     assert.equal(await codeOf(registered({ TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: 'a', Value: 'b' }] }] })), 'InvalidParameterValue');
+    const uefi = await registered({ BootMode: 'uefi', TpmSupport: 'v2.0', UefiData: 'QUJD' });
+    assert.deepEqual([(await image(west, uefi)).BootMode, (await image(west, uefi)).TpmSupport], ['uefi', 'v2.0']);
+    const attr = (name: 'tpmSupport' | 'uefiData') => west.send(new DescribeImageAttributeCommand({ ImageId: uefi, Attribute: name }));
+    assert.deepEqual([(await attr('tpmSupport')).TpmSupport?.Value, (await attr('uefiData')).UefiData?.Value], ['v2.0', 'QUJD']);
+    assert.equal(await codeOf(registered({ TpmSupport: 'v2.0' })), 'InvalidParameterCombination');
     // Terraform's aws_ami sends an empty ImageLocation; only a real manifest is refused.
     assert.equal(await codeOf(registered({ ImageLocation: '' })), 'none');
     assert.equal(await codeOf(registered({ ImageLocation: 'my-bucket/image.manifest.xml' })), 'UnsupportedOperation');

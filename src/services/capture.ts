@@ -56,9 +56,13 @@ export async function createImageFromInstance(ctx: Context, caller: Caller, req:
       made.set(mapping.deviceName, snap.id);
     }
     const final = mappings.map((m) => (made.has(m.deviceName) ? { ...m, ebs: { ...m.ebs!, snapshotId: made.get(m.deviceName) } } : m));
-    // An image of an instance of a marketplace image carries the same product codes (so the same subscription rules).
-    const productCodes = (await ctx.store.images.get(inst.imageId))?.productCodes;
-    const pending = await ctx.store.images.update(image.id, (r) => ({ ...r, blockDeviceMappings: final, productCodes }));
+    // An image of an instance of a marketplace image carries the same product codes (so the same subscription rules),
+    // and the boot settings the instance booted with (as AWS's images inherit the instance's boot mode).
+    const from = await ctx.store.images.get(inst.imageId);
+    const pending = await ctx.store.images.update(image.id, (r) => ({
+      ...r, blockDeviceMappings: final, productCodes: from?.productCodes, bootMode: from?.bootMode, tpmSupport: from?.tpmSupport,
+      uefiData: from?.uefiData, enaSupport: from?.enaSupport ?? r.enaSupport,
+    }));
     const copies = await pointInTimeCopies(ctx, inst, volumes.map((v) => v.vol), !!req.noReboot);
     ctx.tasks.start(`capture ${image.id}`, () => storeSnapshots(ctx, image.id, volumes.map((v, i) => ({
       snapshotId: made.get(v.mapping.deviceName)!, file: copies[i], parent: v.vol.snapshotId,

@@ -24,6 +24,8 @@ export interface RegisterRequest {
   rootDeviceName?: string;
   blockDeviceMappings?: MappingRequest[];
   bootMode?: string;
+  tpmSupport?: string;
+  uefiData?: string;
   enaSupport?: boolean;
   imdsSupport?: string;
   virtualizationType?: string;
@@ -43,6 +45,15 @@ function validateRegisterScalars(req: RegisterRequest): void {
   }
   if (req.bootMode !== undefined && !BOOT_MODES.includes(req.bootMode)) {
     throw new Invalid('InvalidParameterValue', `Value (${req.bootMode}) for parameter bootMode is invalid. Expected: ${BOOT_MODES.join(', ')}.`);
+  }
+  if (req.tpmSupport !== undefined && req.tpmSupport !== 'v2.0') {
+    throw new Invalid('InvalidParameterValue', `Value (${req.tpmSupport}) for parameter tpmSupport is invalid. Expected: 'v2.0'.`);
+  }
+  if (req.tpmSupport && req.bootMode !== 'uefi') {
+    throw new Invalid('InvalidParameterCombination', 'TpmSupport v2.0 requires BootMode uefi.');
+  }
+  if (req.uefiData !== undefined && (req.uefiData.length > 64 * 1024 || !/^[A-Za-z0-9+/]*={0,2}$/.test(req.uefiData))) {
+    throw new Invalid('InvalidParameterValue', 'UefiData must be base64, at most 64 KiB.');
   }
   if (req.imdsSupport !== undefined && req.imdsSupport !== 'v2.0') {
     throw new Invalid('InvalidParameterValue', `Value (${req.imdsSupport}) for parameter imdsSupport is invalid. Expected: 'v2.0'.`);
@@ -66,6 +77,7 @@ export async function registerImage(ctx: Context, caller: Caller, req: RegisterR
   });
   return ctx.store.images.update(img.id, (r) => ({
     ...r, enaSupport: req.enaSupport ?? false, bootMode: req.bootMode, imdsSupport: req.imdsSupport,
+    tpmSupport: req.tpmSupport, uefiData: req.uefiData,
   }));
 }
 
@@ -149,7 +161,7 @@ export async function copyImage(ctx: Context, caller: Caller, req: CopyRequest):
     pairs = made.pairs;
     pending = await ctx.store.images.update(image.id, (r) => ({
       ...r, blockDeviceMappings: made.mappings, enaSupport: source.enaSupport, bootMode: source.bootMode,
-      imdsSupport: source.imdsSupport, productCodes: source.productCodes,
+      imdsSupport: source.imdsSupport, tpmSupport: source.tpmSupport, uefiData: source.uefiData, productCodes: source.productCodes,
     }));
   } catch (err) {
     await ctx.store.images.update(image.id, (r) => ({

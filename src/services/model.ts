@@ -63,6 +63,10 @@ export interface ImageRecord extends Owned {
   enaSupport: boolean;
   bootMode?: string;
   imdsSupport?: string;
+  /** 'v2.0': instances get a NitroTPM (recorded and reported; Kiln's runtime has no TPM to give). */
+  tpmSupport?: string;
+  /** Base64 UEFI variable store, as RegisterImage took it (reported by DescribeImageAttribute uefiData). */
+  uefiData?: string;
   sourceInstanceId?: string;
   sourceImageId?: string;
   sourceImageRegion?: string;

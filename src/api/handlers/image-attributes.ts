@@ -108,8 +108,8 @@ export const describeImageAttribute: Handler<DescribeImageAttributeRequest, Imag
     case 'kernel': out.KernelId = {}; break;
     case 'ramdisk': out.RamdiskId = {}; break;
     case 'sriovNetSupport': out.SriovNetSupport = { Value: 'simple' }; break;
-    case 'tpmSupport': out.TpmSupport = {}; break;
-    case 'uefiData': out.UefiData = {}; break;
+    case 'tpmSupport': out.TpmSupport = value(img.tpmSupport); break;
+    case 'uefiData': out.UefiData = value(img.uefiData); break;
   }
   return out;
 };

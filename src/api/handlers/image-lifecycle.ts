@@ -39,6 +39,7 @@ export const register: Handler<RegisterImageRequest, RegisterImageResult> = asyn
   const img = await registerImage(ctx, caller, {
     name: required(input.Name, 'Name'), description: input.Description, architecture: input.Architecture,
     rootDeviceName: input.RootDeviceName, bootMode: input.BootMode, enaSupport: input.EnaSupport, imdsSupport: input.ImdsSupport,
+    tpmSupport: input.TpmSupport, uefiData: input.UefiData,
     virtualizationType: input.VirtualizationType, imageLocation: input.ImageLocation, tags: tags.image,
     blockDeviceMappings: mappingRequests(input.BlockDeviceMappings),
   });

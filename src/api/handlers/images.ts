@@ -33,6 +33,7 @@ export function toSdkImage(img: ImageRecord, allowed?: boolean): Image {
     RootDeviceType: 'ebs', RootDeviceName: img.rootDeviceName, VirtualizationType: 'hvm', Hypervisor: 'xen', EnaSupport: img.enaSupport,
     SriovNetSupport: 'simple',
     BootMode: img.bootMode as Image['BootMode'], ImdsSupport: img.imdsSupport as Image['ImdsSupport'],
+    TpmSupport: img.tpmSupport as Image['TpmSupport'],
     BlockDeviceMappings: img.blockDeviceMappings.map((m) => ({
       DeviceName: m.deviceName, VirtualName: m.virtualName, NoDevice: m.noDevice ? '' : undefined,
       Ebs: m.ebs && {
