@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ec2 from '@aws-sdk/client-ec2';
-import type { NormalizedSchema } from '@smithy/core/schema';
 import { HANDLERS } from '../api/router.js';
 import { findOperation, parseQuery, ProtocolError, serializeError, serializeResponse } from './protocol.js';
+import { sample } from '../../test/schema-sample.js';
 
 type Exchange = { body?: string; reply?: { status: number; xml: string } };
 
@@ -74,42 +74,11 @@ const CASES: Record<string, { input: object; output: object }> = {
   DeleteTags: { input: { Resources: ['ami-0123456789abcdef0'], Tags: [{ Key: 'a' }] }, output: {} },
 };
 
-/**
- * A value for every member of `schema`, down to `depth` levels of nesting: two items per list,
- * text that needs XML escaping, whole numbers, true, a timestamp with milliseconds. Members that
- * would nest deeper are left out, so recursive shapes end.
- */
-function sample(schema: NormalizedSchema, name: string, depth: number): unknown {
-  if (schema.isStructSchema()) {
-    if (depth === 0) return undefined;
-    const out: Record<string, unknown> = {};
-    for (const [member, memberSchema] of schema.structIterator()) {
-      const v = sample(memberSchema, member, depth - 1);
-      if (v !== undefined) out[member] = v;
-    }
-    return out;
-  }
-  if (schema.isListSchema()) {
-    const item = sample(schema.getValueSchema(), name, depth);
-    return item === undefined ? undefined : [item, typeof item === 'string' ? `${item}-2` : item];
-  }
-  if (schema.isMapSchema()) {
-    const v = sample(schema.getValueSchema(), name, depth);
-    return v === undefined ? undefined : { k1: v };
-  }
-  if (schema.isTimestampSchema()) return T;
-  if (schema.isBlobSchema()) return new Uint8Array(Buffer.from('#!/bin/sh\n'));
-  if (schema.isBooleanSchema()) return true;
-  if (schema.isNumericSchema()) return 7;
-  if (schema.isStringSchema()) return `${name} <&> "x"`;
-  return undefined;
-}
-
 /** Every action Kiln serves gets a generated case with every member filled; the hand-written ones above add realistic values. */
 const ALL: Record<string, { input: object; output: object }> = {};
 for (const action of Object.keys(HANDLERS)) {
   const op = findOperation(action)!;
-  ALL[`${action} (every member)`] = { input: (sample(op.input, 'in', 4) ?? {}) as object, output: (sample(op.output, 'out', 4) ?? {}) as object };
+  ALL[`${action} (every member)`] = { input: (sample(op.input, 'in', 4, T) ?? {}) as object, output: (sample(op.output, 'out', 4, T) ?? {}) as object };
 }
 
 test('every action Kiln serves is an EC2 operation in the SDK', () => {
