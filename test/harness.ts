@@ -2,7 +2,8 @@
  * Test harness: a real Kiln server on a loopback port over a fresh data
  * directory, and clients pointed at it the way a user points them.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -41,6 +42,33 @@ export async function startKiln(opts: Partial<AppOptions> = {}): Promise<Kiln> {
       await stopAllInstances(app);
       await app.close();
       if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `kiln serve` as a user starts it (the package's bin), in its own process over `dataDir`. */
+export interface KilnProcess {
+  endpoint: string;
+  proc: ChildProcess;
+  /** Everything the server printed so far. */
+  output(): string;
+  /** Sends `signal` (SIGTERM: a clean shutdown; SIGKILL: a crash) and waits for the process to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function spawnKiln(dataDir: string): Promise<KilnProcess> {
+  const proc = spawn(process.execPath, ['bin/kiln.js', 'serve', '--port', '0', '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+  proc.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
+  const exited = new Promise<void>((res) => proc.once('exit', () => res()));
+  const endpoint = await until('kiln to listen', async () => /listening on (http:\/\/\S+)/.exec(out)?.[1], 60_000, 50);
+  await until('kiln to be ready', async () => (await fetch(`${endpoint}/_kiln/health`)).status === 200, 120_000, 100);
+  return {
+    endpoint, proc, output: () => out,
+    stop: async (signal = 'SIGTERM') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      await exited;
     },
   };
 }

@@ -4,45 +4,25 @@
  * finds the running instance again.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { aws, until } from './harness.js';
+import type { KilnProcess } from './harness.js';
+import { aws, spawnKiln, until } from './harness.js';
 import { skipUnless } from './skips.js';
 
 const skip = await skipUnless('aws-cli', 'instances');
 
 let dir: string;
-let server: { proc: ChildProcess; endpoint: string } | undefined;
+let server: KilnProcess | undefined;
 const nonce = randomBytes(6).toString('hex');
-
-async function startServer(dataDir: string): Promise<{ proc: ChildProcess; endpoint: string }> {
-  const proc = spawn(process.execPath, ['bin/kiln.js', 'serve', '--port', '0', '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
-  proc.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
-  const endpoint = await until('kiln to listen', async () => /listening on (http:\/\/\S+)/.exec(out)?.[1], 60_000, 50);
-  await until('kiln to be ready', async () => (await fetch(`${endpoint}/_kiln/health`)).status === 200, 120_000, 100);
-  return { proc, endpoint };
-}
-
-async function stopServer(): Promise<void> {
-  if (!server) return;
-  const { proc } = server;
-  server = undefined;
-  const exited = new Promise((res) => proc.once('exit', res));
-  proc.kill('SIGTERM');
-  await exited;
-}
 
 before(async () => {
   if (skip) return;
   dir = await mkdtemp(join(tmpdir(), 'kiln-cli-'));
-  server = await startServer(join(dir, 'data'));
+  server = await spawnKiln(join(dir, 'data'));
 });
 
 after(async () => {
@@ -55,7 +35,8 @@ after(async () => {
       await aws(endpoint, ['ec2', 'wait', 'instance-terminated', '--instance-ids', ...ids]);
     }
   }
-  await stopServer();
+  await server?.stop();
+  server = undefined;
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -89,8 +70,8 @@ test('launch, change, capture, launch the capture, restart the server, stop/star
   await ec2('wait', 'instance-running', '--instance-ids', second);
   await until('second instance reads the first one\'s file', async () => (await consoleOf(second)).includes(`found: built ${nonce}`));
 
-  await stopServer();
-  server = await startServer(join(dir, 'data'));
+  await server!.stop();
+  server = await spawnKiln(join(dir, 'data'));
   const after = await ec2('describe-instances', '--instance-ids', second);
   assert.equal(after.Reservations[0].Instances[0].State.Name, 'running', 'a restarted server finds the running instance again');
   assert.ok((await consoleOf(second)).includes(`found: built ${nonce}`));

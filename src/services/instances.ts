@@ -70,7 +70,7 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
       state: 'pending', stateTransitionReason: '', launchTime: nowIso(), availabilityZone: az, reservationId,
       amiLaunchIndex: n, userData: req.userData || undefined, keyName: keyPair?.keyName, publicKey: keyPair?.publicKey, clientToken: req.clientToken,
       productCodes: image.productCodes?.length ? image.productCodes : undefined,
-      architecture: image.architecture, rootDeviceName: image.rootDeviceName, volumeIds: [], tags: req.tags ?? [],
+      architecture: image.architecture, rootDeviceName: image.rootDeviceName, volumeIds: [], tags: req.tags ?? [], launching: true,
     };
     await ctx.store.instances.insert(rec);
     launched.push(rec);
@@ -96,24 +96,25 @@ async function firstBoot(ctx: Context, inst: InstanceRecord, mappings: BlockDevi
     const owner = { account: inst.account, region: inst.region };
     for (const m of mappings) {
       if (!m.ebs) continue; // NoDevice, or an instance-store device Kiln does not have
-      const vol = await createLaunchVolume(ctx, owner, {
+      await createLaunchVolume(ctx, owner, {
         availabilityZone: inst.availabilityZone, snapshotId: m.ebs.snapshotId, size: m.ebs.volumeSize,
         volumeType: m.ebs.volumeType, encrypted: m.ebs.encrypted, tags: volumeTags,
-      });
-      await ctx.store.volumes.update(vol.id, (v) => ({
-        ...v, state: 'in-use', attachment: { instanceId: inst.id, device: m.deviceName, deleteOnTermination: m.ebs!.deleteOnTermination, attachTime: nowIso() },
-      }));
-      await ctx.store.instances.update(inst.id, (i) => ({ ...i, volumeIds: [...i.volumeIds, vol.id] }));
+      }, { instanceId: inst.id, device: m.deviceName, deleteOnTermination: m.ebs.deleteOnTermination, attachTime: nowIso() },
+      (vol) => ctx.store.instances.update(inst.id, (i) => ({ ...i, volumeIds: [...i.volumeIds, vol.id] })).then(() => undefined));
     }
     await boot(ctx, inst.id);
   } catch (err) {
     ctx.log(`kiln: instance ${inst.id} failed to launch: ${(err as Error).message}`);
-    const reason = err instanceof RuntimeUnavailableError || err instanceof HostUnavailable
-      ? { code: 'Server.InsufficientInstanceCapacity', message: `Server.InsufficientInstanceCapacity: ${(err as Error).message}` }
-      : { code: 'Server.InternalError', message: `Server.InternalError: ${(err as Error).message}` };
-    await releaseVolumes(ctx, inst.id, true);
-    await setState(ctx, inst.id, 'terminated', reason.message, reason);
+    const capacity = err instanceof RuntimeUnavailableError || err instanceof HostUnavailable;
+    await failLaunch(ctx, inst.id, capacity ? 'Server.InsufficientInstanceCapacity' : 'Server.InternalError', (err as Error).message);
   }
+}
+
+/** A launch that cannot finish: every volume made for it goes, and the instance ends terminated with the reason, as on AWS. */
+async function failLaunch(ctx: Context, id: string, code: string, why: string): Promise<void> {
+  await releaseVolumes(ctx, id, true);
+  const message = `${code}: ${why}`;
+  await setState(ctx, id, 'terminated', message, { code, message });
 }
 
 /** Everything the runtime needs to boot this instance as it is recorded now. */
@@ -146,7 +147,10 @@ async function boot(ctx: Context, instanceId: string): Promise<void> {
 }
 
 async function setState(ctx: Context, id: string, state: InstanceState, reason: string, stateReason?: InstanceRecord['stateReason']) {
-  const inst = await ctx.store.instances.update(id, (i) => ({ ...i, state, stateTransitionReason: reason, stateReason }));
+  // Once running or terminated, the first boot is over.
+  const inst = await ctx.store.instances.update(id, ({ launching, ...i }) => ({
+    ...i, state, stateTransitionReason: reason, stateReason, ...(launching && state === 'pending' ? { launching } : {}),
+  }));
   await meterInstance(ctx, inst); // marketplace instance-hours: every move into and out of 'running' passes here
   return inst;
 }
@@ -273,6 +277,10 @@ export async function reconcileInstances(ctx: Context): Promise<void> {
   const running = new Set(await ctx.runtime.list().catch(() => [] as string[]));
   for (const inst of await ctx.store.instances.list()) {
     if (inst.state === 'terminated') continue;
+    if (inst.launching && !running.has(inst.id)) {
+      await failLaunch(ctx, inst.id, 'Server.InternalError', 'the launch was interrupted by a server restart').catch((e) => ctx.log(String(e)));
+      continue;
+    }
     if (inst.state === 'shutting-down') { await finishTermination(ctx, inst.id).catch((e) => ctx.log(String(e))); continue; }
     if (running.has(inst.id)) {
       if (inst.state === 'stopping') await ctx.runtime.stop(inst.id).then(() => setState(ctx, inst.id, 'stopped', ''));

@@ -150,6 +150,12 @@ export interface InstanceRecord extends Owned {
   rootDeviceName: string;
   volumeIds: string[];
   tags: Tag[];
+  /**
+   * Set from RunInstances until the first boot has made the volumes and
+   * started the instance (or failed). Still set at startup = a launch cut
+   * short by a crash.
+   */
+  launching?: true;
 }
 
 export interface AccessKey { accessKeyId: string; secretAccessKey: string; createdAt: string }

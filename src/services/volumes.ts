@@ -21,7 +21,7 @@ import type { Caller, Context } from './context.js';
 import { availabilityZones } from './context.js';
 import { Invalid, MalformedId, NotFound } from './errors.js';
 import { isValidId, newId, nowIso } from './ids.js';
-import type { SnapshotRecord, Tag, VolumeRecord } from './model.js';
+import type { SnapshotRecord, Tag, VolumeAttachmentRecord, VolumeRecord, VolumeState } from './model.js';
 
 const run = promisify(execFile);
 const GiB = 1024 ** 3;
@@ -91,18 +91,24 @@ export async function createVolume(
 }
 
 /**
- * A volume made at once for an instance launch, from a snapshot or empty: the
- * caller has checked who may use the snapshot, and the mapping was validated
- * when it was registered or overridden, so only the size is checked here (an
- * image mapping carries no IOPS). Resolves once it is available.
+ * A volume made at once for an instance launch, from a snapshot or empty, and
+ * attached to it: the caller has checked who may use the snapshot, and the
+ * mapping was validated when it was registered or overridden, so only the
+ * size is checked here (an image mapping carries no IOPS). The record carries
+ * its attachment from the start and `recorded` runs before any data is
+ * written, so a crash mid-way leaves a volume its instance knows of and
+ * releases. Resolves once the volume is in use.
  */
-export async function createLaunchVolume(ctx: Context, owner: Caller, v: NewVolume): Promise<VolumeRecord> {
+export async function createLaunchVolume(
+  ctx: Context, owner: Caller, v: NewVolume, attachment: VolumeAttachmentRecord, recorded: (rec: VolumeRecord) => Promise<void>,
+): Promise<VolumeRecord> {
   const map = v.snapshotId ? await ctx.store.blockMaps.get(v.snapshotId) : undefined;
   if (v.snapshotId && !map) throw new NotFound('snapshot', [v.snapshotId]);
   const snap = v.snapshotId ? await ctx.store.snapshots.get(v.snapshotId) : undefined;
-  const rec = newVolumeRecord(owner, v, map, snap, false);
+  const rec = { ...newVolumeRecord(owner, v, map, snap, false), attachment };
   await ctx.store.volumes.insert(rec);
-  return fillVolume(ctx, rec, map);
+  await recorded(rec);
+  return fillVolume(ctx, rec, map, 'in-use');
 }
 
 function newVolumeRecord(
@@ -146,8 +152,8 @@ export function checkPerformance(name: string, type: VolumeType, size: number, v
   }
 }
 
-/** Builds the volume's file (from `map`, or empty) under a temporary name, then renames it into place: 'available'. */
-async function fillVolume(ctx: Context, rec: VolumeRecord, map: BlockMap | undefined): Promise<VolumeRecord> {
+/** Builds the volume's file (from `map`, or empty) under a temporary name, then renames it into place: 'available' (or `done`). */
+async function fillVolume(ctx: Context, rec: VolumeRecord, map: BlockMap | undefined, done: VolumeState = 'available'): Promise<VolumeRecord> {
   const file = ctx.paths.volume(rec.id);
   // The `.restore-` name is one removeTempFiles clears at startup after a crash.
   const staging = join(dirname(file), `.${basename(file)}.restore-${randomBytes(6).toString('hex')}`);
@@ -161,7 +167,7 @@ async function fillVolume(ctx: Context, rec: VolumeRecord, map: BlockMap | undef
     }
     await rename(staging, file);
     await syncDir(dirname(file));
-    return await ctx.store.volumes.update(rec.id, (r) => ({ ...r, state: r.state === 'creating' ? 'available' : r.state }));
+    return await ctx.store.volumes.update(rec.id, (r) => ({ ...r, state: r.state === 'creating' ? done : r.state }));
   } catch (err) {
     await rm(staging, { force: true });
     await rm(file, { force: true });
