@@ -4,14 +4,14 @@
  * snapshots sharing the source's blocks) and GetImageAncestry (the chain of
  * source images a copy or capture came from).
  */
-import { createHash } from 'node:crypto';
 import type { MappingRequest } from './block-mappings.js';
 import { mappingSnapshots, newMapping, validateMappings } from './block-mappings.js';
+import { recallToken, rememberToken } from './client-tokens.js';
 import type { Caller, Context } from './context.js';
 import { Invalid } from './errors.js';
 import { insertImage, launchableImage, ownerAlias, validateImageName, visibleImages } from './images.js';
 import { nowIso } from './ids.js';
-import type { BlockDeviceMapping, ImageRecord, Owned, Tag } from './model.js';
+import type { BlockDeviceMapping, ImageRecord, Tag } from './model.js';
 import { createPendingSnapshot } from './snapshots.js';
 
 const ARCHITECTURES = ['i386', 'x86_64', 'arm64', 'x86_64_mac', 'arm64_mac'];
@@ -96,33 +96,10 @@ export interface CopyRequest {
   snapshotTags?: Tag[];
 }
 
-/** What a ClientToken remembers: the image it made and a digest of the request that made it. */
-interface CopyTokenRecord extends Owned { imageId: string; fingerprint: string }
-const COPY_TOKENS = 'copy-image-token';
-
-function fingerprint(req: CopyRequest): string {
-  const { clientToken: _, ...rest } = req;
-  const canonical = Object.entries(rest).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b));
-  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
-}
-
 function mergeTags(...lists: Tag[][]): Tag[] {
   const m = new Map<string, string>();
   for (const l of lists) for (const t of l) m.set(t.key, t.value);
   return [...m].map(([key, value]) => ({ key, value }));
-}
-
-async function priorCopy(ctx: Context, caller: Caller, req: CopyRequest): Promise<ImageRecord | undefined> {
-  if (req.clientToken === undefined) return undefined;
-  if (!req.clientToken || req.clientToken.length > 64) {
-    throw new Invalid('InvalidParameterValue', 'ClientToken must be between 1 and 64 ASCII characters long');
-  }
-  const tok = await ctx.store.collection<CopyTokenRecord>(COPY_TOKENS).get(`${caller.account}/${caller.region}/${req.clientToken}`);
-  if (!tok) return undefined;
-  if (tok.fingerprint !== fingerprint(req)) {
-    throw new Invalid('IdempotentParameterMismatch', 'The client token you have provided is associated with a resource that has different parameters.');
-  }
-  return ctx.store.images.get(tok.imageId);
 }
 
 function validateCopy(ctx: Context, req: CopyRequest): void {
@@ -144,7 +121,8 @@ function validateCopy(ctx: Context, req: CopyRequest): void {
  */
 export async function copyImage(ctx: Context, caller: Caller, req: CopyRequest): Promise<ImageRecord> {
   validateCopy(ctx, req);
-  const prior = await priorCopy(ctx, caller, req);
+  const [priorId] = await recallToken(ctx, caller, 'copy-image', req.clientToken, req) ?? [];
+  const prior = priorId ? await ctx.store.images.get(priorId) : undefined;
   if (prior) return prior;
   const source = await launchableImage(ctx, { ...caller, region: req.sourceRegion! }, req.sourceImageId!);
   const encrypted = !!req.encrypted || source.blockDeviceMappings.some((m) => m.ebs?.encrypted);
@@ -169,12 +147,7 @@ export async function copyImage(ctx: Context, caller: Caller, req: CopyRequest):
     }));
     throw err;
   }
-  if (req.clientToken) {
-    await ctx.store.collection<CopyTokenRecord>(COPY_TOKENS).insert({
-      id: `${caller.account}/${caller.region}/${req.clientToken}`, account: caller.account, region: caller.region,
-      imageId: image.id, fingerprint: fingerprint(req),
-    });
-  }
+  await rememberToken(ctx, caller, 'copy-image', req.clientToken, req, [image.id]);
   ctx.tasks.start(`copy ${image.id}`, () => copySnapshots(ctx, image.id, pairs));
   return pending;
 }

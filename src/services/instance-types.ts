@@ -24,3 +24,9 @@ export const INSTANCE_TYPES: Record<string, InstanceTypeInfo> = {
 
 /** AWS's default when RunInstances names no type. */
 export const DEFAULT_INSTANCE_TYPE = 'm1.small';
+
+/** The architectures an instance type runs: x86_64, and 32-bit images too on the Xen families up to 4 GiB (m1, t2), as on AWS. */
+export function architecturesOf(name: string): Array<'i386' | 'x86_64'> {
+  const xen = ['m1', 't2'].includes(name.split('.')[0]!);
+  return xen && (INSTANCE_TYPES[name]?.memoryMiB ?? Infinity) <= 4 * GiB ? ['i386', 'x86_64'] : ['x86_64'];
+}

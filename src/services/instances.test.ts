@@ -94,3 +94,46 @@ test('an image is pending until its snapshots complete, then available; NoReboot
   assert.deepEqual(rt.calls, [`stop ${inst.id}`, `start ${inst.id}`], 'the default reboots the instance around the copy');
   await settle();
 });
+
+test('MaxCount is capped by the live-instance limit; a MinCount beyond it launches nothing', async () => {
+  const other: Caller = { account: '999988887777', region: 'us-east-1' };
+  const first = await runInstances(app.ctx, other, { imageId: baseImage, minCount: 1, maxCount: 15, instanceType: 't3.nano' });
+  assert.equal(first.length, 15);
+  const more = await runInstances(app.ctx, other, { imageId: baseImage, minCount: 1, maxCount: 10, instanceType: 't3.nano' });
+  assert.equal(more.length, 5, 'only the room left under 20 live instances');
+  await assert.rejects(runInstances(app.ctx, other, { imageId: baseImage, minCount: 1, maxCount: 1 }), { code: 'InstanceLimitExceeded' });
+  await settle();
+  await changeState(app.ctx, other, first.map((i) => i.id), 'terminate');
+  await settle();
+  const after = await runInstances(app.ctx, other, { imageId: baseImage, minCount: 2, maxCount: 2, instanceType: 't3.nano' });
+  assert.equal(after.length, 2, 'terminated instances do not count');
+  await settle();
+  await changeState(app.ctx, other, [...more, ...after].map((i) => i.id), 'terminate');
+  await settle();
+});
+
+test('a ClientToken names its launch: the same request gets the same instances, a different one IdempotentParameterMismatch', async () => {
+  const req = { imageId: baseImage, minCount: 1, maxCount: 2, instanceType: 't3.nano', clientToken: 'launch-1' };
+  const a = await runInstances(app.ctx, caller, req);
+  const b = await runInstances(app.ctx, caller, { ...req });
+  assert.deepEqual(b.map((i) => i.id), a.map((i) => i.id));
+  await assert.rejects(runInstances(app.ctx, caller, { ...req, instanceType: 't3.small' }), { code: 'IdempotentParameterMismatch' });
+  await assert.rejects(runInstances(app.ctx, caller, { ...req, clientToken: 'x'.repeat(65) }), { code: 'InvalidParameterValue' });
+  await settle();
+  await changeState(app.ctx, caller, a.map((i) => i.id), 'terminate');
+  await settle();
+});
+
+test('a pending instance cannot be stopped; an image of another architecture cannot be launched', async () => {
+  const [inst] = await runInstances(app.ctx, caller, { imageId: baseImage, minCount: 1, maxCount: 1, instanceType: 't3.nano' });
+  await assert.rejects(changeState(app.ctx, caller, [inst!.id], 'stop'), InvalidState);
+  await settle();
+  await changeState(app.ctx, caller, [inst!.id], 'terminate');
+  await settle();
+  const arm = await app.ctx.store.images.update(baseImage, (r) => ({ ...r, architecture: 'arm64' }));
+  try {
+    await assert.rejects(runInstances(app.ctx, caller, { imageId: arm.id, minCount: 1, maxCount: 1, instanceType: 't3.nano' }), { code: 'InvalidParameterValue' });
+  } finally {
+    await app.ctx.store.images.update(baseImage, (r) => ({ ...r, architecture: 'x86_64' }));
+  }
+});

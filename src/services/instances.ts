@@ -3,6 +3,7 @@ import type { InstanceSpec } from '../runtime/runtime.js';
 import type { MappingRequest } from './block-mappings.js';
 import { applyOverrides, mappingSnapshots, validateMappings } from './block-mappings.js';
 import { RuntimeUnavailableError } from '../runtime/runtime.js';
+import { recallToken, rememberToken } from './client-tokens.js';
 import type { Caller, Context } from './context.js';
 import { availabilityZones } from './context.js';
 import { HostUnavailable, Invalid, InvalidState, MalformedId, NotFound } from './errors.js';
@@ -11,7 +12,7 @@ import { launchableImage } from './images.js';
 import { launchKeyPair } from './key-pairs.js';
 import { meterInstance, requireSubscription } from './marketplace.js';
 import { isValidId, newId, nowIso } from './ids.js';
-import { DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES } from './instance-types.js';
+import { architecturesOf, DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES } from './instance-types.js';
 import type { BlockDeviceMapping, InstanceRecord, InstanceState, Tag, VolumeRecord } from './model.js';
 import { createLaunchVolume, deleteVolume, growFilesystem } from './volumes.js';
 
@@ -39,16 +40,17 @@ const MAX_COUNT = 20;
 
 /** Validates a launch, records the instances as pending and boots them in the background. */
 export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequest): Promise<InstanceRecord[]> {
-  if (req.clientToken) {
-    const same = (await ctx.store.instances.list(caller)).filter((i) => i.clientToken === req.clientToken);
-    if (same.length) return same;
-  }
+  const prior = await recallToken(ctx, caller, 'run-instances', req.clientToken, req);
+  if (prior) return (await Promise.all(prior.map((id) => ctx.store.instances.get(id)))).filter((i): i is InstanceRecord => !!i);
   const image = await launchableImage(ctx, caller, req.imageId);
   await checkLaunchAllowed(ctx, caller, image); // Allowed AMIs: refused when enabled, recorded in audit mode
   await requireSubscription(ctx, caller, image); // marketplace product codes: OptInRequired unless vendor or subscribed
   const instanceType = req.instanceType ?? DEFAULT_INSTANCE_TYPE;
   if (!INSTANCE_TYPES[instanceType]) throw new Invalid('InvalidParameterValue', `Invalid value '${instanceType}' for InstanceType.`);
-  validateCounts(req.minCount, req.maxCount);
+  if (!(architecturesOf(instanceType) as string[]).includes(image.architecture)) {
+    throw new Invalid('InvalidParameterValue', `The architecture '${architecturesOf(instanceType).at(-1)}' of the specified instance type does not match the architecture '${image.architecture}' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI.`);
+  }
+  const count = await launchCount(ctx, caller, req.minCount, req.maxCount);
   if (req.userData !== undefined && Buffer.from(req.userData, 'base64').length > MAX_USER_DATA) {
     throw new Invalid('InvalidParameterValue', 'User data is limited to 16384 bytes');
   }
@@ -64,7 +66,7 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
 
   const reservationId = newId('reservation');
   const launched: InstanceRecord[] = [];
-  for (let n = 0; n < req.maxCount; n++) {
+  for (let n = 0; n < count; n++) {
     const rec: InstanceRecord = {
       id: newId('instance'), account: caller.account, region: caller.region, imageId: image.id, instanceType,
       state: 'pending', stateTransitionReason: '', launchTime: nowIso(), availabilityZone: az, reservationId,
@@ -76,18 +78,27 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
     launched.push(rec);
     ctx.tasks.start(`boot ${rec.id}`, () => ctx.locks.run(rec.id, () => firstBoot(ctx, rec, mappings, req.volumeTags ?? [])));
   }
+  await rememberToken(ctx, caller, 'run-instances', req.clientToken, req, launched.map((i) => i.id));
   // AWS's lastLaunchedTime: when the image was last used to launch an instance.
   await ctx.store.images.update(image.id, (r) => ({ ...r, lastLaunchedTime: launched[0]!.launchTime })).catch(() => undefined);
   return launched;
 }
 
-function validateCounts(min: number, max: number): void {
+/**
+ * How many instances to launch: as many as MaxCount asks within the limit of
+ * MAX_COUNT live (not terminated) instances per account and region, and not
+ * fewer than MinCount, else InstanceLimitExceeded and nothing launches.
+ */
+async function launchCount(ctx: Context, caller: Caller, min: number, max: number): Promise<number> {
   if (!Number.isInteger(min) || min < 1) throw new Invalid('InvalidParameterValue', `Invalid value '${min}' for minCount. Must be greater than 0`);
   if (!Number.isInteger(max) || max < 1) throw new Invalid('InvalidParameterValue', `Invalid value '${max}' for maxCount. Must be greater than 0`);
   if (min > max) throw new Invalid('InvalidParameterValue', `Invalid value '${min}' for minCount. Must be less than or equal to maxCount`);
-  if (min > MAX_COUNT) {
-    throw new Invalid('InstanceLimitExceeded', `You have requested more instances (${min}) than your current instance limit of ${MAX_COUNT} allows`);
+  const live = (await ctx.store.instances.list(caller)).filter((i) => i.state !== 'terminated' && i.state !== 'shutting-down').length;
+  const room = Math.max(0, MAX_COUNT - live);
+  if (min > room) {
+    throw new Invalid('InstanceLimitExceeded', `You have requested more instances (${min + live}) than your current instance limit of ${MAX_COUNT} allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit.`);
   }
+  return Math.min(max, room);
 }
 
 /** Makes the instance's volumes (from the image's snapshots as overridden, or empty), then boots it. */
@@ -195,12 +206,17 @@ export async function changeState(ctx: Context, caller: Caller, ids: string[], a
 
 function checkTransition(inst: InstanceRecord, action: string): void {
   const s = inst.state;
+  if (action === 'stop' && s === 'pending') {
+    throw new InvalidState('instance', inst.id, s, `Instance '${inst.id}' cannot be stopped as it has never reached the 'running' state.`);
+  }
   const bad = (action === 'stop' && (s === 'shutting-down' || s === 'terminated'))
     || (action === 'start' && !['stopped', 'running', 'pending'].includes(s))
     || (action === 'reboot' && s !== 'running' && s !== 'pending');
   if (bad) {
     const verb = { stop: 'stopped', start: 'started', reboot: 'rebooted', terminate: 'terminated' }[action];
-    throw new InvalidState('instance', inst.id, s, `This instance '${inst.id}' is not in a state from which it can be ${verb}.`);
+    // AWS's own wording differs between the verbs.
+    const which = action === 'stop' ? 'This' : 'The';
+    throw new InvalidState('instance', inst.id, s, `${which} instance '${inst.id}' is not in a state from which it can be ${verb}.`);
   }
 }
 

@@ -68,7 +68,7 @@ function checkAttach(inst: InstanceRecord, vol: VolumeRecord, device: string, at
   if (vol.attachment || vol.state === 'in-use') throw new Invalid('VolumeInUse', `${vol.id} is already attached to an instance`);
   if (vol.state !== 'available') throw new Invalid('IncorrectState', `${vol.id} is not 'available'.`);
   if (inst.state !== 'running' && inst.state !== 'stopped') {
-    throw new InvalidState('instance', inst.id, inst.state, `Instance '${inst.id}' is not 'running' or 'stopped'.`);
+    throw new Invalid('IncorrectState', `Instance '${inst.id}' is not 'running'.`);
   }
   if (vol.availabilityZone !== inst.availabilityZone) {
     throw new Invalid('InvalidVolume.ZoneMismatch',

@@ -47,6 +47,16 @@ before(async () => {
 after(async () => kiln?.close());
 
 describe('CreateVolume', () => {
+  test('a retry with the same ClientToken gets the same volume; other parameters get IdempotentParameterMismatch', async () => {
+    const input = { AvailabilityZone: AZ, Size: 1, ClientToken: `retry-${Date.now()}` };
+    const a = await ec2.send(new CreateVolumeCommand(input));
+    const b = await ec2.send(new CreateVolumeCommand(input));
+    assert.equal(b.VolumeId, a.VolumeId);
+    await assert.rejects(ec2.send(new CreateVolumeCommand({ ...input, Size: 2 })), { name: 'IdempotentParameterMismatch' });
+    await waitUntilVolumeAvailable({ client: ec2, ...wait }, { VolumeIds: [a.VolumeId!] });
+    await ec2.send(new DeleteVolumeCommand({ VolumeId: a.VolumeId! }));
+  });
+
   test('an empty volume is a sparse file holding a fresh ext4 filesystem', async () => {
     const v = await ec2.send(new CreateVolumeCommand({
       AvailabilityZone: AZ, Size: 3, VolumeType: 'gp3', TagSpecifications: [{ ResourceType: 'volume', Tags: [{ Key: 'Name', Value: 'data' }] }],

@@ -21,6 +21,7 @@ import type { Caller, Context } from './context.js';
 import { availabilityZones } from './context.js';
 import { Invalid, MalformedId, NotFound } from './errors.js';
 import { isValidId, newId, nowIso } from './ids.js';
+import { recallToken, rememberToken } from './client-tokens.js';
 import type { SnapshotRecord, Tag, VolumeAttachmentRecord, VolumeRecord, VolumeState } from './model.js';
 
 const run = promisify(execFile);
@@ -64,6 +65,8 @@ export interface NewVolume {
   throughput?: number;
   encrypted?: boolean;
   tags?: Tag[];
+  /** CreateVolume's idempotency token: a retry with the same token and parameters gets the same volume. */
+  clientToken?: string;
 }
 
 /**
@@ -78,12 +81,16 @@ export async function createVolume(
     throw new Invalid('InvalidParameterValue', `Invalid availability zone: [${v.availabilityZone}]`);
   }
   if (v.size === undefined && !v.snapshotId) throw new Invalid('MissingParameter', 'The request must contain the parameter size or snapshotId');
+  const [priorId] = await recallToken(ctx, caller, 'create-volume', v.clientToken, v) ?? [];
+  const prior = priorId ? await ctx.store.volumes.get(priorId) : undefined;
+  if (prior) return prior;
   const snap = v.snapshotId ? await usable(v.snapshotId) : undefined;
   if (snap && snap.state !== 'completed') throw new Invalid('IncorrectState', `Snapshot '${snap.id}' is in invalid state - ${snap.state}`);
   const map = snap ? await ctx.store.blockMaps.get(snap.id) : undefined;
   if (snap && !map) throw new NotFound('snapshot', [snap.id]);
   const rec = newVolumeRecord(caller, v, map, snap);
   await ctx.store.volumes.insert(rec);
+  await rememberToken(ctx, caller, 'create-volume', v.clientToken, v, [rec.id]);
   ctx.tasks.start(`create ${rec.id}`, async () => {
     await fillVolume(ctx, rec, map).catch((err: Error) => ctx.log(`kiln: creating ${rec.id} failed: ${err.message}`));
   });

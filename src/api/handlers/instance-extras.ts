@@ -19,7 +19,7 @@ import { availabilityZones } from '../../services/context.js';
 import type { Caller, Context } from '../../services/context.js';
 import type { AttributeChange, InstanceAttributesRecord, PreparedLaunch } from '../../services/instance-attributes.js';
 import { ensureAttributes, modifyAttribute, prepareLaunch, setAutoRecovery, setCpuCredits, setMetadataOptions } from '../../services/instance-attributes.js';
-import { DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES } from '../../services/instance-types.js';
+import { architecturesOf, DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES } from '../../services/instance-types.js';
 import type { InstanceTypeInfo as KilnType } from '../../services/instance-types.js';
 import { visibleInstances } from '../../services/instances.js';
 import type { InstanceRecord } from '../../services/model.js';
@@ -35,17 +35,17 @@ import { toSdkProductCodes } from './images.js';
 // ---- instance types -------------------------------------------------------
 
 /** Facts AWS publishes per family that the Kiln table (vCPUs, memory) does not carry. */
-interface Family { nitro: boolean; current: boolean; i386: boolean; threads: number; network: string }
+interface Family { nitro: boolean; current: boolean; threads: number; network: string }
 const FAMILIES: Record<string, Family> = {
-  m1: { nitro: false, current: false, i386: true, threads: 1, network: 'Low' },
-  t2: { nitro: false, current: true, i386: true, threads: 1, network: 'Low to Moderate' },
-  t3: { nitro: true, current: true, i386: false, threads: 2, network: 'Up to 5 Gigabit' },
-  m5: { nitro: true, current: true, i386: false, threads: 2, network: 'Up to 10 Gigabit' },
+  m1: { nitro: false, current: false, threads: 1, network: 'Low' },
+  t2: { nitro: false, current: true, threads: 1, network: 'Low to Moderate' },
+  t3: { nitro: true, current: true, threads: 2, network: 'Up to 5 Gigabit' },
+  m5: { nitro: true, current: true, threads: 2, network: 'Up to 10 Gigabit' },
 };
 const FREE_TIER = new Set(['t2.micro', 't3.micro']);
 
 function familyOf(name: string): Family {
-  return FAMILIES[name.split('.')[0]!] ?? { nitro: true, current: true, i386: false, threads: 2, network: 'Moderate' };
+  return FAMILIES[name.split('.')[0]!] ?? { nitro: true, current: true, threads: 2, network: 'Moderate' };
 }
 
 /** Cores and threads as AWS sizes them (a 1-vCPU type has one core of one thread). */
@@ -58,8 +58,7 @@ export function cpuTopology(name: string): { cores: number; threads: number } {
 function toSdkType(name: string, t: KilnType): InstanceTypeInfo {
   const f = familyOf(name);
   const { cores, threads } = cpuTopology(name);
-  // t2 types up to medium also run 32-bit images, as on AWS.
-  const archs: Array<'i386' | 'x86_64'> = f.i386 && t.memoryMiB <= 4096 ? ['i386', 'x86_64'] : ['x86_64'];
+  const archs = architecturesOf(name);
   return {
     InstanceType: name as InstanceTypeInfo['InstanceType'], CurrentGeneration: f.current, FreeTierEligible: FREE_TIER.has(name),
     SupportedUsageClasses: ['on-demand', 'spot'], SupportedRootDeviceTypes: ['ebs'],

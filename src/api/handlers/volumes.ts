@@ -69,6 +69,7 @@ export const create: Handler<CreateVolumeRequest, Volume> = async (ctx, caller, 
   const vol = await createVolume(ctx, caller, {
     availabilityZone: required(input.AvailabilityZone, 'AvailabilityZone'), size: input.Size, snapshotId: input.SnapshotId,
     volumeType: input.VolumeType, iops: input.Iops, throughput: input.Throughput, encrypted: input.Encrypted, tags: tags.volume,
+    clientToken: input.ClientToken,
   }, (id) => usableSnapshot(ctx, caller, id));
   return toSdkVolume(vol);
 };
