@@ -38,7 +38,7 @@ let kiln: Kiln;
 const cli = (args: string[]) => aws(kiln.endpoint, ['ec2', ...args]);
 const consoleOf = async (id: string): Promise<string> => (await cli(['get-console-output', '--instance-id', id]))?.Output ?? '';
 
-interface Mapping { DeviceName: string; NoDevice?: string; Ebs?: { SnapshotId?: string; VolumeSize?: number; DeleteOnTermination?: boolean; VolumeId?: string } }
+interface Mapping { DeviceName: string; NoDevice?: string; Ebs?: { SnapshotId?: string; VolumeSize?: number; DeleteOnTermination?: boolean; VolumeId?: string; VolumeType?: string; Iops?: number; Throughput?: number } }
 
 function launchArgs(ami: string, mappings: Mapping[] | undefined, userData?: string): string[] {
   return ['run-instances', '--image-id', ami, '--instance-type', 't3.micro',
@@ -55,7 +55,7 @@ async function launch(ami: string, mappings: Mapping[] | undefined, script: stri
 }
 
 const volumesOf = async (id: string) => (await cli(['describe-volumes', '--filters', `Name=attachment.instance-id,Values=${id}`])).Volumes as
-  Array<{ VolumeId: string; Size: number; Attachments: Array<{ Device: string; DeleteOnTermination: boolean }> }>;
+  Array<{ VolumeId: string; Size: number; VolumeType: string; Iops?: number; Throughput?: number; Attachments: Array<{ Device: string; DeleteOnTermination: boolean }> }>;
 
 describe('block device mappings at launch and at capture (aws-cli, real instances)', { skip }, () => {
   let base = '';
@@ -73,12 +73,13 @@ describe('block device mappings at launch and at capture (aws-cli, real instance
 
   test('run-instances grows the root, keeps it past termination, adds an empty volume', async () => {
     first = await launch(base, [
-      { DeviceName: '/dev/xvda', Ebs: { VolumeSize: 2, DeleteOnTermination: false } },
+      { DeviceName: '/dev/xvda', Ebs: { VolumeSize: 2, DeleteOnTermination: false, VolumeType: 'gp3', Throughput: 250 } },
       { DeviceName: '/dev/sdf', Ebs: { VolumeSize: 1 } },
     ], WRITER);
     const vols = await volumesOf(first);
     const byDevice = Object.fromEntries(vols.map((v) => [v.Attachments[0].Device, v]));
     assert.deepEqual([byDevice['/dev/xvda'].Size, byDevice['/dev/xvda'].Attachments[0].DeleteOnTermination], [2, false]);
+    assert.deepEqual([byDevice['/dev/xvda'].VolumeType, byDevice['/dev/xvda'].Iops, byDevice['/dev/xvda'].Throughput], ['gp3', 3000, 250]);
     assert.deepEqual([byDevice['/dev/sdf'].Size, byDevice['/dev/sdf'].Attachments[0].DeleteOnTermination], [1, true]);
     firstRoot = byDevice['/dev/xvda'].VolumeId;
     const line = await until('the first instance to write its data volume', async () => /mappings: root of (\d+) KiB/.exec(await consoleOf(first)) ?? undefined);
@@ -95,6 +96,7 @@ describe('block device mappings at launch and at capture (aws-cli, real instance
     assert.deepEqual(mappings.map((m) => [m.DeviceName, !!m.Ebs?.SnapshotId, m.Ebs?.VolumeSize, m.Ebs?.DeleteOnTermination]), [
       ['/dev/xvda', true, 2, false], ['/dev/sdf', true, 1, false], ['/dev/sdg', false, 1, true],
     ]);
+    assert.deepEqual([mappings[0]!.Ebs?.Iops, mappings[0]!.Ebs?.Throughput], [3000, 250], 'the image keeps the root volume\'s throughput');
   });
 
   test('an instance of that image has the data volume\'s file and the new empty volume', async () => {

@@ -7,7 +7,7 @@ export function mappingRequests(mappings: BlockDeviceMapping[] | undefined): Map
     deviceName: m.DeviceName, virtualName: m.VirtualName, noDevice: m.NoDevice !== undefined || undefined,
     ebs: m.Ebs && {
       snapshotId: m.Ebs.SnapshotId, volumeSize: m.Ebs.VolumeSize, deleteOnTermination: m.Ebs.DeleteOnTermination,
-      volumeType: m.Ebs.VolumeType, encrypted: m.Ebs.Encrypted,
+      volumeType: m.Ebs.VolumeType, encrypted: m.Ebs.Encrypted, iops: m.Ebs.Iops, throughput: m.Ebs.Throughput,
     },
   }));
 }

@@ -68,3 +68,23 @@ describe('applyOverrides', () => {
     assert.equal(out[3].ebs!.encrypted, true, 'an encrypted snapshot never gives an unencrypted volume');
   });
 });
+
+describe('IOPS and throughput', () => {
+  test('kept where the type takes them, refused where it does not, checked against size and each other', () => {
+    const ebs = (e: object) => newMapping({ deviceName: '/dev/sdf', ebs: { volumeSize: 10, ...e } }, SNAPS).ebs;
+    assert.deepEqual([ebs({ volumeType: 'gp3', iops: 4000, throughput: 250 })?.iops, ebs({ volumeType: 'gp3', iops: 4000, throughput: 250 })?.throughput], [4000, 250]);
+    assert.equal(ebs({ volumeType: 'io1', iops: 500 })?.iops, 500);
+    assert.equal(codeOf(() => ebs({ volumeType: 'io1' })), 'MissingParameter');
+    assert.equal(codeOf(() => ebs({ volumeType: 'gp2', iops: 3000 })), 'InvalidParameterCombination');
+    assert.equal(codeOf(() => ebs({ volumeType: 'gp3', iops: 6000 })), 'InvalidParameterValue', 'gp3 allows 500 IOPS per GiB');
+    assert.equal(codeOf(() => ebs({ volumeType: 'gp3', throughput: 1000 })), 'InvalidParameterValue', 'at most 0.25 MiB/s per IOPS');
+  });
+
+  test('an override of the type starts from that type\'s defaults; one of the same type keeps what it does not give', () => {
+    const gp3: BlockDeviceMapping[] = [{ deviceName: '/dev/xvda', ebs: { snapshotId: 'snap-root', volumeSize: 8, deleteOnTermination: true, volumeType: 'gp3', encrypted: false, iops: 4000, throughput: 500 } }];
+    const same = applyOverrides(gp3, [{ deviceName: '/dev/xvda', ebs: { iops: 3500 } }], SNAPS, '/dev/xvda')[0]!.ebs!;
+    assert.deepEqual([same.iops, same.throughput], [3500, 500]);
+    const gp2 = applyOverrides(gp3, [{ deviceName: '/dev/xvda', ebs: { volumeType: 'gp2' } }], SNAPS, '/dev/xvda')[0]!.ebs!;
+    assert.deepEqual([gp2.volumeType, gp2.iops, gp2.throughput], ['gp2', undefined, undefined]);
+  });
+});

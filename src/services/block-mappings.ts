@@ -18,14 +18,14 @@ import type { Caller, Context } from './context.js';
 import { Invalid } from './errors.js';
 import type { BlockDeviceMapping, EbsMapping, SnapshotRecord } from './model.js';
 import { describeSnapshots } from './snapshots.js';
-import { VOLUME_TYPES } from './volumes.js';
+import { checkPerformance, VOLUME_TYPES } from './volumes.js';
 
 /** A mapping as a request gives it: every field optional. */
 export interface MappingRequest {
   deviceName?: string;
   virtualName?: string;
   noDevice?: boolean;
-  ebs?: { snapshotId?: string; volumeSize?: number; deleteOnTermination?: boolean; volumeType?: string; encrypted?: boolean };
+  ebs?: { snapshotId?: string; volumeSize?: number; deleteOnTermination?: boolean; volumeType?: string; encrypted?: boolean; iops?: number; throughput?: number };
 }
 
 const DEVICE_NAME = /^\/dev\/(sd[a-z]\d*|xvd[a-z]{1,2}\d*|nvme\d+n\d+)$|^xvd[a-z]{1,2}$/;
@@ -86,11 +86,18 @@ export function newMapping(m: MappingRequest, snaps: Map<string, SnapshotRecord>
   if (snap) checkSize(deviceName, volumeSize, snap.volumeSize, snap.id);
   return {
     deviceName,
-    ebs: {
+    ebs: withPerformance({
       snapshotId: snap?.id, volumeSize, deleteOnTermination: m.ebs.deleteOnTermination ?? true,
       volumeType: m.ebs.volumeType ?? DEFAULT_VOLUME_TYPE, encrypted: !!snap?.encrypted || !!m.ebs.encrypted,
-    },
+    }, m.ebs),
   };
+}
+
+/** `ebs` with the IOPS and throughput `p` gives, checked against its type and size as CreateVolume checks them. */
+function withPerformance(ebs: EbsMapping, p: { iops?: number; throughput?: number }): EbsMapping {
+  checkPerformance(ebs.volumeType, VOLUME_TYPES[ebs.volumeType]!, ebs.volumeSize, p);
+  const { iops: _i, throughput: _t, ...rest } = ebs;
+  return { ...rest, ...(p.iops !== undefined ? { iops: p.iops } : {}), ...(p.throughput !== undefined ? { throughput: p.throughput } : {}) };
 }
 
 /** `base` with the request's overrides applied (see the module comment); the order is base's, then added devices. */
@@ -116,10 +123,12 @@ function mergeEbs(deviceName: string, cur: EbsMapping, o: NonNullable<MappingReq
   const least = snap ? snap.volumeSize : cur.volumeSize;
   const volumeSize = o.volumeSize ?? least;
   checkSize(deviceName, volumeSize, least, snap?.id);
-  return {
-    snapshotId, volumeSize,
+  const volumeType = o.volumeType ?? cur.volumeType;
+  // A new type starts from its own defaults: gp3's IOPS mean nothing to gp2.
+  const kept: Partial<EbsMapping> = volumeType === cur.volumeType ? cur : {};
+  return withPerformance({
+    snapshotId, volumeSize, volumeType,
     deleteOnTermination: o.deleteOnTermination ?? cur.deleteOnTermination,
-    volumeType: o.volumeType ?? cur.volumeType,
     encrypted: cur.encrypted || !!snap?.encrypted || !!o.encrypted,
-  };
+  }, { iops: o.iops ?? kept.iops, throughput: o.throughput ?? kept.throughput });
 }

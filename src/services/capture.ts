@@ -82,7 +82,10 @@ async function attachedVolumes(ctx: Context, inst: InstanceRecord) {
     if (!vol?.attachment) continue;
     out.push({ vol, mapping: {
       deviceName: vol.attachment.device,
-      ebs: { volumeSize: vol.size, encrypted: vol.encrypted, deleteOnTermination: vol.attachment.deleteOnTermination, volumeType: vol.volumeType },
+      ebs: {
+        volumeSize: vol.size, encrypted: vol.encrypted, deleteOnTermination: vol.attachment.deleteOnTermination, volumeType: vol.volumeType,
+        ...(vol.iops !== undefined ? { iops: vol.iops } : {}), ...(vol.throughput !== undefined ? { throughput: vol.throughput } : {}),
+      },
     } });
   }
   if (!out.some((a) => a.mapping.deviceName === inst.rootDeviceName)) throw new NotFound('volume', [`root volume of ${inst.id}`]);

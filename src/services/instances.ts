@@ -109,7 +109,7 @@ async function firstBoot(ctx: Context, inst: InstanceRecord, mappings: BlockDevi
       if (!m.ebs) continue; // NoDevice, or an instance-store device Kiln does not have
       await createLaunchVolume(ctx, owner, {
         availabilityZone: inst.availabilityZone, snapshotId: m.ebs.snapshotId, size: m.ebs.volumeSize,
-        volumeType: m.ebs.volumeType, encrypted: m.ebs.encrypted, tags: volumeTags,
+        volumeType: m.ebs.volumeType, encrypted: m.ebs.encrypted, iops: m.ebs.iops, throughput: m.ebs.throughput, tags: volumeTags,
       }, { instanceId: inst.id, device: m.deviceName, deleteOnTermination: m.ebs.deleteOnTermination, attachTime: nowIso() },
       (vol) => ctx.store.instances.update(inst.id, (i) => ({ ...i, volumeIds: [...i.volumeIds, vol.id] })).then(() => undefined));
     }

@@ -20,6 +20,9 @@ export interface EbsMapping {
   deleteOnTermination: boolean;
   volumeType: string;
   encrypted: boolean;
+  /** Provisioned IOPS (gp3, io1, io2) and throughput in MiB/s (gp3), when set. */
+  iops?: number;
+  throughput?: number;
 }
 
 export interface BlockDeviceMapping {
@@ -124,6 +127,9 @@ export interface VolumeRecord extends Owned {
   createTime: string;
   volumeType: string;
   encrypted: boolean;
+  /** Provisioned IOPS and throughput (MiB/s), when set; performanceOf() gives what EC2 reports otherwise. */
+  iops?: number;
+  throughput?: number;
   attachment?: VolumeAttachmentRecord;
   tags: Tag[];
 }

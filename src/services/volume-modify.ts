@@ -73,7 +73,7 @@ function validate(vol: VolumeDetails, req: ModifyRequest): VolumeModificationRec
   const keep = volumeType === vol.volumeType;
   const iops = req.iops ?? (keep || type.iops !== 'none' ? vol.iops : undefined);
   const throughput = req.throughput ?? (keep || type.throughput ? vol.throughput : undefined);
-  checkPerformance(volumeType, type, size, { availabilityZone: vol.availabilityZone, iops, throughput });
+  checkPerformance(volumeType, type, size, { iops, throughput });
   if (size === vol.size && volumeType === vol.volumeType && iops === vol.iops && throughput === vol.throughput) {
     throw new Invalid('InvalidParameterCombination', `Volume ${vol.id} already has the requested size, type, IOPS and throughput.`);
   }

@@ -31,14 +31,14 @@ const GiB = 1024 ** 3;
 const sbin = (tool: string) => (existsSync(`/usr/sbin/${tool}`) ? `/usr/sbin/${tool}` : tool);
 
 /** A volume record with the performance settings EC2 reports (kept in the same JSON document). */
-export type VolumeDetails = VolumeRecord & { iops?: number; throughput?: number };
+export type VolumeDetails = VolumeRecord;
 
 export interface VolumeType { minGiB: number; maxGiB: number; iops: 'required' | 'optional' | 'none'; throughput: boolean }
 
 /** EC2's volume types, their size limits (GiB) and which performance settings each takes. */
 export const VOLUME_TYPES: Record<string, VolumeType> = {
   gp2: { minGiB: 1, maxGiB: 16384, iops: 'none', throughput: false },
-  gp3: { minGiB: 1, maxGiB: 16384, iops: 'optional', throughput: true },
+  gp3: { minGiB: 1, maxGiB: 65536, iops: 'optional', throughput: true },
   io1: { minGiB: 4, maxGiB: 16384, iops: 'required', throughput: false },
   io2: { minGiB: 4, maxGiB: 65536, iops: 'required', throughput: false },
   st1: { minGiB: 125, maxGiB: 16384, iops: 'none', throughput: false },
@@ -142,7 +142,14 @@ function newVolumeRecord(
   };
 }
 
-export function checkPerformance(name: string, type: VolumeType, size: number, v: NewVolume): void {
+/** A volume's provisioned performance, as a request gives it. */
+export interface Performance { iops?: number; throughput?: number }
+
+/**
+ * EC2's rules for IOPS and throughput by volume type and size: which types
+ * take them, the ranges, IOPS per GiB, and gp3's 0.25 MiB/s per IOPS.
+ */
+export function checkPerformance(name: string, type: VolumeType, size: number, v: Performance): void {
   if (v.iops !== undefined && type.iops === 'none') {
     throw new Invalid('InvalidParameterCombination', `The parameter iops is not supported for ${name} volumes.`);
   }
@@ -150,12 +157,17 @@ export function checkPerformance(name: string, type: VolumeType, size: number, v
   if (v.throughput !== undefined && !type.throughput) {
     throw new Invalid('InvalidParameterCombination', `The parameter throughput is not supported for ${name} volumes.`);
   }
-  const [lo, hi, perGiB] = name === 'gp3' ? [3000, 16000, 500] : name === 'io1' ? [100, 64000, 50] : [100, 256000, 1000];
+  const [lo, hi, perGiB] = name === 'gp3' ? [3000, 80000, 500] : name === 'io1' ? [100, 64000, 50] : [100, 256000, 1000];
   if (v.iops !== undefined && (!Number.isInteger(v.iops) || v.iops < lo || v.iops > Math.min(hi, Math.max(lo, perGiB * size)))) {
     throw new Invalid('InvalidParameterValue', `Invalid value '${v.iops}' for iops for a ${size}GiB ${name} volume.`);
   }
-  if (v.throughput !== undefined && (!Number.isInteger(v.throughput) || v.throughput < 125 || v.throughput > 1000)) {
-    throw new Invalid('InvalidParameterValue', `Invalid value '${v.throughput}' for throughput (125-1000 MiB/s).`);
+  if (v.throughput === undefined) return;
+  if (!Number.isInteger(v.throughput) || v.throughput < 125 || v.throughput > 2000) {
+    throw new Invalid('InvalidParameterValue', `Invalid value '${v.throughput}' for throughput (125-2000 MiB/s).`);
+  }
+  const ratio = v.throughput / (v.iops ?? lo);
+  if (ratio > 0.25) {
+    throw new Invalid('InvalidParameterValue', `Throughput (MiBps) to iops ratio of ${ratio.toFixed(6)} is too high; maximum is 0.250000 MiBps per iops.`);
   }
 }
 

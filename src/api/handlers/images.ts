@@ -8,7 +8,7 @@ import { protectionLabel } from '../../services/image-lifecycle.js';
 import { ownerAlias, visibleImages } from '../../services/images.js';
 import { allowedImagesPolicy } from '../../services/image-settings.js';
 import { grantsOf, sharedWith } from '../../services/permissions.js';
-import type { ImageRecord, ProductCode } from '../../services/model.js';
+import type { EbsMapping, ImageRecord, ProductCode } from '../../services/model.js';
 import { ApiError } from '../errors.js';
 import type { FilterFields } from '../filters.js';
 import { applyFilters } from '../filters.js';
@@ -23,6 +23,13 @@ export const toSdkProductCodes = (codes: ProductCode[] | undefined): SdkProductC
   (codes ?? []).map((p) => ({ ProductCodeId: p.code, ProductCodeType: p.type }));
 
 /** The image as EC2 describes it; `allowed` is imageAllowed, reported only while Allowed AMIs is not disabled. */
+/** IOPS and throughput as DescribeImages shows them: gp3's defaults when unset, io1/io2's as provisioned, nothing for other types. */
+function mappingPerformance(ebs: EbsMapping): { Iops?: number; Throughput?: number } {
+  if (ebs.volumeType === 'gp3') return { Iops: ebs.iops ?? 3000, Throughput: ebs.throughput ?? 125 };
+  if (ebs.volumeType === 'io1' || ebs.volumeType === 'io2') return { Iops: ebs.iops };
+  return {};
+}
+
 export function toSdkImage(img: ImageRecord, allowed?: boolean): Image {
   const alias = ownerAlias(img);
   return {
@@ -38,7 +45,7 @@ export function toSdkImage(img: ImageRecord, allowed?: boolean): Image {
       DeviceName: m.deviceName, VirtualName: m.virtualName, NoDevice: m.noDevice ? '' : undefined,
       Ebs: m.ebs && {
         SnapshotId: m.ebs.snapshotId, VolumeSize: m.ebs.volumeSize, DeleteOnTermination: m.ebs.deleteOnTermination,
-        VolumeType: m.ebs.volumeType as 'gp3', Encrypted: m.ebs.encrypted,
+        VolumeType: m.ebs.volumeType as 'gp3', Encrypted: m.ebs.encrypted, ...mappingPerformance(m.ebs),
       },
     })),
     StateReason: img.stateReason && { Code: img.stateReason.code, Message: img.stateReason.message },
