@@ -232,3 +232,32 @@ test('metadata options at launch and by ModifyInstanceMetadataOptions; UEFI data
   await assert.rejects(ec2.send(new GetInstanceUefiDataCommand({ InstanceId: amiId })), { name: 'InvalidInstanceID.Malformed' });
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
 });
+
+test('DescribeInstances takes every filter AWS documents that applies here, read off the instance as it is shown', async () => {
+  const id = await launch();
+  const shown = await describe(id);
+  const volumeId = shown.BlockDeviceMappings![0]!.Ebs!.VolumeId!;
+  const ids = async (Name: string, Values: string[]) => {
+    const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name, Values }] }));
+    return (out.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId);
+  };
+  assert.deepEqual(await ids('block-device-mapping.volume-id', [volumeId]), [id]);
+  assert.deepEqual(await ids('block-device-mapping.device-name', [shown.RootDeviceName!]).then((l) => l.includes(id)), true);
+  assert.ok((await ids('availability-zone-id', ['use1-az1'])).includes(id));
+  assert.ok((await ids('launch-index', ['0'])).includes(id));
+  assert.ok((await ids('current-instance-boot-mode', [shown.CurrentInstanceBootMode!])).includes(id));
+  assert.ok((await ids('operator.managed', ['false'])).includes(id));
+  assert.deepEqual(await ids('platform', ['windows']), [], 'a valid filter that matches nothing is an empty answer');
+  assert.deepEqual(await ids('instance-lifecycle', ['spot']), []);
+  for (const name of ['affinity', 'block-device-mapping.attach-time', 'block-device-mapping.delete-on-termination', 'block-device-mapping.status',
+    'boot-mode', 'capacity-reservation-id', 'dns-name', 'ena-support', 'enclave-options.enabled', 'hibernation-options.configured', 'host-id',
+    'iam-instance-profile.arn', 'iam-instance-profile.id', 'kernel-id', 'maintenance-options.auto-recovery', 'metadata-options.state',
+    'network-performance-options.bandwidth-weighting', 'operator.principal', 'outpost-arn', 'placement-group-name', 'ramdisk-id', 'reason',
+    'requester-id', 'spot-instance-request-id', 'state-reason-code', 'state-reason-message', 'tpm-support', 'usage-operation',
+    'usage-operation-update-time']) {
+    await ids(name, ['*']);
+  }
+  assert.equal(shown.Operator?.Managed, false);
+  assert.ok(shown.UsageOperationUpdateTime, 'UsageOperationUpdateTime is the first launch');
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+});

@@ -30,3 +30,8 @@ export function architecturesOf(name: string): Array<'i386' | 'x86_64'> {
   const xen = ['m1', 't2'].includes(name.split('.')[0]!);
   return xen && (INSTANCE_TYPES[name]?.memoryMiB ?? Infinity) <= 4 * GiB ? ['i386', 'x86_64'] : ['x86_64'];
 }
+
+/** Whether the type is built on Nitro (t3, m5 ...) rather than Xen (m1, t2). */
+export function isNitro(name: string): boolean {
+  return !['m1', 't2'].includes(name.split('.')[0]!);
+}

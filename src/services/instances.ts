@@ -72,7 +72,7 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
       state: 'pending', stateTransitionReason: '', launchTime: nowIso(), availabilityZone: az, reservationId,
       amiLaunchIndex: n, userData: req.userData || undefined, keyName: keyPair?.keyName, publicKey: keyPair?.publicKey, clientToken: req.clientToken,
       productCodes: image.productCodes?.length ? image.productCodes : undefined,
-      architecture: image.architecture, rootDeviceName: image.rootDeviceName, volumeIds: [], tags: req.tags ?? [], launching: true,
+      architecture: image.architecture, rootDeviceName: image.rootDeviceName, bootMode: image.bootMode, tpmSupport: image.tpmSupport, volumeIds: [], tags: req.tags ?? [], launching: true,
     };
     await ctx.store.instances.insert(rec);
     launched.push(rec);
@@ -232,7 +232,9 @@ const TRANSITIONS: Record<string, Transition> = {
   },
   start: async (ctx, inst) => {
     if (inst.state !== 'stopped') return { instanceId: inst.id, previous: inst.state, current: inst.state };
-    await ctx.store.instances.update(inst.id, (i) => ({ ...i, state: 'pending', stateReason: undefined, stateTransitionReason: '', launchTime: nowIso() }));
+    await ctx.store.instances.update(inst.id, (i) => ({
+      ...i, state: 'pending', stateReason: undefined, stateTransitionReason: '', firstLaunchTime: i.firstLaunchTime ?? i.launchTime, launchTime: nowIso(),
+    }));
     ctx.tasks.start(`start ${inst.id}`, () => ctx.locks.run(inst.id, async () => {
       try {
         await boot(ctx, inst.id);

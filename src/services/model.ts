@@ -140,7 +140,9 @@ export interface InstanceRecord extends Owned {
   state: InstanceState;
   stateTransitionReason: string;
   stateReason?: StateReason;
+  /** The last start (AWS's LaunchTime moves with every start); firstLaunchTime keeps the first, once it has moved. */
   launchTime: string;
+  firstLaunchTime?: string;
   availabilityZone: string;
   reservationId: string;
   amiLaunchIndex: number;
@@ -154,6 +156,9 @@ export interface InstanceRecord extends Owned {
   clientToken?: string;
   architecture: string;
   rootDeviceName: string;
+  /** The image's boot settings at launch. */
+  bootMode?: string;
+  tpmSupport?: string;
   volumeIds: string[];
   tags: Tag[];
   /**

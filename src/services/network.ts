@@ -53,6 +53,11 @@ export function defaultSecurityGroup(owner: Caller): DefaultSecurityGroup {
 }
 
 /** AWS's zone id of the region's zone number `index` (0 for ...a): use1-az1, euw2-az3 ... as DescribeAvailabilityZones answers. */
+/** The zone id (use1-az1 ...) of the availability zone named `az` in `region`. */
+export function zoneIdOf(region: string, az: string): string {
+  return zoneId(region, Math.max(0, availabilityZones(region).indexOf(az)));
+}
+
 export function zoneId(region: string, index: number): string {
   const short = region.replace(/-(\w)\w*-(\d+)$/, (_, d: string, n: string) => `${d}${n}`).replace(/^(\w\w)-/, '$1');
   return `${short}-az${index + 1}`;

@@ -192,7 +192,7 @@ export async function sdkInstanceExtras(ctx: Context, inst: InstanceRecord): Pro
     MaintenanceOptions: { AutoRecovery: rec.autoRecovery, RebootMigration: 'default' },
     CapacityReservationSpecification: { CapacityReservationPreference: 'open' },
     MetadataOptions: {
-      State: 'applied', HttpTokens: rec.metadataOptions.httpTokens, HttpPutResponseHopLimit: rec.metadataOptions.httpPutResponseHopLimit,
+      State: inst.state === 'pending' ? 'pending' : 'applied', HttpTokens: rec.metadataOptions.httpTokens, HttpPutResponseHopLimit: rec.metadataOptions.httpPutResponseHopLimit,
       HttpEndpoint: rec.metadataOptions.httpEndpoint, HttpProtocolIpv6: rec.metadataOptions.httpProtocolIpv6,
       InstanceMetadataTags: rec.metadataOptions.instanceMetadataTags,
     },

@@ -1,16 +1,18 @@
 import type {
   DescribeInstanceStatusRequest, DescribeInstanceStatusResult, DescribeInstancesRequest, DescribeInstancesResult,
-  GetConsoleOutputRequest, GetConsoleOutputResult, Instance, InstanceStateChange, InstanceStatus, RebootInstancesRequest,
+  GetConsoleOutputRequest, GetConsoleOutputResult, Instance, InstanceBlockDeviceMapping, InstanceStateChange, InstanceStatus, RebootInstancesRequest,
   Reservation, RunInstancesRequest, StartInstancesRequest, StartInstancesResult, StopInstancesRequest, StopInstancesResult,
   TerminateInstancesRequest, TerminateInstancesResult,
 } from '@aws-sdk/client-ec2';
 import type { Context } from '../../services/context.js';
+import { isNitro } from '../../services/instance-types.js';
+import { zoneIdOf } from '../../services/network.js';
 import { checkProtection, recordLaunch } from '../../services/instance-attributes.js';
 import type { StateChange } from '../../services/instances.js';
 import { STATE_CODES, changeState, consoleOutput, runInstances, visibleInstances } from '../../services/instances.js';
 import type { InstanceRecord, VolumeRecord } from '../../services/model.js';
 import { ApiError } from '../errors.js';
-import type { FilterFields } from '../filters.js';
+import type { FieldValue, FilterFields } from '../filters.js';
 import { applyFilters } from '../filters.js';
 import type { Handler } from '../handler.js';
 import { required } from '../handler.js';
@@ -31,14 +33,69 @@ async function toSdkInstance(ctx: Context, inst: InstanceRecord): Promise<Instan
     Monitoring: { State: 'disabled' }, Architecture: inst.architecture as Instance['Architecture'], RootDeviceType: 'ebs',
     RootDeviceName: inst.rootDeviceName, VirtualizationType: 'hvm', Hypervisor: 'xen', ClientToken: inst.clientToken ?? '',
     EbsOptimized: false, EnaSupport: true, SourceDestCheck: true, Tags: inst.tags.length ? toSdkTags(inst.tags) : undefined,
-    StateReason: inst.stateReason && { Code: inst.stateReason.code, Message: inst.stateReason.message },
+    StateReason: inst.stateReason ? { Code: inst.stateReason.code, Message: inst.stateReason.message }
+      : inst.state === 'pending' ? { Code: 'pending', Message: 'pending' } : undefined,
     BlockDeviceMappings: live ? vols.map((v) => ({
       DeviceName: v.attachment!.device,
       Ebs: { VolumeId: v.id, Status: 'attached', AttachTime: new Date(v.attachment!.attachTime), DeleteOnTermination: v.attachment!.deleteOnTermination },
     })) : [],
-    PlatformDetails: 'Linux/UNIX', UsageOperation: 'RunInstances', CurrentInstanceBootMode: 'legacy-bios',
+    PlatformDetails: 'Linux/UNIX', UsageOperation: 'RunInstances', UsageOperationUpdateTime: new Date(inst.firstLaunchTime ?? inst.launchTime),
+    BootMode: inst.bootMode as Instance['BootMode'], CurrentInstanceBootMode: currentBootMode(inst), TpmSupport: inst.tpmSupport,
+    Operator: { Managed: false }, NetworkPerformanceOptions: { BandwidthWeighting: 'default' },
     // Network (VPC, subnet, address, groups, interface) and attributes (CPU, metadata, protection ...).
     ...await sdkInstanceExtras(ctx, inst),
+  };
+}
+
+/** The boot mode the instance runs in: UEFI when its image asks for it, or prefers it on a Nitro type; else legacy BIOS. */
+function currentBootMode(inst: InstanceRecord): 'uefi' | 'legacy-bios' {
+  return inst.bootMode === 'uefi' || (inst.bootMode === 'uefi-preferred' && isNitro(inst.instanceType)) ? 'uefi' : 'legacy-bios';
+}
+
+/**
+ * The DescribeInstances filters read off the instance as DescribeInstances
+ * shows it (so a filter always agrees with the output), for the given
+ * instances, built up front since filters are synchronous.
+ */
+async function instanceShownFilters(ctx: Context, insts: InstanceRecord[]): Promise<FilterFields<InstanceRecord>> {
+  const shown = new Map<string, Instance>();
+  for (const i of insts) shown.set(i.id, await toSdkInstance(ctx, i));
+  const at = <T>(pick: (x: Instance) => T) => (i: InstanceRecord) => pick(shown.get(i.id)!) as FieldValue;
+  const ebs = <T>(pick: (m: InstanceBlockDeviceMapping) => T) => at((x) => (x.BlockDeviceMappings ?? []).map(pick));
+  const none = () => undefined;
+  return {
+    'block-device-mapping.attach-time': ebs((m) => m.Ebs?.AttachTime?.toISOString()),
+    'block-device-mapping.delete-on-termination': ebs((m) => m.Ebs?.DeleteOnTermination),
+    'block-device-mapping.device-name': ebs((m) => m.DeviceName),
+    'block-device-mapping.status': ebs((m) => m.Ebs?.Status),
+    'block-device-mapping.volume-id': ebs((m) => m.Ebs?.VolumeId),
+    'boot-mode': at((x) => x.BootMode),
+    'current-instance-boot-mode': at((x) => x.CurrentInstanceBootMode),
+    'tpm-support': at((x) => x.TpmSupport),
+    'dns-name': at((x) => x.PublicDnsName),
+    'ena-support': at((x) => x.EnaSupport),
+    'enclave-options.enabled': at((x) => x.EnclaveOptions?.Enabled),
+    'hibernation-options.configured': at((x) => x.HibernationOptions?.Configured),
+    'maintenance-options.auto-recovery': at((x) => x.MaintenanceOptions?.AutoRecovery),
+    'metadata-options.state': at((x) => x.MetadataOptions?.State),
+    'metadata-options.http-protocol-ipv6': at((x) => x.MetadataOptions?.HttpProtocolIpv6),
+    'network-performance-options.bandwidth-weighting': at((x) => x.NetworkPerformanceOptions?.BandwidthWeighting),
+    'operator.managed': at((x) => x.Operator?.Managed),
+    'operator.principal': at((x) => x.Operator?.Principal),
+    'private-dns-name-options.hostname-type': at((x) => x.PrivateDnsNameOptions?.HostnameType),
+    'private-dns-name-options.enable-resource-name-dns-a-record': at((x) => x.PrivateDnsNameOptions?.EnableResourceNameDnsARecord),
+    'private-dns-name-options.enable-resource-name-dns-aaaa-record': at((x) => x.PrivateDnsNameOptions?.EnableResourceNameDnsAAAARecord),
+    'usage-operation': at((x) => x.UsageOperation),
+    'usage-operation-update-time': at((x) => x.UsageOperationUpdateTime?.toISOString()),
+    'state-reason-code': at((x) => x.StateReason?.Code),
+    'state-reason-message': at((x) => x.StateReason?.Message),
+    'reason': at((x) => x.StateTransitionReason),
+    'launch-index': at((x) => x.AmiLaunchIndex),
+    'availability-zone-id': (i) => zoneIdOf(i.region, i.availabilityZone),
+    // What Kiln's instances never have: Windows, spot, kernels, placement groups, dedicated hosts, instance profiles ...
+    ...Object.fromEntries(['platform', 'instance-lifecycle', 'spot-instance-request-id', 'kernel-id', 'ramdisk-id', 'placement-group-name',
+      'placement-partition-number', 'capacity-reservation-id', 'host-id', 'affinity', 'outpost-arn', 'iam-instance-profile.arn',
+      'iam-instance-profile.id', 'requester-id'].map((name) => [name, none])),
   };
 }
 
@@ -93,7 +150,8 @@ export const describe: Handler<DescribeInstancesRequest, DescribeInstancesResult
     throw new ApiError('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
   }
   const visible = await visibleInstances(ctx, caller, input.InstanceIds);
-  const fields = input.Filters?.length ? { ...await instanceNetworkFilters(ctx, visible), ...INSTANCE_FILTERS } : INSTANCE_FILTERS;
+  const fields = input.Filters?.length
+    ? { ...await instanceShownFilters(ctx, visible), ...await instanceNetworkFilters(ctx, visible), ...INSTANCE_FILTERS } : INSTANCE_FILTERS;
   const insts = applyFilters(visible, input.Filters, fields, (i) => i.tags);
   const page = paginate(insts, 'instances', input.MaxResults, input.NextToken, { min: 5, max: 1000 });
   return { Reservations: await reservations(ctx, page.items), NextToken: page.nextToken };

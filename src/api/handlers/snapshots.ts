@@ -44,6 +44,7 @@ const SNAPSHOT_FILTERS: FilterFields<SnapshotRecord> = {
   'start-time': (s) => s.startTime,
   'status': (s) => s.state,
   'storage-tier': () => 'standard',
+  'transfer-type': () => 'standard',
   'volume-id': (s) => s.volumeId,
   'volume-size': (s) => s.volumeSize,
 };

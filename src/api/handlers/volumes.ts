@@ -7,6 +7,7 @@ import type {
   DescribeVolumesModificationsRequest, DescribeVolumesModificationsResult, DescribeVolumesRequest, DescribeVolumesResult,
   DetachVolumeRequest, ModifyVolumeRequest, ModifyVolumeResult, Volume, VolumeAttachment, VolumeModification,
 } from '@aws-sdk/client-ec2';
+import { zoneIdOf } from '../../services/network.js';
 import { usableSnapshot } from '../../services/snapshots.js';
 import type { Attachment } from '../../services/volume-attach.js';
 import type { VolumeModificationRecord } from '../../services/volume-modify.js';
@@ -45,6 +46,9 @@ function toSdkAttachment(a: Attachment, state: 'attaching' | 'detaching'): Volum
 }
 
 const VOLUME_FILTERS: FilterFields<VolumeDetails> = {
+  'availability-zone-id': (v) => zoneIdOf(v.region, v.availabilityZone),
+  'operator.managed': () => false,
+  'operator.principal': () => undefined,
   'attachment.attach-time': (v) => v.attachment?.attachTime,
   'attachment.delete-on-termination': (v) => v.attachment?.deleteOnTermination,
   'attachment.device': (v) => v.attachment?.device,
