@@ -37,7 +37,7 @@ async function everyMemberParams(action: string): Promise<Array<[string, string]
   });
   const Command = (ec2 as unknown as Record<string, new (i: object) => any>)[`${action}Command`]!;
   await client.send(new Command((sample(findOperation(action)!.input, 'in', 4) ?? {}) as object)).catch(() => undefined);
-  // Without DryRun, which would answer before the handler looks at anything.
+  // Without DryRun, so that every handler runs to the end.
   return [...new URLSearchParams(body)].filter(([k]) => !['Action', 'Version', 'DryRun'].includes(k));
 }
 

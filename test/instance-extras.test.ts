@@ -261,3 +261,21 @@ test('DescribeInstances takes every filter AWS documents that applies here, read
   assert.ok(shown.UsageOperationUpdateTime, 'UsageOperationUpdateTime is the first launch');
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
 });
+
+test('DryRun checks the request as a real call would, answers DryRunOperation only when it would succeed, and changes nothing', async () => {
+  const id = await launch();
+  const count = async () => (await kiln.app.ctx.store.instances.list()).length;
+  const before = await count();
+  const dry = { DryRun: true };
+  const code = (p: Promise<unknown>) => p.then(() => 'none', (e: Error) => e.name);
+  assert.equal(await code(ec2.send(new RunInstancesCommand({ ...dry, ImageId: 'ami-00000000000000000', MinCount: 1, MaxCount: 1 }))), 'InvalidAMIID.NotFound');
+  assert.equal(await code(ec2.send(new RunInstancesCommand({ ...dry, ImageId: amiId, InstanceType: 't9.huge' as never, MinCount: 1, MaxCount: 1 }))), 'InvalidParameterValue');
+  assert.equal(await code(ec2.send(new RunInstancesCommand({ ...dry, ImageId: amiId, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }))), 'DryRunOperation');
+  assert.equal(await count(), before, 'a dry run launches nothing');
+  assert.equal(await code(ec2.send(new StopInstancesCommand({ ...dry, InstanceIds: ['i-00000000000000000'] }))), 'InvalidInstanceID.NotFound');
+  assert.equal(await code(ec2.send(new TerminateInstancesCommand({ ...dry, InstanceIds: [id] }))), 'DryRunOperation');
+  assert.equal((await describe(id)).State?.Name, 'running', 'a dry run terminates nothing');
+  assert.equal(await code(ec2.send(new DescribeInstancesCommand({ ...dry, InstanceIds: ['i-bad'] }))), 'InvalidInstanceID.Malformed');
+  assert.equal(await code(ec2.send(new DescribeInstancesCommand({ ...dry }))), 'DryRunOperation');
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+});

@@ -5,7 +5,7 @@
  */
 import { ProtocolError } from '../protocol/protocol.js';
 import { AuthError } from '../server/sigv4.js';
-import { DuplicateName, HostUnavailable, InUse, Invalid, InvalidState, MalformedId, NotFound, Unavailable } from '../services/errors.js';
+import { DryRunPassed, DuplicateName, HostUnavailable, InUse, Invalid, InvalidState, MalformedId, NotFound, Unavailable } from '../services/errors.js';
 import type { ResourceKind } from '../services/errors.js';
 
 export class ApiError extends Error {
@@ -44,6 +44,7 @@ export function statusFor(code: string): number {
 /** Maps any thrown value to the AWS error a client should see. */
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (err instanceof DryRunPassed) return new ApiError('DryRunOperation', err.message, 412);
   if (err instanceof ProtocolError || err instanceof Invalid) return new ApiError(err.code, err.message, statusFor(err.code));
   if (err instanceof AuthError) return new ApiError(err.code, err.message, statusFor(err.code));
   if (err instanceof NotFound) return new ApiError(`${PREFIX[err.kind]}.NotFound`, notFoundMessage(err.kind, err.ids));

@@ -21,6 +21,16 @@ const MODULES: Array<Record<string, Handler>> = [
   volumes.HANDLERS, instanceExtras.HANDLERS, network.HANDLERS, keyPairs.HANDLERS,
 ];
 
+/**
+ * Mutating actions whose services call beforeChange(caller) before their first
+ * change, so a DryRun of them runs every check (http.ts). A DryRun of any
+ * other mutating action is only parsed.
+ */
+export const DRY_RUN_CHECKED = new Set([
+  'RunInstances', 'StartInstances', 'StopInstances', 'RebootInstances', 'TerminateInstances', 'CreateImage', 'CopyImage',
+  'DeregisterImage', 'CreateVolume', 'CreateSnapshot',
+]);
+
 export const HANDLERS: Record<string, Handler> = {};
 for (const m of MODULES) {
   for (const [action, handler] of Object.entries(m)) {

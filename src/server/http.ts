@@ -9,9 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ApiError, toApiError } from '../api/errors.js';
-import { HANDLERS } from '../api/router.js';
+import { DRY_RUN_CHECKED, HANDLERS } from '../api/router.js';
 import { findOperation, parseQuery, serializeError, serializeResponse } from '../protocol/protocol.js';
 import type { Caller, Context } from '../services/context.js';
+import { DryRunPassed } from '../services/errors.js';
 import { handleAdmin } from './admin.js';
 import { AuthError, parseAuthorization, verifySignature } from './sigv4.js';
 import { isStsRequest, sendStsError, stsAction } from './sts.js';
@@ -66,7 +67,12 @@ async function dispatch(ctx: Context, caller: Caller, params: URLSearchParams, i
   const handler = HANDLERS[action];
   if (!handler) throw new ApiError('InvalidAction', `The action ${action} is not implemented by Kiln yet.`);
   const input = parseQuery(params, op);
-  if (input.DryRun === true) throw new ApiError('DryRunOperation', 'Request would have succeeded, but DryRun flag is set.', 412);
+  if (input.DryRun === true) {
+    // As on AWS, a dry run checks the request and answers with the error it would meet. Actions whose services mark where
+    // they start changing things (beforeChange), and read-only ones, run up to that point; the rest are only parsed.
+    if (DRY_RUN_CHECKED.has(action) || /^(Describe|Get)/.test(action)) await handler(ctx, { ...caller, dryRun: true }, input, info);
+    throw new DryRunPassed();
+  }
   const output = await handler(ctx, caller, input, info);
   return serializeResponse(op, output as Record<string, unknown>, info.requestId);
 }

@@ -4,7 +4,7 @@ import { copySparse } from '../blocks/volume-io.js';
 import type { MappingRequest } from './block-mappings.js';
 import { applyOverrides, mappingSnapshots, validateMappings } from './block-mappings.js';
 import type { Caller, Context } from './context.js';
-import { Invalid, NotFound } from './errors.js';
+import { beforeChange, Invalid, NotFound } from './errors.js';
 import { insertImage } from './images.js';
 import { instanceSpec, visibleInstances } from './instances.js';
 import type { BlockDeviceMapping, ImageRecord, InstanceRecord, Tag, VolumeRecord } from './model.js';
@@ -41,6 +41,7 @@ export async function createImageFromInstance(ctx: Context, caller: Caller, req:
   const mappings = applyOverrides(attached.map((a) => a.mapping), overrides, snaps, inst.rootDeviceName);
   // The attached volumes the image keeps (not suppressed, not replaced by a snapshot an override names): each becomes a snapshot.
   const volumes = attached.filter(({ mapping }) => mappings.some((m) => m.deviceName === mapping.deviceName && m.ebs && !m.ebs.snapshotId));
+  beforeChange(caller);
   const image = await insertImage(ctx, caller, {
     name: req.name, description: req.description, architecture: inst.architecture, rootDeviceName: inst.rootDeviceName,
     blockDeviceMappings: [], sourceInstanceId: inst.id, sourceImageId: inst.imageId, sourceImageRegion: inst.region,

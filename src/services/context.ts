@@ -39,6 +39,8 @@ export interface Caller {
   /** The account's organization (o-...) and OU (ou-...), for organization and OU launch permissions. */
   org?: string;
   ou?: string;
+  /** A DryRun request: it checks everything and changes nothing (see beforeChange in errors.ts). */
+  dryRun?: boolean;
 }
 
 export function availabilityZones(region: string): string[] {

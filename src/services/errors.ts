@@ -5,6 +5,19 @@
 
 export type ResourceKind = 'image' | 'snapshot' | 'volume' | 'instance' | 'key-pair';
 
+/**
+ * A DryRun request got as far as its first change: every check passed, so it
+ * would have succeeded. Services call beforeChange(caller) at that point.
+ */
+export class DryRunPassed extends Error {
+  constructor() { super('Request would have succeeded, but DryRun flag is set.'); }
+}
+
+/** Marks the point where a request stops checking and starts changing things; a DryRun request ends here. */
+export function beforeChange(caller: { dryRun?: boolean }): void {
+  if (caller.dryRun) throw new DryRunPassed();
+}
+
 /** One or more resources do not exist, or are not visible to the caller. */
 export class NotFound extends Error {
   constructor(readonly kind: ResourceKind, readonly ids: string[]) { super(`${kind} not found: ${ids.join(', ')}`); }

@@ -8,7 +8,7 @@ import type { MappingRequest } from './block-mappings.js';
 import { mappingSnapshots, newMapping, validateMappings } from './block-mappings.js';
 import { recallToken, rememberToken } from './client-tokens.js';
 import type { Caller, Context } from './context.js';
-import { Invalid } from './errors.js';
+import { beforeChange, Invalid } from './errors.js';
 import { insertImage, launchableImage, ownerAlias, validateImageName, visibleImages } from './images.js';
 import { nowIso } from './ids.js';
 import type { BlockDeviceMapping, ImageRecord, Tag } from './model.js';
@@ -126,6 +126,7 @@ export async function copyImage(ctx: Context, caller: Caller, req: CopyRequest):
   if (prior) return prior;
   const source = await launchableImage(ctx, { ...caller, region: req.sourceRegion! }, req.sourceImageId!);
   const encrypted = !!req.encrypted || source.blockDeviceMappings.some((m) => m.ebs?.encrypted);
+  beforeChange(caller);
   const image = await insertImage(ctx, caller, {
     name: req.name!, description: req.description ?? source.description, architecture: source.architecture,
     rootDeviceName: source.rootDeviceName, blockDeviceMappings: [], state: 'pending',

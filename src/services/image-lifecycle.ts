@@ -3,7 +3,7 @@
  * deregistration (optionally with the image's snapshots).
  */
 import type { Caller, Context } from './context.js';
-import { Invalid } from './errors.js';
+import { beforeChange, Invalid } from './errors.js';
 import { ownedImage } from './image-attributes.js';
 import { nowIso } from './ids.js';
 import type { ImageRecord } from './model.js';
@@ -127,6 +127,7 @@ export async function deregisterImage(
       `The image ${imageId} can't be deregistered because deregistration protection is enabled (${protectionLabel(img)}). ` +
       'Disable deregistration protection first.');
   }
+  beforeChange(caller);
   await ctx.store.images.update(imageId, (r) => ({ ...r, state: 'deregistered', deregisteredAt: nowIso() }));
   if (!opts.deleteSnapshots) return undefined;
   const ids = [...new Set(img.blockDeviceMappings.map((m) => m.ebs?.snapshotId).filter((s): s is string => !!s))];

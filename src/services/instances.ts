@@ -6,7 +6,7 @@ import { RuntimeUnavailableError } from '../runtime/runtime.js';
 import { recallToken, rememberToken } from './client-tokens.js';
 import type { Caller, Context } from './context.js';
 import { availabilityZones } from './context.js';
-import { HostUnavailable, Invalid, InvalidState, MalformedId, NotFound } from './errors.js';
+import { beforeChange, HostUnavailable, Invalid, InvalidState, MalformedId, NotFound } from './errors.js';
 import { checkLaunchAllowed } from './image-settings.js';
 import { launchableImage } from './images.js';
 import { launchKeyPair } from './key-pairs.js';
@@ -64,6 +64,7 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
   const root = mappings.find((m) => m.deviceName === image.rootDeviceName && m.ebs?.snapshotId);
   if (!root) throw new Invalid('InvalidAMIID.Unavailable', `Image ${image.id} has no root snapshot`);
 
+  beforeChange(caller);
   const reservationId = newId('reservation');
   const launched: InstanceRecord[] = [];
   for (let n = 0; n < count; n++) {
@@ -199,6 +200,7 @@ export async function changeState(ctx: Context, caller: Caller, ids: string[], a
   const insts = await visibleInstances(ctx, caller, ids);
   const fn = TRANSITIONS[action];
   for (const inst of insts) checkTransition(inst, action);
+  beforeChange(caller);
   const out: StateChange[] = [];
   for (const inst of insts) out.push(await fn(ctx, inst, opts));
   return out;

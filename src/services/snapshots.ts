@@ -12,7 +12,7 @@ import { BLOCK_SIZE } from '../blocks/blocks.js';
 import type { BlockMap } from '../blocks/blocks.js';
 import { snapshotFile } from '../blocks/volume-io.js';
 import type { Caller, Context } from './context.js';
-import { Invalid, InUse, MalformedId, NotFound } from './errors.js';
+import { beforeChange, Invalid, InUse, MalformedId, NotFound } from './errors.js';
 import { imagesUsingSnapshot } from './image-lifecycle.js';
 import { isValidId, newId, nowIso } from './ids.js';
 import type { SnapshotRecord, Tag } from './model.js';
@@ -120,6 +120,7 @@ export async function createSnapshot(
   if (vol.state !== 'available' && vol.state !== 'in-use') {
     throw new Invalid('IncorrectState', `The volume '${vol.id}' is in state '${vol.state}' and cannot be snapshotted.`);
   }
+  beforeChange(caller);
   const id = newId('snapshot');
   const startTime = nowIso();
   const file = await snapshotStagingFile(ctx, id);

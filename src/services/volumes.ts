@@ -19,7 +19,7 @@ import { copySparse, restoreFile } from '../blocks/volume-io.js';
 import { syncDir } from '../blocks/fsync.js';
 import type { Caller, Context } from './context.js';
 import { availabilityZones } from './context.js';
-import { Invalid, MalformedId, NotFound } from './errors.js';
+import { beforeChange, Invalid, MalformedId, NotFound } from './errors.js';
 import { isValidId, newId, nowIso } from './ids.js';
 import { recallToken, rememberToken } from './client-tokens.js';
 import type { SnapshotRecord, Tag, VolumeAttachmentRecord, VolumeRecord, VolumeState } from './model.js';
@@ -89,6 +89,7 @@ export async function createVolume(
   const map = snap ? await ctx.store.blockMaps.get(snap.id) : undefined;
   if (snap && !map) throw new NotFound('snapshot', [snap.id]);
   const rec = newVolumeRecord(caller, v, map, snap);
+  beforeChange(caller);
   await ctx.store.volumes.insert(rec);
   await rememberToken(ctx, caller, 'create-volume', v.clientToken, v, [rec.id]);
   ctx.tasks.start(`create ${rec.id}`, async () => {
