@@ -14,6 +14,13 @@ export function isValidId(kind: ResourceKind, id: string): boolean {
 }
 
 /** ISO-8601 with milliseconds, as EC2 writes creationDate and friends. */
-export function nowIso(): string {
-  return new Date().toISOString();
+/**
+ * Now as ISO 8601 with milliseconds. With 'seconds', the milliseconds are
+ * zero, as AWS gives an image's CreationDate, an instance's LaunchTime and an
+ * attachment's AttachTime (snapshot and volume times keep them).
+ */
+export function nowIso(precision: 'ms' | 'seconds' = 'ms'): string {
+  const now = new Date();
+  if (precision === 'seconds') now.setUTCMilliseconds(0);
+  return now.toISOString();
 }

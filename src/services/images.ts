@@ -49,7 +49,7 @@ export async function insertImage(ctx: Context, owner: Caller, img: NewImage): P
   const rec: ImageRecord = {
     id: newId('image'), account: owner.account, region: owner.region, name: img.name, description: img.description,
     state: img.state ?? 'pending', ownerAlias: img.ownerAlias, architecture: img.architecture, rootDeviceName: img.rootDeviceName,
-    blockDeviceMappings: img.blockDeviceMappings, creationDate: nowIso(), isPublic: img.isPublic ?? false,
+    blockDeviceMappings: img.blockDeviceMappings, creationDate: nowIso('seconds'), isPublic: img.isPublic ?? false,
     enaSupport: true, bootMode: undefined, imdsSupport: undefined, sourceInstanceId: img.sourceInstanceId,
     sourceImageId: img.sourceImageId, sourceImageRegion: img.sourceImageRegion, tags: img.tags ?? [],
   };

@@ -14,7 +14,7 @@ import { createImageFromInstance } from './capture.js';
 import type { Caller } from './context.js';
 import { InvalidState, NotFound } from './errors.js';
 import { visibleImages } from './images.js';
-import { changeState, runInstances } from './instances.js';
+import { changeState, runInstances, TERMINATED_VISIBLE_MS, visibleInstances } from './instances.js';
 import { CATALOG_ACCOUNT } from './model.js';
 import { RecordingRuntime } from '../runtime/recording-runtime.js';
 
@@ -135,5 +135,41 @@ test('a pending instance cannot be stopped; an image of another architecture can
     await assert.rejects(runInstances(app.ctx, caller, { imageId: arm.id, minCount: 1, maxCount: 1, instanceType: 't3.nano' }), { code: 'InvalidParameterValue' });
   } finally {
     await app.ctx.store.images.update(baseImage, (r) => ({ ...r, architecture: 'x86_64' }));
+  }
+});
+
+test('a terminated instance is shown for an hour, then gone: not listed, and NotFound by id', async () => {
+  const [inst] = await runInstances(app.ctx, caller, { imageId: baseImage, minCount: 1, maxCount: 1, instanceType: 't3.nano' });
+  await settle();
+  await changeState(app.ctx, caller, [inst!.id], 'terminate');
+  await settle();
+  assert.equal((await visibleInstances(app.ctx, caller, [inst!.id]))[0]!.state, 'terminated');
+  assert.ok((await visibleInstances(app.ctx, caller)).some((i) => i.id === inst!.id));
+  await app.ctx.store.instances.update(inst!.id, (i) => ({ ...i, terminatedAt: new Date(Date.now() - TERMINATED_VISIBLE_MS - 1000).toISOString() }));
+  assert.ok(!(await visibleInstances(app.ctx, caller)).some((i) => i.id === inst!.id));
+  await assert.rejects(visibleInstances(app.ctx, caller, [inst!.id]), NotFound);
+});
+
+test('launch times and image creation dates are whole seconds, as AWS gives them', async () => {
+  const [inst] = await runInstances(app.ctx, caller, { imageId: baseImage, minCount: 1, maxCount: 1, instanceType: 't3.nano' });
+  assert.match(inst!.launchTime, /\.000Z$/);
+  await settle();
+  const image = await createImageFromInstance(app.ctx, caller, { instanceId: inst!.id, name: `whole-seconds-${Date.now()}` });
+  assert.match(image.creationDate, /\.000Z$/);
+  await settle();
+  await changeState(app.ctx, caller, [inst!.id], 'terminate');
+  await settle();
+});
+
+test('an image without ENA support launches on Xen types (t2) but not on Nitro ones (t3), as on AWS', async () => {
+  const noEna = await app.ctx.store.images.update(baseImage, (r) => ({ ...r, enaSupport: false }));
+  try {
+    await assert.rejects(runInstances(app.ctx, caller, { imageId: noEna.id, minCount: 1, maxCount: 1, instanceType: 't3.nano' }), { code: 'InvalidParameterCombination' });
+    const [inst] = await runInstances(app.ctx, caller, { imageId: noEna.id, minCount: 1, maxCount: 1, instanceType: 't2.nano' });
+    await settle();
+    await changeState(app.ctx, caller, [inst!.id], 'terminate');
+    await settle();
+  } finally {
+    await app.ctx.store.images.update(baseImage, (r) => ({ ...r, enaSupport: true }));
   }
 });

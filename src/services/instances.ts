@@ -12,7 +12,7 @@ import { launchableImage } from './images.js';
 import { launchKeyPair } from './key-pairs.js';
 import { meterInstance, requireSubscription } from './marketplace.js';
 import { isValidId, newId, nowIso } from './ids.js';
-import { architecturesOf, DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES } from './instance-types.js';
+import { architecturesOf, DEFAULT_INSTANCE_TYPE, INSTANCE_TYPES, isNitro } from './instance-types.js';
 import type { BlockDeviceMapping, InstanceRecord, InstanceState, Tag, VolumeRecord } from './model.js';
 import { createLaunchVolume, deleteVolume, growFilesystem } from './volumes.js';
 
@@ -50,6 +50,9 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
   if (!(architecturesOf(instanceType) as string[]).includes(image.architecture)) {
     throw new Invalid('InvalidParameterValue', `The architecture '${architecturesOf(instanceType).at(-1)}' of the specified instance type does not match the architecture '${image.architecture}' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI.`);
   }
+  if (isNitro(instanceType) && !image.enaSupport) {
+    throw new Invalid('InvalidParameterCombination', `Enhanced networking with the Elastic Network Adapter (ENA) is required for the '${instanceType}' instance type. Ensure that you are using an AMI that is enabled for ENA.`);
+  }
   const count = await launchCount(ctx, caller, req.minCount, req.maxCount);
   if (req.userData !== undefined && Buffer.from(req.userData, 'base64').length > MAX_USER_DATA) {
     throw new Invalid('InvalidParameterValue', 'User data is limited to 16384 bytes');
@@ -70,7 +73,7 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
   for (let n = 0; n < count; n++) {
     const rec: InstanceRecord = {
       id: newId('instance'), account: caller.account, region: caller.region, imageId: image.id, instanceType,
-      state: 'pending', stateTransitionReason: '', launchTime: nowIso(), availabilityZone: az, reservationId,
+      state: 'pending', stateTransitionReason: '', launchTime: nowIso('seconds'), availabilityZone: az, reservationId,
       amiLaunchIndex: n, userData: req.userData || undefined, keyName: keyPair?.keyName, publicKey: keyPair?.publicKey, clientToken: req.clientToken,
       productCodes: image.productCodes?.length ? image.productCodes : undefined,
       architecture: image.architecture, rootDeviceName: image.rootDeviceName, bootMode: image.bootMode, tpmSupport: image.tpmSupport, volumeIds: [], tags: req.tags ?? [], launching: true,
@@ -111,7 +114,7 @@ async function firstBoot(ctx: Context, inst: InstanceRecord, mappings: BlockDevi
       await createLaunchVolume(ctx, owner, {
         availabilityZone: inst.availabilityZone, snapshotId: m.ebs.snapshotId, size: m.ebs.volumeSize,
         volumeType: m.ebs.volumeType, encrypted: m.ebs.encrypted, iops: m.ebs.iops, throughput: m.ebs.throughput, tags: volumeTags,
-      }, { instanceId: inst.id, device: m.deviceName, deleteOnTermination: m.ebs.deleteOnTermination, attachTime: nowIso() },
+      }, { instanceId: inst.id, device: m.deviceName, deleteOnTermination: m.ebs.deleteOnTermination, attachTime: nowIso('seconds') },
       (vol) => ctx.store.instances.update(inst.id, (i) => ({ ...i, volumeIds: [...i.volumeIds, vol.id] })).then(() => undefined));
     }
     await boot(ctx, inst.id);
@@ -162,6 +165,7 @@ async function setState(ctx: Context, id: string, state: InstanceState, reason: 
   // Once running or terminated, the first boot is over.
   const inst = await ctx.store.instances.update(id, ({ launching, ...i }) => ({
     ...i, state, stateTransitionReason: reason, stateReason, ...(launching && state === 'pending' ? { launching } : {}),
+    ...(state === 'terminated' ? { terminatedAt: nowIso() } : {}),
   }));
   await meterInstance(ctx, inst); // marketplace instance-hours: every move into and out of 'running' passes here
   return inst;
@@ -180,15 +184,21 @@ async function releaseVolumes(ctx: Context, instanceId: string, all: boolean): P
 
 /** The caller's instances; with `ids`, exactly those or NotFound/Malformed as AWS answers. */
 export async function visibleInstances(ctx: Context, caller: Caller, ids?: string[]): Promise<InstanceRecord[]> {
+  const now = Date.now();
   if (ids?.length) {
     for (const id of ids) if (!isValidId('instance', id)) throw new MalformedId('instance', id);
     const found = await Promise.all(ids.map((id) => ctx.store.instances.get(id)));
-    const missing = ids.filter((_, i) => !found[i] || found[i]!.account !== caller.account || found[i]!.region !== caller.region);
+    const missing = ids.filter((_, i) => !found[i] || found[i]!.account !== caller.account || found[i]!.region !== caller.region || gone(found[i]!, now));
     if (missing.length) throw new NotFound('instance', missing);
     return found as InstanceRecord[];
   }
-  return ctx.store.instances.list(caller);
+  return (await ctx.store.instances.list(caller)).filter((i) => !gone(i, now));
 }
+
+/** AWS keeps showing a terminated instance for about an hour; Kiln keeps the record (metering reads it) but shows it no more. */
+export const TERMINATED_VISIBLE_MS = 60 * 60 * 1000;
+const gone = (i: InstanceRecord, now: number) =>
+  i.state === 'terminated' && now - Date.parse(i.terminatedAt ?? i.launchTime) >= TERMINATED_VISIBLE_MS;
 
 export interface StateChange { instanceId: string; previous: InstanceState; current: InstanceState }
 
@@ -235,7 +245,7 @@ const TRANSITIONS: Record<string, Transition> = {
   start: async (ctx, inst) => {
     if (inst.state !== 'stopped') return { instanceId: inst.id, previous: inst.state, current: inst.state };
     await ctx.store.instances.update(inst.id, (i) => ({
-      ...i, state: 'pending', stateReason: undefined, stateTransitionReason: '', firstLaunchTime: i.firstLaunchTime ?? i.launchTime, launchTime: nowIso(),
+      ...i, state: 'pending', stateReason: undefined, stateTransitionReason: '', firstLaunchTime: i.firstLaunchTime ?? i.launchTime, launchTime: nowIso('seconds'),
     }));
     ctx.tasks.start(`start ${inst.id}`, () => ctx.locks.run(inst.id, async () => {
       try {
@@ -266,7 +276,8 @@ async function finishTermination(ctx: Context, instanceId: string): Promise<void
   await ctx.runtime.stop(instanceId);
   await releaseVolumes(ctx, instanceId, false);
   await ctx.store.instances.update(instanceId, (i) => ({
-    ...i, state: 'terminated', stateReason: { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' },
+    ...i, state: 'terminated', terminatedAt: nowIso(),
+    stateReason: { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' },
   }));
 }
 

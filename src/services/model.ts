@@ -156,6 +156,8 @@ export interface InstanceRecord extends Owned {
   clientToken?: string;
   architecture: string;
   rootDeviceName: string;
+  /** When it reached 'terminated'; an hour later it is gone from every answer, as on AWS. */
+  terminatedAt?: string;
   /** The image's boot settings at launch. */
   bootMode?: string;
   tpmSupport?: string;

@@ -39,7 +39,7 @@ async function attachLocked(ctx: Context, instanceId: string, volumeId: string, 
   if (!vol) throw new NotFound('volume', [volumeId]);
   const attached = await attachedVolumes(ctx, inst);
   const root = checkAttach(inst, vol, device, attached);
-  const attachment: VolumeAttachmentRecord = { instanceId, device, deleteOnTermination: false, attachTime: nowIso() };
+  const attachment: VolumeAttachmentRecord = { instanceId, device, deleteOnTermination: false, attachTime: nowIso('seconds') };
   await ctx.store.volumes.update(volumeId, (v) => {
     if (v.attachment || v.state !== 'available') throw new Invalid('VolumeInUse', `${volumeId} is already attached to an instance`);
     return { ...v, state: 'in-use', attachment };
