@@ -89,6 +89,7 @@ export function newMapping(m: MappingRequest, snaps: Map<string, SnapshotRecord>
     ebs: withPerformance({
       snapshotId: snap?.id, volumeSize, deleteOnTermination: m.ebs.deleteOnTermination ?? true,
       volumeType: m.ebs.volumeType ?? DEFAULT_VOLUME_TYPE, encrypted: !!snap?.encrypted || !!m.ebs.encrypted,
+      ...(snap?.kmsKeyId ? { kmsKeyId: snap.kmsKeyId } : {}),
     }, m.ebs),
   };
 }

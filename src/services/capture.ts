@@ -51,7 +51,7 @@ export async function createImageFromInstance(ctx: Context, caller: Caller, req:
     const made = new Map<string, string>();
     for (const { vol, mapping } of volumes) {
       const snap = await createPendingSnapshot(ctx, caller, {
-        volumeId: vol.id, volumeSize: vol.size, tags: req.snapshotTags, encrypted: vol.encrypted,
+        volumeId: vol.id, volumeSize: vol.size, tags: req.snapshotTags, encrypted: vol.encrypted, kmsKeyId: vol.kmsKeyId,
         description: `Created by CreateImage(${inst.id}) for ${image.id}`,
       });
       made.set(mapping.deviceName, snap.id);
@@ -85,6 +85,7 @@ async function attachedVolumes(ctx: Context, inst: InstanceRecord) {
       deviceName: vol.attachment.device,
       ebs: {
         volumeSize: vol.size, encrypted: vol.encrypted, deleteOnTermination: vol.attachment.deleteOnTermination, volumeType: vol.volumeType,
+        ...(vol.encrypted && vol.kmsKeyId ? { kmsKeyId: vol.kmsKeyId } : {}),
         ...(vol.iops !== undefined ? { iops: vol.iops } : {}), ...(vol.throughput !== undefined ? { throughput: vol.throughput } : {}),
       },
     } });

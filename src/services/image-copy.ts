@@ -136,7 +136,7 @@ export async function copyImage(ctx: Context, caller: Caller, req: CopyRequest):
   let pending: ImageRecord;
   let pairs: CopyPair[];
   try {
-    const made = await recordCopySnapshots(ctx, caller, source, image.id, encrypted, req.snapshotTags);
+    const made = await recordCopySnapshots(ctx, caller, source, image.id, { encrypted, kmsKeyId: encrypted ? req.kmsKeyId : undefined }, req.snapshotTags);
     pairs = made.pairs;
     pending = await ctx.store.images.update(image.id, (r) => ({
       ...r, blockDeviceMappings: made.mappings, enaSupport: source.enaSupport, bootMode: source.bootMode,
@@ -157,20 +157,22 @@ interface CopyPair { from: string; to: string }
 
 /** Records the copy's snapshots (pending, owned by the caller) and the mappings that point at them. */
 async function recordCopySnapshots(
-  ctx: Context, caller: Caller, source: ImageRecord, imageId: string, encrypted: boolean, tags: Tag[] | undefined,
+  ctx: Context, caller: Caller, source: ImageRecord, imageId: string, key: { encrypted: boolean; kmsKeyId?: string }, tags: Tag[] | undefined,
 ): Promise<{ pairs: CopyPair[]; mappings: BlockDeviceMapping[] }> {
+  // The copy is the caller's: the key named, else the caller's aws/ebs key, never the source owner's.
+  const { encrypted, kmsKeyId } = key;
   const pairs: CopyPair[] = [];
   const mappings: BlockDeviceMapping[] = [];
   for (const m of source.blockDeviceMappings) {
-    if (!m.ebs?.snapshotId) { mappings.push({ ...m, ebs: m.ebs && { ...m.ebs, encrypted } }); continue; }
+    if (!m.ebs?.snapshotId) { mappings.push({ ...m, ebs: m.ebs && { ...m.ebs, encrypted, kmsKeyId } }); continue; }
     const from = m.ebs.snapshotId;
     const snap = await createPendingSnapshot(ctx, caller, {
       volumeId: 'vol-ffffffff', volumeSize: m.ebs.volumeSize, tags,
       description: `Copied for DestinationAmi ${imageId} from SourceAmi ${source.id} for SourceSnapshot ${from}. Task created on ${Math.floor(Date.now() / 1000)}.`,
     });
-    await ctx.store.snapshots.update(snap.id, (s) => ({ ...s, encrypted, sourceSnapshotId: from, sourceRegion: source.region }));
+    await ctx.store.snapshots.update(snap.id, (s) => ({ ...s, encrypted, kmsKeyId, sourceSnapshotId: from, sourceRegion: source.region }));
     pairs.push({ from, to: snap.id });
-    mappings.push({ ...m, ebs: { ...m.ebs, snapshotId: snap.id, encrypted } });
+    mappings.push({ ...m, ebs: { ...m.ebs, snapshotId: snap.id, encrypted, kmsKeyId } });
   }
   return { pairs, mappings };
 }

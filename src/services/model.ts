@@ -20,6 +20,8 @@ export interface EbsMapping {
   deleteOnTermination: boolean;
   volumeType: string;
   encrypted: boolean;
+  /** The KMS key a request named for the encrypted volume (else the owner's aws/ebs key is reported). */
+  kmsKeyId?: string;
   /** Provisioned IOPS (gp3, io1, io2) and throughput in MiB/s (gp3), when set. */
   iops?: number;
   throughput?: number;
@@ -100,6 +102,8 @@ export interface SnapshotRecord extends Owned {
   completionTime?: string;
   description: string;
   encrypted: boolean;
+  /** The KMS key a request named (else the owner's aws/ebs key is reported when encrypted). */
+  kmsKeyId?: string;
   ownerAlias?: string;
   /** Bytes of new block data this snapshot added to the store (incremental size). */
   dataBytes?: number;
@@ -127,6 +131,8 @@ export interface VolumeRecord extends Owned {
   createTime: string;
   volumeType: string;
   encrypted: boolean;
+  /** The KMS key a request named (else the owner's aws/ebs key is reported when encrypted). */
+  kmsKeyId?: string;
   /** Provisioned IOPS and throughput (MiB/s), when set; performanceOf() gives what EC2 reports otherwise. */
   iops?: number;
   throughput?: number;

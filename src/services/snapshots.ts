@@ -24,8 +24,9 @@ export interface NewSnapshot {
   description: string;
   tags?: Tag[];
   ownerAlias?: string;
-  /** A snapshot of an encrypted volume is encrypted. */
+  /** A snapshot of an encrypted volume is encrypted, under the volume's key. */
   encrypted?: boolean;
+  kmsKeyId?: string;
 }
 
 /** Registers a snapshot in state pending; its data arrives with completeSnapshot. */
@@ -34,6 +35,7 @@ export async function createPendingSnapshot(ctx: Context, owner: Caller, s: NewS
     id: newId('snapshot'), account: owner.account, region: owner.region,
     volumeId: s.volumeId, volumeSize: s.volumeSize, state: 'pending', progress: '0%', startTime: nowIso(),
     description: s.description, encrypted: !!s.encrypted, ownerAlias: s.ownerAlias, tags: s.tags ?? [],
+    ...(s.encrypted && s.kmsKeyId ? { kmsKeyId: s.kmsKeyId } : {}),
   };
   await ctx.store.snapshots.insert(rec);
   return rec;
@@ -134,6 +136,7 @@ export async function createSnapshot(
   const rec: SnapshotRecord = {
     id, account: caller.account, region: caller.region, volumeId: vol.id, volumeSize: copied.size, state: 'pending',
     progress: '0%', startTime, description: req.description ?? '', encrypted: copied.encrypted, tags: req.tags ?? [],
+    ...(copied.encrypted && vol.kmsKeyId ? { kmsKeyId: vol.kmsKeyId } : {}),
   };
   try {
     await ctx.store.snapshots.insert(rec);
@@ -180,6 +183,9 @@ export async function copySnapshot(ctx: Context, caller: Caller, req: CopySnapsh
   });
   const copy = await ctx.store.snapshots.update(rec.id, (s) => ({
     ...s, encrypted: source.encrypted || !!req.encrypted, sourceSnapshotId: source.id, sourceRegion: source.region,
+    // The key named, else the source's in its own region; across regions, the destination's aws/ebs key.
+    ...((req.kmsKeyId ?? (source.region === caller.region ? source.kmsKeyId : undefined)) !== undefined
+      ? { kmsKeyId: req.kmsKeyId ?? source.kmsKeyId } : {}),
   }));
   ctx.tasks.start(`copy ${rec.id}`, () => building(ctx, async () => {
     try {

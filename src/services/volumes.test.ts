@@ -47,6 +47,22 @@ before(async () => {
 after(async () => kiln?.close());
 
 describe('CreateVolume', () => {
+  test('an encrypted volume reports its KMS key (the one named, else the account\'s aws/ebs key), and its snapshot the same', async () => {
+    const plain = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: AZ, Size: 1 }));
+    assert.equal(plain.KmsKeyId, undefined);
+    const byDefault = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: AZ, Size: 1, Encrypted: true }));
+    assert.match(byDefault.KmsKeyId ?? '', /^arn:aws:kms:us-east-1:000000000000:key\/[0-9a-f-]{36}$/);
+    const key = 'arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555';
+    const named = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: AZ, Size: 1, Encrypted: true, KmsKeyId: key }));
+    assert.equal(named.KmsKeyId, key);
+    await assert.rejects(ec2.send(new CreateVolumeCommand({ AvailabilityZone: AZ, Size: 1, KmsKeyId: key })), { name: 'InvalidParameterDependency' });
+    await waitUntilVolumeAvailable({ client: ec2, ...wait }, { VolumeIds: [plain.VolumeId!, byDefault.VolumeId!, named.VolumeId!] });
+    const snap = await ec2.send(new CreateSnapshotCommand({ VolumeId: named.VolumeId! }));
+    assert.deepEqual([snap.Encrypted, snap.KmsKeyId], [true, key]);
+    await waitUntilSnapshotCompleted({ client: ec2, ...wait }, { SnapshotIds: [snap.SnapshotId!] });
+    for (const v of [plain, byDefault, named]) await ec2.send(new DeleteVolumeCommand({ VolumeId: v.VolumeId! }));
+  });
+
   test('a retry with the same ClientToken gets the same volume; other parameters get IdempotentParameterMismatch', async () => {
     const input = { AvailabilityZone: AZ, Size: 1, ClientToken: `retry-${Date.now()}` };
     const a = await ec2.send(new CreateVolumeCommand(input));

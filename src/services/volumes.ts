@@ -65,6 +65,8 @@ export interface NewVolume {
   throughput?: number;
   encrypted?: boolean;
   tags?: Tag[];
+  /** The KMS key for an encrypted volume (needs encrypted); a snapshot's key carries over otherwise. */
+  kmsKeyId?: string;
   /** CreateVolume's idempotency token: a retry with the same token and parameters gets the same volume. */
   clientToken?: string;
 }
@@ -81,6 +83,9 @@ export async function createVolume(
     throw new Invalid('InvalidParameterValue', `Invalid availability zone: [${v.availabilityZone}]`);
   }
   if (v.size === undefined && !v.snapshotId) throw new Invalid('MissingParameter', 'The request must contain the parameter size or snapshotId');
+  if (v.kmsKeyId !== undefined && !v.encrypted) {
+    throw new Invalid('InvalidParameterDependency', 'The parameter KmsKeyId requires the parameter Encrypted to be set to true.');
+  }
   const [priorId] = await recallToken(ctx, caller, 'create-volume', v.clientToken, v) ?? [];
   const prior = priorId ? await ctx.store.volumes.get(priorId) : undefined;
   if (prior) return prior;
@@ -139,6 +144,7 @@ function newVolumeRecord(
     id: newId('volume'), account: owner.account, region: owner.region, size, snapshotId: v.snapshotId,
     availabilityZone: v.availabilityZone, state: 'creating', createTime: nowIso(), volumeType,
     encrypted: !!v.encrypted || !!snap?.encrypted, tags: v.tags ?? [],
+    ...((v.kmsKeyId ?? snap?.kmsKeyId) !== undefined ? { kmsKeyId: v.kmsKeyId ?? snap?.kmsKeyId } : {}),
     ...(v.iops !== undefined ? { iops: v.iops } : {}), ...(v.throughput !== undefined ? { throughput: v.throughput } : {}),
   };
 }

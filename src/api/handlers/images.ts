@@ -5,6 +5,7 @@ import type {
 import { createImageFromInstance } from '../../services/capture.js';
 import type { Caller } from '../../services/context.js';
 import { protectionLabel } from '../../services/image-lifecycle.js';
+import { reportedKey } from '../../services/kms.js';
 import { ownerAlias, visibleImages } from '../../services/images.js';
 import { allowedImagesPolicy } from '../../services/image-settings.js';
 import { grantsOf, sharedWith } from '../../services/permissions.js';
@@ -45,7 +46,7 @@ export function toSdkImage(img: ImageRecord, allowed?: boolean): Image {
       DeviceName: m.deviceName, VirtualName: m.virtualName, NoDevice: m.noDevice ? '' : undefined,
       Ebs: m.ebs && {
         SnapshotId: m.ebs.snapshotId, VolumeSize: m.ebs.volumeSize, DeleteOnTermination: m.ebs.deleteOnTermination,
-        VolumeType: m.ebs.volumeType as 'gp3', Encrypted: m.ebs.encrypted, ...mappingPerformance(m.ebs),
+        VolumeType: m.ebs.volumeType as 'gp3', Encrypted: m.ebs.encrypted, KmsKeyId: reportedKey(m.ebs, img), ...mappingPerformance(m.ebs),
       },
     })),
     StateReason: img.stateReason && { Code: img.stateReason.code, Message: img.stateReason.message },

@@ -8,6 +8,7 @@ import type {
   ResetSnapshotAttributeRequest, Snapshot,
 } from '@aws-sdk/client-ec2';
 import type { Caller } from '../../services/context.js';
+import { reportedKey } from '../../services/kms.js';
 import type { SnapshotRecord } from '../../services/model.js';
 import { CATALOG_ACCOUNT } from '../../services/model.js';
 import type { VolumePermissionItem } from '../../services/snapshot-attributes.js';
@@ -28,7 +29,7 @@ export function toSdkSnapshot(s: SnapshotRecord): Snapshot {
     SnapshotId: s.id, VolumeId: s.volumeId, State: s.state, StateMessage: s.stateMessage, Progress: s.progress,
     StartTime: new Date(s.startTime), CompletionTime: s.completionTime ? new Date(s.completionTime) : undefined,
     OwnerId: s.account, OwnerAlias: ownerAlias(s), Description: s.description, VolumeSize: s.volumeSize,
-    Encrypted: s.encrypted, StorageTier: 'standard', Tags: s.tags.length ? toSdkTags(s.tags) : undefined,
+    Encrypted: s.encrypted, KmsKeyId: reportedKey(s, s), StorageTier: 'standard', Tags: s.tags.length ? toSdkTags(s.tags) : undefined,
   };
 }
 

@@ -7,6 +7,7 @@ import type {
   DescribeVolumesModificationsRequest, DescribeVolumesModificationsResult, DescribeVolumesRequest, DescribeVolumesResult,
   DetachVolumeRequest, ModifyVolumeRequest, ModifyVolumeResult, Volume, VolumeAttachment, VolumeModification,
 } from '@aws-sdk/client-ec2';
+import { reportedKey } from '../../services/kms.js';
 import { zoneIdOf } from '../../services/network.js';
 import { usableSnapshot } from '../../services/snapshots.js';
 import type { Attachment } from '../../services/volume-attach.js';
@@ -28,7 +29,7 @@ export function toSdkVolume(v: VolumeDetails): Volume {
   const a = v.attachment;
   return {
     VolumeId: v.id, Size: v.size, SnapshotId: v.snapshotId ?? '', AvailabilityZone: v.availabilityZone, State: v.state,
-    CreateTime: new Date(v.createTime), VolumeType: v.volumeType as Volume['VolumeType'], Encrypted: v.encrypted,
+    CreateTime: new Date(v.createTime), VolumeType: v.volumeType as Volume['VolumeType'], Encrypted: v.encrypted, KmsKeyId: reportedKey(v, v),
     Iops: perf.iops, Throughput: perf.throughput, MultiAttachEnabled: false, FastRestored: false,
     Attachments: a ? [{
       VolumeId: v.id, InstanceId: a.instanceId, Device: a.device, State: 'attached', AttachTime: new Date(a.attachTime),
@@ -73,7 +74,7 @@ export const create: Handler<CreateVolumeRequest, Volume> = async (ctx, caller, 
   const vol = await createVolume(ctx, caller, {
     availabilityZone: required(input.AvailabilityZone, 'AvailabilityZone'), size: input.Size, snapshotId: input.SnapshotId,
     volumeType: input.VolumeType, iops: input.Iops, throughput: input.Throughput, encrypted: input.Encrypted, tags: tags.volume,
-    clientToken: input.ClientToken,
+    clientToken: input.ClientToken, kmsKeyId: input.KmsKeyId,
   }, (id) => usableSnapshot(ctx, caller, id));
   return toSdkVolume(vol);
 };
