@@ -42,7 +42,7 @@ function expected(i: Image): Record<string, string> {
     'creation-date': `${i.CreationDate!.slice(0, 10)}*`,
     'description': i.Description!,
     'ena-support': String(i.EnaSupport),
-    'free-tier-eligible': 'false',
+    'free-tier-eligible': String(i.FreeTierEligible),
     'hypervisor': i.Hypervisor!,
     'image-id': i.ImageId!,
     'image-type': i.ImageType!,
@@ -65,6 +65,7 @@ const find = async (Name: string, value: string, owner = 'amazon') =>
   ((await ec2.send(new DescribeImagesCommand({ Owners: [owner], Filters: [{ Name, Values: [value] }] }))).Images ?? []).map((i) => i.ImageId);
 
 test('each filter finds the image by its own value and not by another', async () => {
+  assert.equal(img.FreeTierEligible, true, 'Amazon\'s own images are free-tier eligible');
   for (const [name, value] of Object.entries(expected(img))) {
     assert.deepEqual(await find(name, value), [img.ImageId], `${name}=${value}`);
     assert.deepEqual(await find(name, 'no-such-value'), [], `${name}=no-such-value`);

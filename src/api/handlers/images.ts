@@ -10,6 +10,7 @@ import { ownerAlias, visibleImages } from '../../services/images.js';
 import { allowedImagesPolicy } from '../../services/image-settings.js';
 import { grantsOf, sharedWith } from '../../services/permissions.js';
 import type { EbsMapping, ImageRecord, ProductCode } from '../../services/model.js';
+import { CATALOG_ACCOUNT } from '../../services/model.js';
 import { ApiError } from '../errors.js';
 import type { FilterFields } from '../filters.js';
 import { applyFilters } from '../filters.js';
@@ -39,7 +40,7 @@ export function toSdkImage(img: ImageRecord, allowed?: boolean): Image {
     ImageOwnerAlias: alias, CreationDate: img.creationDate, Public: img.isPublic, Architecture: img.architecture as Image['Architecture'],
     ImageType: 'machine', PlatformDetails: 'Linux/UNIX', UsageOperation: 'RunInstances', Name: img.name, Description: img.description,
     RootDeviceType: 'ebs', RootDeviceName: img.rootDeviceName, VirtualizationType: 'hvm', Hypervisor: 'xen', EnaSupport: img.enaSupport,
-    SriovNetSupport: 'simple',
+    SriovNetSupport: 'simple', FreeTierEligible: img.account === CATALOG_ACCOUNT,
     BootMode: img.bootMode as Image['BootMode'], ImdsSupport: img.imdsSupport as Image['ImdsSupport'],
     TpmSupport: img.tpmSupport as Image['TpmSupport'],
     BlockDeviceMappings: img.blockDeviceMappings.map((m) => ({
@@ -70,7 +71,8 @@ const IMAGE_FILTERS: FilterFields<ImageRecord> = {
   'creation-date': (i) => i.creationDate,
   'description': (i) => i.description,
   'ena-support': (i) => i.enaSupport,
-  'free-tier-eligible': () => false,
+  // As on AWS, Amazon's own images qualify for the free tier (on t2.micro/t3.micro); no one else's do.
+  'free-tier-eligible': (i) => i.account === CATALOG_ACCOUNT,
   'hypervisor': () => 'xen',
   'image-id': (i) => i.id,
   'image-type': () => 'machine',
