@@ -17,6 +17,7 @@
 import type { Caller, Context } from './context.js';
 import { Invalid } from './errors.js';
 import type { BlockDeviceMapping, EbsMapping, SnapshotRecord } from './model.js';
+import { present } from './model.js';
 import { describeSnapshots } from './snapshots.js';
 import { checkPerformance, VOLUME_TYPES } from './volumes.js';
 
@@ -89,7 +90,7 @@ export function newMapping(m: MappingRequest, snaps: Map<string, SnapshotRecord>
     ebs: withPerformance({
       snapshotId: snap?.id, volumeSize, deleteOnTermination: m.ebs.deleteOnTermination ?? true,
       volumeType: m.ebs.volumeType ?? DEFAULT_VOLUME_TYPE, encrypted: !!snap?.encrypted || !!m.ebs.encrypted,
-      ...(snap?.kmsKeyId ? { kmsKeyId: snap.kmsKeyId } : {}),
+      ...present({ kmsKeyId: snap?.kmsKeyId }),
     }, m.ebs),
   };
 }
@@ -98,7 +99,7 @@ export function newMapping(m: MappingRequest, snaps: Map<string, SnapshotRecord>
 function withPerformance(ebs: EbsMapping, p: { iops?: number; throughput?: number }): EbsMapping {
   checkPerformance(ebs.volumeType, VOLUME_TYPES[ebs.volumeType]!, ebs.volumeSize, p);
   const { iops: _i, throughput: _t, ...rest } = ebs;
-  return { ...rest, ...(p.iops !== undefined ? { iops: p.iops } : {}), ...(p.throughput !== undefined ? { throughput: p.throughput } : {}) };
+  return { ...rest, ...present({ iops: p.iops, throughput: p.throughput }) };
 }
 
 /** `base` with the request's overrides applied (see the module comment); the order is base's, then added devices. */

@@ -8,6 +8,7 @@ import { beforeChange, Invalid, NotFound } from './errors.js';
 import { insertImage } from './images.js';
 import { instanceSpec, visibleInstances } from './instances.js';
 import type { BlockDeviceMapping, ImageRecord, InstanceRecord, Tag, VolumeRecord } from './model.js';
+import { present } from './model.js';
 import { completeSnapshot, createPendingSnapshot, discard } from './snapshots.js';
 import { failInterruptedVolumes } from './volumes.js';
 
@@ -85,8 +86,7 @@ async function attachedVolumes(ctx: Context, inst: InstanceRecord) {
       deviceName: vol.attachment.device,
       ebs: {
         volumeSize: vol.size, encrypted: vol.encrypted, deleteOnTermination: vol.attachment.deleteOnTermination, volumeType: vol.volumeType,
-        ...(vol.encrypted && vol.kmsKeyId ? { kmsKeyId: vol.kmsKeyId } : {}),
-        ...(vol.iops !== undefined ? { iops: vol.iops } : {}), ...(vol.throughput !== undefined ? { throughput: vol.throughput } : {}),
+        ...present({ kmsKeyId: vol.encrypted ? vol.kmsKeyId : undefined, iops: vol.iops, throughput: vol.throughput }),
       },
     } });
   }

@@ -47,8 +47,9 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
   await requireSubscription(ctx, caller, image); // marketplace product codes: OptInRequired unless vendor or subscribed
   const instanceType = req.instanceType ?? DEFAULT_INSTANCE_TYPE;
   if (!INSTANCE_TYPES[instanceType]) throw new Invalid('InvalidParameterValue', `Invalid value '${instanceType}' for InstanceType.`);
-  if (!(architecturesOf(instanceType) as string[]).includes(image.architecture)) {
-    throw new Invalid('InvalidParameterValue', `The architecture '${architecturesOf(instanceType).at(-1)}' of the specified instance type does not match the architecture '${image.architecture}' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI.`);
+  const archs: string[] = architecturesOf(instanceType);
+  if (!archs.includes(image.architecture)) {
+    throw new Invalid('InvalidParameterValue', `The architecture '${archs.at(-1)}' of the specified instance type does not match the architecture '${image.architecture}' of the specified AMI. Specify an instance type and an AMI that have matching architectures, and try again. You can use 'describe-instance-types' or 'describe-images' to discover the architecture of the instance type or AMI.`);
   }
   if (isNitro(instanceType) && !image.enaSupport) {
     throw new Invalid('InvalidParameterCombination', `Enhanced networking with the Elastic Network Adapter (ENA) is required for the '${instanceType}' instance type. Ensure that you are using an AMI that is enabled for ENA.`);

@@ -14,6 +14,11 @@ export type InstanceState = 'pending' | 'running' | 'stopping' | 'stopped' | 'sh
 /** Every record is owned by one account and lives in one region. */
 export interface Owned { id: string; account: string; region: string }
 
+/** The members of `fields` that are set: optional record members stay absent rather than present as undefined. */
+export function present<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 export interface EbsMapping {
   snapshotId?: string;
   volumeSize: number;

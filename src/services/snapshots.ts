@@ -16,6 +16,7 @@ import { beforeChange, Invalid, InUse, MalformedId, NotFound } from './errors.js
 import { imagesUsingSnapshot } from './image-lifecycle.js';
 import { isValidId, newId, nowIso } from './ids.js';
 import type { SnapshotRecord, Tag } from './model.js';
+import { present } from './model.js';
 import { ownVolume, pointInTimeCopy, snapshotStagingFile } from './volumes.js';
 
 export interface NewSnapshot {
@@ -35,7 +36,7 @@ export async function createPendingSnapshot(ctx: Context, owner: Caller, s: NewS
     id: newId('snapshot'), account: owner.account, region: owner.region,
     volumeId: s.volumeId, volumeSize: s.volumeSize, state: 'pending', progress: '0%', startTime: nowIso(),
     description: s.description, encrypted: !!s.encrypted, ownerAlias: s.ownerAlias, tags: s.tags ?? [],
-    ...(s.encrypted && s.kmsKeyId ? { kmsKeyId: s.kmsKeyId } : {}),
+    ...present({ kmsKeyId: s.encrypted ? s.kmsKeyId : undefined }),
   };
   await ctx.store.snapshots.insert(rec);
   return rec;
@@ -136,7 +137,7 @@ export async function createSnapshot(
   const rec: SnapshotRecord = {
     id, account: caller.account, region: caller.region, volumeId: vol.id, volumeSize: copied.size, state: 'pending',
     progress: '0%', startTime, description: req.description ?? '', encrypted: copied.encrypted, tags: req.tags ?? [],
-    ...(copied.encrypted && vol.kmsKeyId ? { kmsKeyId: vol.kmsKeyId } : {}),
+    ...present({ kmsKeyId: copied.encrypted ? vol.kmsKeyId : undefined }),
   };
   try {
     await ctx.store.snapshots.insert(rec);
@@ -184,8 +185,7 @@ export async function copySnapshot(ctx: Context, caller: Caller, req: CopySnapsh
   const copy = await ctx.store.snapshots.update(rec.id, (s) => ({
     ...s, encrypted: source.encrypted || !!req.encrypted, sourceSnapshotId: source.id, sourceRegion: source.region,
     // The key named, else the source's in its own region; across regions, the destination's aws/ebs key.
-    ...((req.kmsKeyId ?? (source.region === caller.region ? source.kmsKeyId : undefined)) !== undefined
-      ? { kmsKeyId: req.kmsKeyId ?? source.kmsKeyId } : {}),
+    ...present({ kmsKeyId: req.kmsKeyId ?? (source.region === caller.region ? source.kmsKeyId : undefined) }),
   }));
   ctx.tasks.start(`copy ${rec.id}`, () => building(ctx, async () => {
     try {

@@ -15,8 +15,7 @@ import { truncate } from 'node:fs/promises';
 import type { Caller, Context } from './context.js';
 import { Invalid } from './errors.js';
 import { nowIso } from './ids.js';
-import type { Owned } from './model.js';
-import type { VolumeDetails } from './volumes.js';
+import type { Owned, VolumeRecord } from './model.js';
 import { checkPerformance, growVolumeFile, ownVolume, performanceOf, VOLUME_TYPES, visibleVolumes } from './volumes.js';
 
 const GiB = 1024 ** 3;
@@ -58,7 +57,7 @@ export async function modifyVolume(ctx: Context, caller: Caller, req: ModifyRequ
   return rec;
 }
 
-function validate(vol: VolumeDetails, req: ModifyRequest): VolumeModificationRecord {
+function validate(vol: VolumeRecord, req: ModifyRequest): VolumeModificationRecord {
   const size = req.size ?? vol.size;
   const volumeType = req.volumeType ?? vol.volumeType;
   const type = VOLUME_TYPES[volumeType];
@@ -109,7 +108,7 @@ async function carryOut(ctx: Context, mod: VolumeModificationRecord): Promise<vo
     await ctx.store.volumes.update(v.id, (r) => ({
       ...r, size: mod.targetSize, volumeType: mod.targetVolumeType,
       iops: type.iops === 'none' ? undefined : mod.targetIops, throughput: type.throughput ? mod.targetThroughput : undefined,
-    } as VolumeDetails));
+    } as VolumeRecord));
   });
   try {
     await (instanceId ? ctx.locks.run(instanceId, work) : work());

@@ -23,15 +23,13 @@ import { beforeChange, Invalid, MalformedId, NotFound } from './errors.js';
 import { isValidId, newId, nowIso } from './ids.js';
 import { recallToken, rememberToken } from './client-tokens.js';
 import type { SnapshotRecord, Tag, VolumeAttachmentRecord, VolumeRecord, VolumeState } from './model.js';
+import { present } from './model.js';
 
 const run = promisify(execFile);
 const GiB = 1024 ** 3;
 
 /** e2fsprogs lives in /usr/sbin, which a non-root PATH may lack. */
 const sbin = (tool: string) => (existsSync(`/usr/sbin/${tool}`) ? `/usr/sbin/${tool}` : tool);
-
-/** A volume record with the performance settings EC2 reports (kept in the same JSON document). */
-export type VolumeDetails = VolumeRecord;
 
 export interface VolumeType { minGiB: number; maxGiB: number; iops: 'required' | 'optional' | 'none'; throughput: boolean }
 
@@ -47,7 +45,7 @@ export const VOLUME_TYPES: Record<string, VolumeType> = {
 };
 
 /** What EC2 reports for a volume's IOPS and throughput when none were set. */
-export function performanceOf(v: VolumeDetails): { iops?: number; throughput?: number } {
+export function performanceOf(v: VolumeRecord): { iops?: number; throughput?: number } {
   switch (v.volumeType) {
     case 'gp2': return { iops: Math.min(16000, Math.max(100, 3 * v.size)) };
     case 'gp3': return { iops: v.iops ?? 3000, throughput: v.throughput ?? 125 };
@@ -78,7 +76,7 @@ export interface NewVolume {
  */
 export async function createVolume(
   ctx: Context, caller: Caller, v: NewVolume, usable: (id: string) => Promise<SnapshotRecord>,
-): Promise<VolumeDetails> {
+): Promise<VolumeRecord> {
   if (!availabilityZones(caller.region).includes(v.availabilityZone)) {
     throw new Invalid('InvalidParameterValue', `Invalid availability zone: [${v.availabilityZone}]`);
   }
@@ -107,7 +105,7 @@ export async function createVolume(
  * A volume made at once for an instance launch, from a snapshot or empty, and
  * attached to it: the caller has checked who may use the snapshot, and the
  * mapping was validated when it was registered or overridden, so only the
- * size is checked here (an image mapping carries no IOPS). The record carries
+ * size is checked here (a mapping's IOPS were checked with it). The record carries
  * its attachment from the start and `recorded` runs before any data is
  * written, so a crash mid-way leaves a volume its instance knows of and
  * releases. Resolves once the volume is in use.
@@ -126,7 +124,7 @@ export async function createLaunchVolume(
 
 function newVolumeRecord(
   owner: Caller, v: NewVolume, map: BlockMap | undefined, snap: SnapshotRecord | undefined, strict = true,
-): VolumeDetails {
+): VolumeRecord {
   const volumeType = v.volumeType ?? 'gp2';
   const type = VOLUME_TYPES[volumeType] ?? (strict ? undefined : VOLUME_TYPES.gp2);
   if (!type) throw new Invalid('InvalidParameterValue', `Value (${volumeType}) for parameter volumeType is invalid.`);
@@ -144,8 +142,7 @@ function newVolumeRecord(
     id: newId('volume'), account: owner.account, region: owner.region, size, snapshotId: v.snapshotId,
     availabilityZone: v.availabilityZone, state: 'creating', createTime: nowIso(), volumeType,
     encrypted: !!v.encrypted || !!snap?.encrypted, tags: v.tags ?? [],
-    ...((v.kmsKeyId ?? snap?.kmsKeyId) !== undefined ? { kmsKeyId: v.kmsKeyId ?? snap?.kmsKeyId } : {}),
-    ...(v.iops !== undefined ? { iops: v.iops } : {}), ...(v.throughput !== undefined ? { throughput: v.throughput } : {}),
+    ...present({ kmsKeyId: v.kmsKeyId ?? snap?.kmsKeyId, iops: v.iops, throughput: v.throughput }),
   };
 }
 
@@ -258,16 +255,16 @@ export async function deleteOwnVolume(ctx: Context, caller: Caller, volumeId: st
 }
 
 /** The caller's volumes; with `ids`, exactly those, or Malformed/NotFound as AWS answers. */
-export async function visibleVolumes(ctx: Context, caller: Caller, ids?: string[]): Promise<VolumeDetails[]> {
+export async function visibleVolumes(ctx: Context, caller: Caller, ids?: string[]): Promise<VolumeRecord[]> {
   if (!ids?.length) return ctx.store.volumes.list({ account: caller.account, region: caller.region });
   for (const id of ids) if (!isValidId('volume', id)) throw new MalformedId('volume', id);
   const found = await Promise.all(ids.map((id) => ctx.store.volumes.get(id)));
   const missing = ids.filter((_, i) => !found[i] || found[i]!.account !== caller.account || found[i]!.region !== caller.region);
   if (missing.length) throw new NotFound('volume', missing);
-  return found as VolumeDetails[];
+  return found as VolumeRecord[];
 }
 
-export async function ownVolume(ctx: Context, caller: Caller, volumeId: string): Promise<VolumeDetails> {
+export async function ownVolume(ctx: Context, caller: Caller, volumeId: string): Promise<VolumeRecord> {
   return (await visibleVolumes(ctx, caller, [volumeId]))[0]!;
 }
 

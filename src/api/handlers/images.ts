@@ -40,7 +40,7 @@ export function toSdkImage(img: ImageRecord, allowed?: boolean): Image {
     ImageOwnerAlias: alias, CreationDate: img.creationDate, Public: img.isPublic, Architecture: img.architecture as Image['Architecture'],
     ImageType: 'machine', PlatformDetails: 'Linux/UNIX', UsageOperation: 'RunInstances', Name: img.name, Description: img.description,
     RootDeviceType: 'ebs', RootDeviceName: img.rootDeviceName, VirtualizationType: 'hvm', Hypervisor: 'xen', EnaSupport: img.enaSupport,
-    SriovNetSupport: 'simple', FreeTierEligible: img.account === CATALOG_ACCOUNT,
+    SriovNetSupport: 'simple', FreeTierEligible: freeTierEligible(img),
     BootMode: img.bootMode as Image['BootMode'], ImdsSupport: img.imdsSupport as Image['ImdsSupport'],
     TpmSupport: img.tpmSupport as Image['TpmSupport'],
     BlockDeviceMappings: img.blockDeviceMappings.map((m) => ({
@@ -60,6 +60,9 @@ export function toSdkImage(img: ImageRecord, allowed?: boolean): Image {
 }
 
 const ebs = (img: ImageRecord) => img.blockDeviceMappings.map((m) => m.ebs).filter((e) => !!e);
+/** As on AWS, Amazon's own images qualify for the free tier (on t2.micro/t3.micro); no one else's do. */
+const freeTierEligible = (img: ImageRecord) => img.account === CATALOG_ACCOUNT;
+
 const IMAGE_FILTERS: FilterFields<ImageRecord> = {
   'architecture': (i) => i.architecture,
   'block-device-mapping.delete-on-termination': (i) => ebs(i).map((e) => e.deleteOnTermination),
@@ -71,8 +74,7 @@ const IMAGE_FILTERS: FilterFields<ImageRecord> = {
   'creation-date': (i) => i.creationDate,
   'description': (i) => i.description,
   'ena-support': (i) => i.enaSupport,
-  // As on AWS, Amazon's own images qualify for the free tier (on t2.micro/t3.micro); no one else's do.
-  'free-tier-eligible': (i) => i.account === CATALOG_ACCOUNT,
+  'free-tier-eligible': freeTierEligible,
   'hypervisor': () => 'xen',
   'image-id': (i) => i.id,
   'image-type': () => 'machine',

@@ -53,13 +53,11 @@ function currentBootMode(inst: InstanceRecord): 'uefi' | 'legacy-bios' {
 }
 
 /**
- * The DescribeInstances filters read off the instance as DescribeInstances
- * shows it (so a filter always agrees with the output), for the given
- * instances, built up front since filters are synchronous.
+ * The DescribeInstances filters read off the instances as DescribeInstances
+ * shows them (`shown`, built up front since filters are synchronous), so a
+ * filter always agrees with the output.
  */
-async function instanceShownFilters(ctx: Context, insts: InstanceRecord[]): Promise<FilterFields<InstanceRecord>> {
-  const shown = new Map<string, Instance>();
-  for (const i of insts) shown.set(i.id, await toSdkInstance(ctx, i));
+function instanceShownFilters(shown: Map<string, Instance>): FilterFields<InstanceRecord> {
   const at = <T>(pick: (x: Instance) => T) => (i: InstanceRecord) => pick(shown.get(i.id)!) as FieldValue;
   const ebs = <T>(pick: (m: InstanceBlockDeviceMapping) => T) => at((x) => (x.BlockDeviceMappings ?? []).map(pick));
   const none = () => undefined;
@@ -118,7 +116,8 @@ const INSTANCE_FILTERS: FilterFields<InstanceRecord> = {
   'client-token': (i) => i.clientToken,
 };
 
-async function reservations(ctx: Context, insts: InstanceRecord[]): Promise<Reservation[]> {
+/** The instances grouped by reservation; `shown` holds instances already converted for the filters. */
+async function reservations(ctx: Context, insts: InstanceRecord[], shown?: Map<string, Instance>): Promise<Reservation[]> {
   const byId = new Map<string, Reservation>();
   for (const inst of insts) {
     let r = byId.get(inst.reservationId);
@@ -126,7 +125,7 @@ async function reservations(ctx: Context, insts: InstanceRecord[]): Promise<Rese
       r = { ReservationId: inst.reservationId, OwnerId: inst.account, Groups: [], Instances: [] };
       byId.set(inst.reservationId, r);
     }
-    r.Instances!.push(await toSdkInstance(ctx, inst));
+    r.Instances!.push(shown?.get(inst.id) ?? await toSdkInstance(ctx, inst));
   }
   return [...byId.values()];
 }
@@ -150,11 +149,16 @@ export const describe: Handler<DescribeInstancesRequest, DescribeInstancesResult
     throw new ApiError('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
   }
   const visible = await visibleInstances(ctx, caller, input.InstanceIds);
-  const fields = input.Filters?.length
-    ? { ...await instanceShownFilters(ctx, visible), ...await instanceNetworkFilters(ctx, visible), ...INSTANCE_FILTERS } : INSTANCE_FILTERS;
+  let shown: Map<string, Instance> | undefined;
+  let fields = INSTANCE_FILTERS;
+  if (input.Filters?.length) {
+    shown = new Map();
+    for (const i of visible) shown.set(i.id, await toSdkInstance(ctx, i));
+    fields = { ...instanceShownFilters(shown), ...await instanceNetworkFilters(ctx, visible), ...INSTANCE_FILTERS };
+  }
   const insts = applyFilters(visible, input.Filters, fields, (i) => i.tags);
   const page = paginate(insts, 'instances', input.MaxResults, input.NextToken, { min: 5, max: 1000 });
-  return { Reservations: await reservations(ctx, page.items), NextToken: page.nextToken };
+  return { Reservations: await reservations(ctx, page.items, shown), NextToken: page.nextToken };
 };
 
 function statusOf(inst: InstanceRecord): InstanceStatus {

@@ -14,7 +14,7 @@ import type { Attachment } from '../../services/volume-attach.js';
 import type { VolumeModificationRecord } from '../../services/volume-modify.js';
 import { modifyVolume, volumeModifications } from '../../services/volume-modify.js';
 import { attachVolume, detachVolume } from '../../services/volume-attach.js';
-import type { VolumeDetails } from '../../services/volumes.js';
+import type { VolumeRecord } from '../../services/model.js';
 import { createVolume, deleteOwnVolume, performanceOf, visibleVolumes } from '../../services/volumes.js';
 import { ApiError } from '../errors.js';
 import type { FilterFields } from '../filters.js';
@@ -24,7 +24,7 @@ import { required } from '../handler.js';
 import { paginate } from '../paging.js';
 import { tagsFromSpecs, toSdkTags } from '../tags.js';
 
-export function toSdkVolume(v: VolumeDetails): Volume {
+export function toSdkVolume(v: VolumeRecord): Volume {
   const perf = performanceOf(v);
   const a = v.attachment;
   return {
@@ -46,7 +46,7 @@ function toSdkAttachment(a: Attachment, state: 'attaching' | 'detaching'): Volum
   };
 }
 
-const VOLUME_FILTERS: FilterFields<VolumeDetails> = {
+const VOLUME_FILTERS: FilterFields<VolumeRecord> = {
   'availability-zone-id': (v) => zoneIdOf(v.region, v.availabilityZone),
   'operator.managed': () => false,
   'operator.principal': () => undefined,
