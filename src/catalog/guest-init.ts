@@ -4,8 +4,10 @@
  * datasource at /run/kiln (files instance-id, user-data, instance-type,
  * ami-id, region, availability-zone, local-hostname, openssh-key, ...).
  *
- * What it does on every boot, printing console lines as a machine would:
- *   - a kernel-like banner, the hostname and instance id;
+ * What it does on every boot, printing on the console one line per step it
+ * really takes, worded as what it is (Kiln's init in a container: no kernel
+ * boots, no getty runs), each line starting "kiln-init:":
+ *   - the hostname and instance id it found;
  *   - brings `lo` up (usually already done by the runtime; harmless if so);
  *   - once per instance id (cloud-init semantics, marker
  *     /var/lib/cloud/instances/<id>/sem/config_scripts_user): copies user-data
@@ -19,9 +21,10 @@
  *     to /root/.ssh/authorized_keys;
  *   - on every boot, an executable /etc/rc.local after the user data;
  *   - /var/lib/cloud/instance -> instances/<id>, boot-finished, data/instance-id;
- *   - the "Cloud-init v. kiln finished at ..." line and a login prompt line;
+ *   - "kiln-init: boot finished after N s" (the runtime and tests wait for it);
  * then it waits, and on SIGTERM (runtime stop; also busybox reboot) or
- * SIGUSR1/SIGUSR2 (busybox halt/poweroff) it syncs and exits 0 at once.
+ * SIGUSR1/SIGUSR2 (busybox halt/poweroff) it syncs and exits 0 at once, which
+ * the runtime reports as a shutdown from inside.
  *
  * (The script is a String.raw template: it must contain no backtick and no
  * dollar-brace, which would be interpolated; use $(...) and plain $VAR.)
@@ -35,7 +38,7 @@ CLOUD=/var/lib/cloud
 OUTLOG=/var/log/cloud-init-output.log
 
 power_off() {
-  echo "[  OK  ] Received $1: syncing filesystems and powering off."
+  echo "kiln-init: received $1: syncing the root filesystem and exiting (the instance stops)"
   # Only the root filesystem: a plain sync would flush every filesystem of the host.
   sync -f / 2>/dev/null || sync
   exit 0
@@ -48,26 +51,19 @@ trap 'power_off SIGUSR2' USR2
 
 T0=$(cut -d' ' -f1 /proc/uptime)
 up() { awk -v t0="$T0" '{ printf "%.2f", $1 - t0 }' /proc/uptime; }
-klog() { echo "[$(awk -v t0="$T0" '{ printf "%12.6f", $1 - t0 }' /proc/uptime)] $*"; }
 say() { echo "$*"; echo "$*" >>"$OUTLOG"; }
 md() { [ -r "$DS/$1" ] && head -n 1 "$DS/$1" | tr -d '\r\n'; }
 
-klog "Linux version $(uname -r) (kiln@kiln) $(uname -v)"
-klog "Command line: init=/sbin/init console=ttyS0"
-klog "Run /sbin/init as init process"
 HOST=$(hostname)
 IID=$(md instance-id | tr -c 'A-Za-z0-9._-' '_')
 [ -n "$IID" ] || IID=iid-datasource-none
-klog "Kiln Minimal: hostname $HOST, instance $IID"
+say "kiln-init: Kiln minimal image init (busybox sh as PID 1), hostname $HOST, instance $IID"
 mkdir -p /var/log "$CLOUD/data"
 [ "$(cat /etc/hostname 2>/dev/null)" = "$HOST" ] || echo "$HOST" >/etc/hostname
-
-say "Cloud-init v. kiln running 'init-local' at $(date -R). Up $(up) seconds."
 ip link set lo up 2>/dev/null || ifconfig lo up 2>/dev/null
 LO=$(ip -o -4 addr show dev lo 2>/dev/null | awk '{ print $4 }')
 [ -n "$LO" ] || LO=no-address
-say "Cloud-init v. kiln running 'init' at $(date -R). Up $(up) seconds."
-say "ci-info: lo: up $LO; instance-type $(md instance-type), ami $(md ami-id), zone $(md availability-zone)"
+say "kiln-init: lo $LO; metadata from $DS: instance-type $(md instance-type), ami $(md ami-id), zone $(md availability-zone)"
 
 IDIR="$CLOUD/instances/$IID"
 mkdir -p "$IDIR/sem" "$IDIR/scripts"
@@ -84,12 +80,10 @@ if [ ! -e "$IDIR/sem/config_ssh" ]; then
     KEY=$(head -n 1 "$DS/openssh-key")
     grep -qxF "$KEY" /root/.ssh/authorized_keys 2>/dev/null || echo "$KEY" >>/root/.ssh/authorized_keys
     chmod 600 /root/.ssh/authorized_keys
-    say "ci-info: Authorized keys from /root/.ssh/authorized_keys for user root: $(echo "$KEY" | awk '{ print $1, $3 }')"
+    say "kiln-init: installed the launch key pair's public key for root: $(echo "$KEY" | awk '{ print $1, $3 }')"
   fi
   echo "$$: $(date +%s)" >"$IDIR/sem/config_ssh"
 fi
-say "Cloud-init v. kiln running 'modules:config' at $(date -R). Up $(up) seconds."
-say "Cloud-init v. kiln running 'modules:final' at $(date -R). Up $(up) seconds."
 
 run_user_script() {
   SCRIPT="$IDIR/scripts/part-001"
@@ -104,19 +98,16 @@ run_user_script() {
   wait $!
   RC=$?
   rm -f "$FIFO"
-  if [ "$RC" != 0 ]; then
-    say "$(date '+%F %T') - util.py[WARNING]: Failed running $CLOUD/instance/scripts/part-001 [$RC]"
-    say "$(date '+%F %T') - cc_scripts_user.py[WARNING]: Failed to run module scripts_user (scripts in $CLOUD/instance/scripts)"
-  fi
+  say "kiln-init: user data script exited with status $RC"
 }
 
 if [ ! -e "$IDIR/sem/config_scripts_user" ]; then
   if [ -s "$DS/user-data" ]; then
     cp "$DS/user-data" "$IDIR/user-data.txt" && chmod 600 "$IDIR/user-data.txt"
     case "$(head -n 1 "$IDIR/user-data.txt" | tr -d '\r')" in
-      '#!'*) run_user_script ;;
-      '#cloud-config'*) say "Cloud-init v. kiln: #cloud-config user data is not supported by the Kiln minimal image; ignored (use a #! script)." ;;
-      *) say "Cloud-init v. kiln: unsupported user data format (only #! scripts are run by the Kiln minimal image); ignored." ;;
+      '#!'*) say "kiln-init: running the user data script (once per instance)"; run_user_script ;;
+      '#cloud-config'*) say "kiln-init: #cloud-config user data is not supported by the Kiln minimal image; ignored (use a #! script)" ;;
+      *) say "kiln-init: unsupported user data format (the Kiln minimal image runs #! scripts only); ignored" ;;
     esac
   fi
   echo "$$: $(date +%s)" >"$IDIR/sem/config_scripts_user"
@@ -124,16 +115,13 @@ fi
 
 # Like sysvinit's rc.local: an executable /etc/rc.local runs on every boot, after user data.
 if [ -x /etc/rc.local ]; then
+  say "kiln-init: running /etc/rc.local"
   ( cd / && exec /etc/rc.local ) </dev/null 2>&1 &
   wait $!
 fi
 
 echo "$(up) - $(date -R) - v. kiln" >"$IDIR/boot-finished"
-say "Cloud-init v. kiln finished at $(date -R). Datasource DataSourceConfigDrive [$DS].  Up $(up) seconds"
-echo
-echo "Kiln Minimal $(uname -r) $HOST console"
-echo
-echo "$HOST login: "
+say "kiln-init: boot finished after $(up) s (no login service in this image: it runs user data only)"
 
 # PID 1 reaps orphans while it waits, and the wait is interrupted by the traps.
 while :; do

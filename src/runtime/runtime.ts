@@ -103,6 +103,20 @@ export interface RuntimeDriver {
    * grows at the instance's next boot. False when nothing mounts the file.
    */
   grow?(id: string, path: string): Promise<boolean>;
+  /**
+   * Shutdowns from inside: calls `listener(id)` whenever an instance's init
+   * exits on its own (poweroff, halt, the guest's init exiting or dying), once
+   * per exit, soon after it happens (a driver may poll). Never for an exit
+   * this driver caused itself (its stop() or reboot()), nor while its start()
+   * of that instance is still running. After such an exit the driver still
+   * holds the stopped instance (state(id) is 'stopped'); the listener is
+   * expected to call stop(id) to clean it up. An instance that had exited
+   * before the subscription is reported too. Returns the unsubscribe
+   * function; watching costs nothing while nobody is subscribed and never
+   * keeps the process alive. Optional: without it, such a shutdown goes
+   * unnoticed until the next server restart (see list()).
+   */
+  watchExits?(listener: (id: string) => void): () => void;
 }
 
 /** detach() could not unmount: something inside the instance still uses the volume. */

@@ -55,7 +55,7 @@ export function ociConfig(spec: InstanceSpec, metaDir: string, volumesDir: strin
       cgroupsPath: cgroupPath(spec.id),
       resources: {
         devices: [{ allow: false, access: 'rwm' }],
-        memory: { limit: spec.memoryMiB * 1024 * 1024 },
+        memory: { limit: Math.floor(spec.memoryMiB * 1024 * 1024) },
         cpu: { quota: Math.round(spec.vcpus * CPU_PERIOD_US), period: CPU_PERIOD_US },
       },
       namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],

@@ -90,7 +90,7 @@ describe('RuncDriver (real runc over loop-mounted ext4)', { skip }, () => {
     await driver.start(s);
   };
   const waitFinished = (id: string, times = 1) =>
-    waitFor(`${id} to finish booting (${times})`, async () => count(await readConsole(id), 'Cloud-init v. kiln finished at') >= times);
+    waitFor(`${id} to finish booting (${times})`, async () => count(await readConsole(id), 'kiln-init: boot finished after') >= times);
 
   async function assertNoTrace(id: string, volume: string): Promise<void> {
     assert.deepEqual(await mountsUnder(stateDir), []);
@@ -130,8 +130,13 @@ describe('RuncDriver (real runc over loop-mounted ext4)', { skip }, () => {
     t.diagnostic(`start() ${startMs} ms, finished line after ${Date.now() - t0} ms`);
     const out = await readConsole(idA);
     for (const line of ['hello-from-userdata', `hostname=${idA}`, `iid=${idA}`, 'meta-readonly', 'lo-up',
-      "Cloud-init v. kiln running 'modules:final'", 'Datasource DataSourceConfigDrive [/run/kiln].  Up ', `${idA} login:`]) {
+      `kiln-init: Kiln minimal image init (busybox sh as PID 1), hostname ${idA}, instance ${idA}`,
+      'kiln-init: running the user data script (once per instance)', 'kiln-init: user data script exited with status 0']) {
       assert.ok(out.includes(line), `console lacks ${JSON.stringify(line)}:\n${out}`);
+    }
+    // Only what ran: no kernel boots in a container, and no getty offers a login.
+    for (const imitation of ['Linux version', 'Command line:', 'login:', 'Cloud-init v.']) {
+      assert.ok(!out.includes(imitation), `console prints ${JSON.stringify(imitation)}, which did not happen:\n${out}`);
     }
     assert.equal(await cgroupFile(idA, 'memory', 'memory.limit_in_bytes', 'memory.max'), String(256 * 1024 * 1024));
     assert.match(await cgroupFile(idA, 'cpu', 'cpu.cfs_quota_us', 'cpu.max'), /^200000\b/);
@@ -166,7 +171,7 @@ describe('RuncDriver (real runc over loop-mounted ext4)', { skip }, () => {
     const t0 = Date.now();
     await driver.stop(idA);
     t.diagnostic(`stop() ${Date.now() - t0} ms`);
-    assert.ok((await readConsole(idA)).includes('Received SIGTERM'), 'init did not handle SIGTERM');
+    assert.ok((await readConsole(idA)).includes('kiln-init: received SIGTERM'), 'init did not handle SIGTERM');
     await assertNoTrace(idA, volA);
     assert.equal(await debugfsCat(volA, '/root/marker'), 'data\n');
     assert.equal((await debugfsCat(volA, '/var/lib/cloud/data/instance-id')).trim(), idA);
@@ -242,5 +247,38 @@ describe('RuncDriver (real runc over loop-mounted ext4)', { skip }, () => {
     assert.equal(await driver.state(id), 'stopped');
     await driver.stop(id);
     await assertNoTrace(id, vol);
+  });
+
+  it('watchExits reports a poweroff from inside, once, and not a stop by the driver', async (t) => {
+    const idGuest = newId();
+    const idOther = newId();
+    const volGuest = await copyVolume(base, 'guest-exit.img');
+    const volOther = await copyVolume(base, 'driver-stop.img');
+    await startTracked(spec(idGuest, volGuest));
+    await startTracked(spec(idOther, volOther));
+    // The init installs its signal traps before it prints anything (PID 1 ignores a signal it has no handler for).
+    const waitTraps = (id: string) => waitFor(`${id}'s init to trap signals`, async () => (await readConsole(id)).length > 0);
+    await Promise.all([waitTraps(idGuest), waitTraps(idOther)]);
+    const exits: string[] = [];
+    const unwatch = driver.watchExits((id) => exits.push(id));
+    try {
+      await driver.stop(idOther, 2_000);
+      const t0 = Date.now();
+      await run('runc', ['--root', join(stateDir, 'runc'), 'exec', idGuest, '/bin/busybox', 'poweroff']);
+      await waitFor('the guest exit to be reported', async () => exits.length > 0, 5_000);
+      t.diagnostic(`reported ${Date.now() - t0} ms after poweroff`);
+      assert.deepEqual(exits, [idGuest]);
+      assert.match(await readConsole(idGuest), /received SIGUSR2/i, 'init did not handle poweroff');
+      assert.equal(await driver.state(idGuest), 'stopped');
+      // Still stopped over more polls (500 ms apart): reported once per exit, not once per poll.
+      await new Promise((r) => setTimeout(r, 1_100));
+      assert.deepEqual(exits, [idGuest]);
+      await driver.stop(idGuest);
+      await assertNoTrace(idGuest, volGuest);
+      await assertNoTrace(idOther, volOther);
+      assert.deepEqual(exits, [idGuest], 'a stop by the driver was reported as a guest exit');
+    } finally {
+      unwatch();
+    }
   });
 });

@@ -1,19 +1,7 @@
 /**
  * The runc runtime driver: each instance is an OCI container run by `runc`
- * over its loop-mounted ext4 root volume.
- *
- * On-disk layout under `stateDir` (all of it re-read after a server restart):
- *
- *   runc/              runc's own state (`runc --root`): which containers exist
- *   <id>/config.json   the OCI config (see oci-config.ts)
- *   <id>/spec.json     the InstanceSpec the instance was last started with (reboot uses it)
- *   <id>/rootfs/       mount point of the root volume
- *   <id>/meta/         the metadata files, bind-mounted read-only at /run/kiln inside
- *   <id>/mnt/          a small tmpfs, made a shared mount, bind-mounted read-only and
- *                      rslave at /mnt inside; each further volume is loop-mounted at
- *                      mnt/<device basename> (before create, or later by attach()),
- *                      and mount propagation carries it into the running instance
- *   <id>/runc.log      runc's own log of the create step (its error text on failure)
+ * over its loop-mounted ext4 root volume, from a bundle directory under
+ * `stateDir` (its layout: bundle.ts; its mounts: mounts.ts).
  *
  * Containers are created detached with the console log as their stdout and
  * stderr, so they keep running (and logging) when the server process exits.
@@ -21,18 +9,18 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdir, open, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Revert } from '../revert.js';
 import type { InstanceSpec, RuntimeDriver, RuntimeState, VolumeAttachment } from '../runtime.js';
-import { RuntimeUnavailableError, VolumeBusyError } from '../runtime.js';
-import type { MountEntry } from './host.js';
+import { RuntimeUnavailableError } from '../runtime.js';
+import type { Bundle } from './bundle.js';
 import {
-  exec, exists, findExecutable, HostCommandError, isExecutable, isNotExist, loopBackingFile, mountAt, mountsUnder,
-  realpathOrNull, runcLogErrors, Serial,
-} from './host.js';
-import { ociConfig } from './oci-config.js';
+  bundleAt, readSpec, removeBundle, rootVolume, validateDevice, validateId, validateSpec, writeBundle, writeSpec,
+} from './bundle.js';
+import { exec, exists, findExecutable, HostCommandError, isExecutable, isNotExist, mountAt, runcLogErrors, Serial } from './host.js';
+import { BundleMounts } from './mounts.js';
 
 export { HostCommandError } from './host.js';
 
@@ -53,22 +41,8 @@ type Tool = keyof typeof TOOLS;
 
 const DEFAULT_GRACE_MS = 10_000;
 const POLL_MS = 20;
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const META_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-/** A device name the driver turns into a path component (mnt/<basename>). */
-const DEVICE_PATTERN = /^\/dev\/[a-z][a-z0-9]{0,15}$/;
-/** The tmpfs holding the volumes' mount points: only directories, so tiny. */
-const VOLUMES_TMPFS = 'size=64k,mode=755';
-
-interface Bundle {
-  dir: string;
-  rootfs: string;
-  meta: string;
-  volumes: string;
-  config: string;
-  spec: string;
-  runcLog: string;
-}
+/** How often watchExits looks for instances whose init exited. */
+const EXIT_POLL_MS = 500;
 
 /** What `runc state` / `runc list` report for one container. */
 interface RuncContainer {
@@ -84,6 +58,14 @@ export class RuncDriver implements RuntimeDriver {
   private readonly runcPath?: string;
   private readonly toolPaths = new Map<Tool, string>();
   private readonly serial = new Serial();
+  private readonly mounts = new BundleMounts((tool) => this.tool(tool));
+  private readonly exitListeners = new Set<(id: string) => void>();
+  /** Ids inside this driver's own start, stop or reboot: an exit seen there is not the guest's doing. */
+  private readonly busy = new Set<string>();
+  /** Stopped containers already reported to the exit listeners (each exit is reported once). */
+  private readonly reported = new Set<string>();
+  private exitTimer?: NodeJS.Timeout;
+  private exitPolling = false;
 
   /**
    * `stateDir` holds the bundles and runc's state; two drivers over the same
@@ -116,21 +98,21 @@ export class RuncDriver implements RuntimeDriver {
 
   start(spec: InstanceSpec): Promise<void> {
     validateSpec(spec);
-    return this.serial.run(spec.id, () => this.startNow(spec));
+    return this.serial.run(spec.id, () => this.busyWith(spec.id, () => this.startNow(spec)));
   }
 
   stop(id: string, graceMs = DEFAULT_GRACE_MS): Promise<void> {
     validateId(id);
-    return this.serial.run(id, () => this.stopNow(id, graceMs));
+    return this.serial.run(id, () => this.busyWith(id, () => this.stopNow(id, graceMs)));
   }
 
   reboot(id: string, graceMs = DEFAULT_GRACE_MS): Promise<void> {
     validateId(id);
-    return this.serial.run(id, async () => {
-      const spec = await this.savedSpec(id);
+    return this.serial.run(id, () => this.busyWith(id, async () => {
+      const spec = await readSpec(this.bundle(id), id);
       await this.stopNow(id, graceMs);
       await this.startNow(spec);
-    });
+    }));
   }
 
   /** 'stopped' also covers leftovers (a dead container, or a bundle still mounted after a host reboot) that stop() cleans up. */
@@ -152,21 +134,7 @@ export class RuncDriver implements RuntimeDriver {
     return this.serial.run(id, async () => {
       const b = this.bundle(id);
       if ((await this.container(id))?.status !== 'running' || !(await mountAt(b.rootfs))) return fn();
-      const fsfreeze = await this.tool('fsfreeze');
-      const frozen: string[] = [];
-      try {
-        for (const m of [await realpathOrNull(b.rootfs), ...(await this.volumeMounts(b)).map((v) => v.mountPoint)]) {
-          if (!m) continue;
-          await exec(fsfreeze, ['--freeze', m]);
-          frozen.push(m);
-        }
-        return await fn();
-      } finally {
-        // Thaw every one even if one fails: a filesystem left frozen would hang the instance.
-        const failed: Error[] = [];
-        for (const m of frozen.reverse()) await exec(fsfreeze, ['--unfreeze', m]).catch((err: Error) => failed.push(err));
-        if (failed.length) throw failed[0];
-      }
+      return this.mounts.frozen(b, fn);
     });
   }
 
@@ -180,14 +148,14 @@ export class RuncDriver implements RuntimeDriver {
       if (!(await mountAt(b.volumes))) {
         throw new HostCommandError(`instance ${id} was started without a volumes directory; stop and start it to attach volumes`, [], '');
       }
-      const spec = await this.savedSpec(id);
+      const spec = await readSpec(b, id);
       if (spec.volumes.some((v) => basename(v.device) === basename(volume.device))) {
         throw new HostCommandError(`${volume.device} is already attached to ${id}`, [], '');
       }
       const revert = new Revert();
       try {
-        await this.mountVolume(b, volume);
-        revert.add(() => this.unmountVolume(b, volume.device, true));
+        await this.mounts.mountVolume(b, volume);
+        revert.add(() => this.mounts.unmountVolume(b, volume.device, true));
         await writeSpec(b, { ...spec, volumes: [...spec.volumes, volume] });
         revert.success();
       } finally {
@@ -201,8 +169,8 @@ export class RuncDriver implements RuntimeDriver {
     validateDevice({ device, path: '', root: false });
     return this.serial.run(id, async () => {
       const b = this.bundle(id);
-      await this.unmountVolume(b, device, !!opts.force);
-      const spec = await this.savedSpec(id).catch(() => undefined);
+      await this.mounts.unmountVolume(b, device, !!opts.force);
+      const spec = await readSpec(b, id).catch(() => undefined);
       if (spec) {
         const volumes = spec.volumes.filter((v) => v.root || basename(v.device) !== basename(device));
         await writeSpec(b, { ...spec, volumes });
@@ -210,27 +178,62 @@ export class RuncDriver implements RuntimeDriver {
     });
   }
 
-  /** The loop device behind `path` learns the file's new length, then the ext4 on it grows to fill it (online) if the kernel lets us. */
   grow(id: string, path: string): Promise<boolean> {
     validateId(id);
-    return this.serial.run(id, async () => {
-      const line = (await exec(await this.tool('losetup'), ['-j', path])).trim();
-      const loop = /^(\/dev\/loop\d+):/.exec(line)?.[1];
-      if (!loop) return false;
-      await exec(await this.tool('losetup'), ['-c', loop]);
-      // Online resizing needs CAP_SYS_RESOURCE, which a containerised host may withhold (EPERM).
-      return exec(await this.tool('resize2fs'), [loop]).then(() => true, () => false);
-    });
+    return this.serial.run(id, () => this.mounts.grow(path));
   }
 
   /** Empty on a host without runc (nothing can be running there). */
   async list(): Promise<string[]> {
-    const out = await this.runc(['list', '--format', 'json']).catch((err: unknown) => {
-      if (err instanceof RuntimeUnavailableError) return 'null';
-      throw err;
-    });
-    const containers = (JSON.parse(out || 'null') ?? []) as RuncContainer[];
-    return containers.filter((c) => c.status === 'running' || c.status === 'paused').map((c) => c.id);
+    return (await this.containers()).filter((c) => c.status === 'running' || c.status === 'paused').map((c) => c.id);
+  }
+
+  /** Polls `runc list` every EXIT_POLL_MS while anyone is subscribed. */
+  watchExits(listener: (id: string) => void): () => void {
+    this.exitListeners.add(listener);
+    this.scheduleExitPoll();
+    return () => {
+      this.exitListeners.delete(listener);
+      if (!this.exitListeners.size) { clearTimeout(this.exitTimer); this.exitTimer = undefined; }
+    };
+  }
+
+  private scheduleExitPoll(): void {
+    if (this.exitTimer || this.exitPolling || !this.exitListeners.size) return;
+    this.exitTimer = setTimeout(() => {
+      this.exitTimer = undefined;
+      this.exitPolling = true;
+      // A failed poll (runc gone, a transient error) is simply tried again by the next one.
+      void this.pollExits().catch(() => undefined).finally(() => { this.exitPolling = false; this.scheduleExitPoll(); });
+    }, EXIT_POLL_MS).unref();
+  }
+
+  private async pollExits(): Promise<void> {
+    const stopped = new Set((await this.containers()).filter((c) => c.status === 'stopped').map((c) => c.id));
+    for (const id of this.reported) if (!stopped.has(id)) this.reported.delete(id);
+    for (const id of stopped) {
+      if (this.busy.has(id) || this.reported.has(id)) continue;
+      // Checked again in the instance's queue: a stop() or start() since the list has removed or restarted it.
+      const exited = await this.serial.run(id, async () => (await this.container(id))?.status === 'stopped');
+      // Unreported while nobody listens, so a later subscriber still hears of it.
+      if (!exited || this.reported.has(id) || !this.exitListeners.size) continue;
+      this.reported.add(id);
+      for (const listener of [...this.exitListeners]) {
+        // One listener's failure must not keep the exit from the others.
+        try { listener(id); } catch { /* the listener's own to report */ }
+      }
+    }
+  }
+
+  /** Runs this driver's own start, stop or reboot of `id`, keeping watchExits off it. */
+  private async busyWith<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    this.busy.add(id);
+    this.reported.delete(id);
+    try {
+      return await fn();
+    } finally {
+      this.busy.delete(id);
+    }
   }
 
   private async startNow(spec: InstanceSpec): Promise<void> {
@@ -247,13 +250,13 @@ export class RuncDriver implements RuntimeDriver {
     const b = this.bundle(spec.id);
     const revert = new Revert();
     try {
-      revert.add(() => this.removeBundle(b));
+      revert.add(() => removeBundle(b));
       await mkdir(b.rootfs, { recursive: true });
-      revert.add(() => this.unmountUnder(b.dir));
+      revert.add(() => this.mounts.unmountUnder(b.dir));
       await exec(await this.tool('mount'), ['-t', 'ext4', '-o', 'loop', root.path, b.rootfs]);
-      await this.mountVolumesDir(b);
-      for (const v of spec.volumes) if (!v.root) await this.mountVolume(b, v);
-      await this.writeBundle(spec, b);
+      await this.mounts.mountVolumesDir(b);
+      for (const v of spec.volumes) if (!v.root) await this.mounts.mountVolume(b, v);
+      await writeBundle(spec, b);
       revert.add(() => this.deleteContainer(spec.id));
       await this.createContainer(spec, b);
       await this.loopbackUp(spec.id);
@@ -277,7 +280,7 @@ export class RuncDriver implements RuntimeDriver {
     if (status === 'running') {
       // A server that died inside whileFrozen leaves the filesystems frozen; init could not even sync.
       const b = this.bundle(id);
-      for (const m of [b.rootfs, ...(await this.volumeMounts(b)).map((v) => v.mountPoint)]) await this.thaw(m);
+      await this.mounts.thawAll(b);
       let stopped = false;
       if (graceMs > 0) {
         await this.runc(['kill', id, 'TERM']).catch(() => undefined);
@@ -295,8 +298,8 @@ export class RuncDriver implements RuntimeDriver {
   private async teardown(id: string): Promise<void> {
     const b = this.bundle(id);
     await this.deleteContainer(id);
-    await this.unmountUnder(b.dir);
-    await this.removeBundle(b);
+    await this.mounts.unmountUnder(b.dir);
+    await removeBundle(b);
   }
 
   private async waitStopped(id: string, ms: number): Promise<boolean> {
@@ -307,15 +310,6 @@ export class RuncDriver implements RuntimeDriver {
       if (Date.now() >= deadline) return false;
       await sleep(POLL_MS);
     }
-  }
-
-  private async writeBundle(spec: InstanceSpec, b: Bundle): Promise<void> {
-    await mkdir(b.meta, { recursive: true });
-    for (const [name, content] of Object.entries(spec.metadata)) {
-      await writeFile(join(b.meta, name), content, { mode: 0o644 });
-    }
-    await writeFile(b.spec, encodeSpec(spec), { mode: 0o600 });
-    await writeFile(b.config, JSON.stringify(ociConfig(spec, b.meta, b.volumes), null, 2));
   }
 
   /**
@@ -352,135 +346,12 @@ export class RuncDriver implements RuntimeDriver {
     await exec(await this.tool('nsenter'), [`--net=/proc/${pid}/ns/net`, await this.tool('ip'), 'link', 'set', 'lo', 'up']);
   }
 
-  /** The tmpfs whose subdirectories are the volumes' mount points; shared, so later mounts propagate into the instance. */
-  private async mountVolumesDir(b: Bundle): Promise<void> {
-    await mkdir(b.volumes, { recursive: true });
-    const mount = await this.tool('mount');
-    await exec(mount, ['-t', 'tmpfs', '-o', VOLUMES_TMPFS, 'kiln-volumes', b.volumes]);
-    await exec(mount, ['--make-shared', b.volumes]);
-  }
-
-  /** Loop-mounts a non-root volume at mnt/<device basename>; refuses a file that is already behind a loop device. */
-  private async mountVolume(b: Bundle, v: VolumeAttachment): Promise<void> {
-    await access(v.path, constants.R_OK | constants.W_OK).catch(() => {
-      throw new HostCommandError(`volume ${v.path} does not exist or is not writable`, [], '');
-    });
-    const inUse = (await exec(await this.tool('losetup'), ['-j', v.path])).trim();
-    if (inUse) throw new HostCommandError(`volume ${v.path} is still in use (${inUse})`, [], '');
-    const dir = join(b.volumes, basename(v.device));
-    await mkdir(dir);
-    try {
-      await exec(await this.tool('mount'), ['-t', 'ext4', '-o', 'loop', v.path, dir]);
-    } catch (err) {
-      await rmdir(dir).catch(() => undefined);
-      throw err;
-    }
-  }
-
-  /** Unmounts mnt/<device basename> if mounted; busy -> VolumeBusyError, or a lazy unmount when `force`. */
-  private async unmountVolume(b: Bundle, device: string, force: boolean): Promise<void> {
-    const dir = join(b.volumes, basename(device));
-    const m = await mountAt(dir);
-    if (m) {
-      try {
-        await this.unmountOne(m);
-      } catch (err) {
-        if (!/busy/i.test((err as HostCommandError).stderr ?? '')) throw err;
-        if (!force) throw new VolumeBusyError(`${device} is busy: a process in the instance still uses it`);
-        await exec(await this.tool('umount'), ['-l', m.mountPoint]);
-      }
-    }
-    await rmdir(dir).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
-  }
-
-  /** The volumes mounted in the bundle's volumes directory (not the directory's own tmpfs). */
-  private async volumeMounts(b: Bundle): Promise<MountEntry[]> {
-    const dir = await realpathOrNull(b.volumes);
-    return dir ? (await mountsUnder(dir)).filter((m) => m.mountPoint !== dir) : [];
-  }
-
   private async deleteContainer(id: string): Promise<void> {
     try {
       await this.runc(['delete', '--force', id]);
     } catch (err) {
       if (!isNotExist(err) && !(err instanceof RuntimeUnavailableError)) throw err;
     }
-  }
-
-  /** Unmounts everything mounted under `dir`, deepest first, flushing each and waiting for its loop device to go. */
-  private async unmountUnder(dir: string): Promise<void> {
-    const real = await realpathOrNull(dir);
-    if (!real) return;
-    for (;;) {
-      const under = await mountsUnder(real);
-      if (!under.length) return;
-      const deepest = under.sort((a, b) => b.mountPoint.length - a.mountPoint.length)[0];
-      await this.unmountOne(deepest);
-    }
-  }
-
-  private async unmountOne(m: MountEntry): Promise<void> {
-    const backing = await loopBackingFile(m.majorMinor);
-    await this.thaw(m.mountPoint);
-    await exec(await this.tool('sync'), ['-f', m.mountPoint]).catch(() => undefined);
-    const umount = await this.tool('umount');
-    const deadline = Date.now() + 5_000;
-    for (;;) {
-      try {
-        await exec(umount, [m.mountPoint]);
-        break;
-      } catch (err) {
-        if (!/busy/i.test((err as HostCommandError).stderr ?? '') || Date.now() >= deadline) throw err;
-        await sleep(50);
-      }
-    }
-    if (backing) await this.waitLoopReleased(m.majorMinor, backing);
-  }
-
-  /**
-   * `mount -o loop` sets autoclear, so the device detaches itself once the
-   * filesystem is gone, but the kernel does that asynchronously. Waiting makes
-   * "stopped" mean "no loop device left"; a device that stays is detached.
-   */
-  private async waitLoopReleased(majorMinor: string, backing: string): Promise<void> {
-    const deadline = Date.now() + 2_000;
-    while (Date.now() < deadline) {
-      if ((await loopBackingFile(majorMinor)) !== backing) return;
-      await sleep(POLL_MS);
-    }
-    const loop = await readFile(`/sys/dev/block/${majorMinor}/uevent`, 'utf8').then((t) => /DEVNAME=(\S+)/.exec(t)?.[1]);
-    if (loop) await exec(await this.tool('losetup'), ['-d', `/dev/${loop}`]).catch(() => undefined);
-  }
-
-  private async thaw(mountPoint: string): Promise<void> {
-    if (!(await mountAt(mountPoint))) return;
-    // Fails with EINVAL when not frozen, which is the usual case.
-    await exec(await this.tool('fsfreeze'), ['--unfreeze', mountPoint]).catch(() => undefined);
-  }
-
-  /** Removes a bundle directory; refuses while anything is mounted in it (so never deletes through a mount). */
-  private async removeBundle(b: Bundle): Promise<void> {
-    const dir = await realpathOrNull(b.dir);
-    if (!dir) return;
-    if ((await mountsUnder(dir)).length) {
-      throw new HostCommandError(`not removing ${dir}: a volume is still mounted in it`, [], '');
-    }
-    for (const name of await readdir(dir)) {
-      if (name !== 'rootfs') await rm(join(dir, name), { recursive: true, force: true });
-    }
-    await rmdir(b.rootfs).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
-    await rmdir(dir);
-  }
-
-  private async savedSpec(id: string): Promise<InstanceSpec> {
-    const text = await readFile(this.bundle(id).spec, 'utf8').catch(() => {
-      throw new HostCommandError(`instance ${id} is not started here: nothing to reboot`, [], '');
-    });
-    return decodeSpec(text);
   }
 
   /** runc's view of one container; null when it has none (or there is no runc, so none can exist). */
@@ -491,6 +362,15 @@ export class RuncDriver implements RuntimeDriver {
       if (isNotExist(err) || err instanceof RuntimeUnavailableError) return null;
       throw err;
     }
+  }
+
+  /** All of runc's containers; none on a host without runc. */
+  private async containers(): Promise<RuncContainer[]> {
+    const out = await this.runc(['list', '--format', 'json']).catch((err: unknown) => {
+      if (err instanceof RuntimeUnavailableError) return 'null';
+      throw err;
+    });
+    return (JSON.parse(out || 'null') ?? []) as RuncContainer[];
   }
 
   private async runc(args: string[]): Promise<string> {
@@ -510,59 +390,6 @@ export class RuncDriver implements RuntimeDriver {
   }
 
   private bundle(id: string): Bundle {
-    const dir = join(this.stateDir, id);
-    return {
-      dir, rootfs: join(dir, 'rootfs'), meta: join(dir, 'meta'), volumes: join(dir, 'mnt'),
-      config: join(dir, 'config.json'), spec: join(dir, 'spec.json'), runcLog: join(dir, 'runc.log'),
-    };
+    return bundleAt(this.stateDir, id);
   }
 }
-
-function validateId(id: string): void {
-  // The id is a path component, a runc argument and the hostname.
-  if (!ID_PATTERN.test(id) || id === 'runc') throw new Error(`invalid instance id for the runc driver: ${JSON.stringify(id)}`);
-}
-
-function validateSpec(spec: InstanceSpec): void {
-  validateId(spec.id);
-  for (const name of Object.keys(spec.metadata)) {
-    if (!META_NAME_PATTERN.test(name)) throw new Error(`invalid metadata file name: ${JSON.stringify(name)}`);
-  }
-  if (!(spec.memoryMiB > 0) || !(spec.vcpus > 0)) throw new Error(`instance ${spec.id} needs positive vcpus and memoryMiB`);
-  rootVolume(spec);
-  const names = spec.volumes.map((v) => { validateDevice(v); return basename(v.device); });
-  if (new Set(names).size !== names.length) throw new Error(`instance ${spec.id} has two volumes at the same device`);
-}
-
-function validateDevice(v: VolumeAttachment): void {
-  if (!DEVICE_PATTERN.test(v.device)) throw new Error(`invalid device name for the runc driver: ${JSON.stringify(v.device)}`);
-}
-
-function rootVolume(spec: InstanceSpec): VolumeAttachment {
-  const roots = spec.volumes.filter((v) => v.root);
-  if (roots.length !== 1) throw new Error(`instance ${spec.id} needs exactly one root volume, has ${roots.length}`);
-  return roots[0];
-}
-
-type StoredMetadata = Record<string, string | { base64: string }>;
-
-/** Replaces spec.json atomically: a crash leaves the old spec or the new one, never half of one. */
-async function writeSpec(b: Bundle, spec: InstanceSpec): Promise<void> {
-  const tmp = `${b.spec}.tmp`;
-  await writeFile(tmp, encodeSpec(spec), { mode: 0o600 });
-  await rename(tmp, b.spec);
-}
-
-function encodeSpec(spec: InstanceSpec): string {
-  const metadata: StoredMetadata = {};
-  for (const [k, v] of Object.entries(spec.metadata)) metadata[k] = typeof v === 'string' ? v : { base64: v.toString('base64') };
-  return JSON.stringify({ ...spec, metadata }, null, 2);
-}
-
-function decodeSpec(text: string): InstanceSpec {
-  const stored = JSON.parse(text) as Omit<InstanceSpec, 'metadata'> & { metadata: StoredMetadata };
-  const metadata: InstanceSpec['metadata'] = {};
-  for (const [k, v] of Object.entries(stored.metadata)) metadata[k] = typeof v === 'string' ? v : Buffer.from(v.base64, 'base64');
-  return { ...stored, metadata };
-}
-

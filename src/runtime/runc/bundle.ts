@@ -1,0 +1,146 @@
+/**
+ * The bundle of a runc instance: the directory the runc driver keeps for it
+ * while it is started, what goes in it, and the checks on the names (instance
+ * id, device names, metadata file names) that become paths in it.
+ *
+ * On-disk layout under the driver's `stateDir` (all of it re-read after a server restart):
+ *
+ *   runc/              runc's own state (`runc --root`): which containers exist
+ *   <id>/config.json   the OCI config (see oci-config.ts)
+ *   <id>/spec.json     the InstanceSpec the instance was last started with (reboot uses it)
+ *   <id>/rootfs/       mount point of the root volume
+ *   <id>/meta/         the metadata files, bind-mounted read-only at /run/kiln inside
+ *   <id>/mnt/          a small tmpfs, made a shared mount, bind-mounted read-only and
+ *                      rslave at /mnt inside; each further volume is loop-mounted at
+ *                      mnt/<device basename> (before create, or later by attach()),
+ *                      and mount propagation carries it into the running instance
+ *   <id>/runc.log      runc's own log of the create step (its error text on failure)
+ *
+ * A bundle exists exactly while its instance is started; stop removes it.
+ */
+import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { InstanceSpec, VolumeAttachment } from '../runtime.js';
+import { HostCommandError, mountsUnder, realpathOrNull } from './host.js';
+import { ociConfig } from './oci-config.js';
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const META_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** A device name the driver turns into a path component (mnt/<basename>). */
+const DEVICE_PATTERN = /^\/dev\/[a-z][a-z0-9]{0,15}$/;
+
+/** The paths of one instance's bundle (see the layout above). */
+export interface Bundle {
+  /** <stateDir>/<id>: the bundle itself, runc's `--bundle`. */
+  dir: string;
+  /** Mount point of the root volume. */
+  rootfs: string;
+  /** The metadata files, seen read-only at /run/kiln inside. */
+  meta: string;
+  /** The tmpfs holding the further volumes' mount points, seen at /mnt inside. */
+  volumes: string;
+  /** The OCI config.json. */
+  config: string;
+  /** spec.json: the InstanceSpec of the last start, with any hot-attached volumes. */
+  spec: string;
+  /** runc's JSON log of the create step. */
+  runcLog: string;
+}
+
+/** Where the bundle of instance `id` lives under `stateDir` (nothing is created). */
+export function bundleAt(stateDir: string, id: string): Bundle {
+  const dir = join(stateDir, id);
+  return {
+    dir, rootfs: join(dir, 'rootfs'), meta: join(dir, 'meta'), volumes: join(dir, 'mnt'),
+    config: join(dir, 'config.json'), spec: join(dir, 'spec.json'), runcLog: join(dir, 'runc.log'),
+  };
+}
+
+/** Throws unless `id` is usable as an instance id by the runc driver. */
+export function validateId(id: string): void {
+  // The id is a path component, a runc argument and the hostname.
+  if (!ID_PATTERN.test(id) || id === 'runc') throw new Error(`invalid instance id for the runc driver: ${JSON.stringify(id)}`);
+}
+
+/** Throws unless the spec can be started: valid id, metadata names and devices, positive limits, one root volume. */
+export function validateSpec(spec: InstanceSpec): void {
+  validateId(spec.id);
+  for (const name of Object.keys(spec.metadata)) {
+    if (!META_NAME_PATTERN.test(name)) throw new Error(`invalid metadata file name: ${JSON.stringify(name)}`);
+  }
+  if (!(spec.memoryMiB > 0) || !(spec.vcpus > 0)) throw new Error(`instance ${spec.id} needs positive vcpus and memoryMiB`);
+  rootVolume(spec);
+  const names = spec.volumes.map((v) => { validateDevice(v); return basename(v.device); });
+  if (new Set(names).size !== names.length) throw new Error(`instance ${spec.id} has two volumes at the same device`);
+}
+
+/** Throws unless the volume's device name is one the driver can make a mount point of. */
+export function validateDevice(v: VolumeAttachment): void {
+  if (!DEVICE_PATTERN.test(v.device)) throw new Error(`invalid device name for the runc driver: ${JSON.stringify(v.device)}`);
+}
+
+/** The spec's one root volume; throws when it has none or several. */
+export function rootVolume(spec: InstanceSpec): VolumeAttachment {
+  const roots = spec.volumes.filter((v) => v.root);
+  if (roots.length !== 1) throw new Error(`instance ${spec.id} needs exactly one root volume, has ${roots.length}`);
+  return roots[0];
+}
+
+/** Writes the metadata files, spec.json and config.json of a bundle whose directories may not exist yet. */
+export async function writeBundle(spec: InstanceSpec, b: Bundle): Promise<void> {
+  await mkdir(b.meta, { recursive: true });
+  for (const [name, content] of Object.entries(spec.metadata)) {
+    await writeFile(join(b.meta, name), content, { mode: 0o644 });
+  }
+  await writeFile(b.spec, encodeSpec(spec), { mode: 0o600 });
+  await writeFile(b.config, JSON.stringify(ociConfig(spec, b.meta, b.volumes), null, 2));
+}
+
+/** Replaces spec.json atomically: a crash leaves the old spec or the new one, never half of one. */
+export async function writeSpec(b: Bundle, spec: InstanceSpec): Promise<void> {
+  const tmp = `${b.spec}.tmp`;
+  await writeFile(tmp, encodeSpec(spec), { mode: 0o600 });
+  await rename(tmp, b.spec);
+}
+
+/** The spec instance `id` was last started with (as updated by attach/detach); throws when it is not started. */
+export async function readSpec(b: Bundle, id: string): Promise<InstanceSpec> {
+  const text = await readFile(b.spec, 'utf8').catch(() => {
+    throw new HostCommandError(`instance ${id} is not started here: nothing to reboot`, [], '');
+  });
+  return decodeSpec(text);
+}
+
+/** Metadata as stored in spec.json: JSON has no bytes, so Buffers become base64. */
+type StoredMetadata = Record<string, string | { base64: string }>;
+
+/** spec.json's text for `spec`. */
+function encodeSpec(spec: InstanceSpec): string {
+  const metadata: StoredMetadata = {};
+  for (const [k, v] of Object.entries(spec.metadata)) metadata[k] = typeof v === 'string' ? v : { base64: v.toString('base64') };
+  return JSON.stringify({ ...spec, metadata }, null, 2);
+}
+
+/** The InstanceSpec in spec.json's text (the inverse of encodeSpec). */
+function decodeSpec(text: string): InstanceSpec {
+  const stored = JSON.parse(text) as Omit<InstanceSpec, 'metadata'> & { metadata: StoredMetadata };
+  const metadata: InstanceSpec['metadata'] = {};
+  for (const [k, v] of Object.entries(stored.metadata)) metadata[k] = typeof v === 'string' ? v : Buffer.from(v.base64, 'base64');
+  return { ...stored, metadata };
+}
+
+/** Removes a bundle directory; refuses while anything is mounted in it (so never deletes through a mount). */
+export async function removeBundle(b: Bundle): Promise<void> {
+  const dir = await realpathOrNull(b.dir);
+  if (!dir) return;
+  if ((await mountsUnder(dir)).length) {
+    throw new HostCommandError(`not removing ${dir}: a volume is still mounted in it`, [], '');
+  }
+  for (const name of await readdir(dir)) {
+    if (name !== 'rootfs') await rm(join(dir, name), { recursive: true, force: true });
+  }
+  await rmdir(b.rootfs).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  await rmdir(dir);
+}
