@@ -4,17 +4,18 @@
  * parameters with the service model, calls the action's handler and writes
  * its result or AWS's error envelope. Nothing below this file sees HTTP.
  */
-import { readBody } from './body.js';
+import { endAfterBody, readBody } from './body.js';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ApiError, toApiError } from '../api/errors.js';
 import { DRY_RUN_CHECKED, HANDLERS } from '../api/router.js';
 import { findOperation, parseQuery, serializeError, serializeResponse } from '../protocol/protocol.js';
-import type { Caller, Context } from '../services/context.js';
-import { DryRunPassed } from '../services/errors.js';
+import type { Caller, Context } from '../services/core/context.js';
+import { DryRunPassed } from '../services/core/errors.js';
 import { handleAdmin } from './admin.js';
-import { AuthError, parseAuthorization, verifySignature } from './sigv4.js';
+import { AuthError } from '../api/errors.js';
+import { parseAuthorization, verifySignature } from './sigv4.js';
 import { isStsRequest, sendStsError, stsAction } from './sts.js';
 
 
@@ -42,7 +43,7 @@ async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerRespon
   try {
     body = await readBody(req);
   } catch (err) {
-    return sendError(res, toApiError(err), requestId);
+    return sendError(res, toApiError(err), requestId, req);
   }
   try {
     const { service, ...caller } = await authenticate(opts.ctx, req, url, body);
@@ -97,7 +98,17 @@ async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: 
   return { account: found.account.id, region: auth.credential.region, org: found.account.org, ou: found.account.ou, service };
 }
 
-function sendError(res: ServerResponse, err: ApiError, requestId: string): void {
-  res.writeHead(err.status, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId })
-    .end(serializeError(err.code, err.message, requestId));
+/**
+ * AWS's error envelope. Given the request, and its body is not all read (refused as too large), the answer goes out whole
+ * at once (Content-Length) with `Connection: close`, and the connection is closed only once the client has finished
+ * sending: it can always read the error rather than have the connection reset under it.
+ */
+function sendError(res: ServerResponse, err: ApiError, requestId: string, req?: IncomingMessage): void {
+  const xml = serializeError(err.code, err.message, requestId);
+  const headers = { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId };
+  if (req && !req.complete) {
+    res.writeHead(err.status, { ...headers, 'content-length': Buffer.byteLength(xml), connection: 'close' });
+    return endAfterBody(req, res, xml);
+  }
+  res.writeHead(err.status, headers).end(xml);
 }
