@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 # runc runs instances; e2fsprogs makes ext4 volumes; util-linux mounts/losetup/fsfreeze;
 # busybox-static is the minimal image's userland; openssl is the benchmark's hashing floor;
 # awscli is the AWS CLI v2 the end-to-end tests drive; iproute2 gives instances their network;
-# openssh-client's ssh-keygen checks, in the tests, the key pairs Kiln makes.
-PACKAGES="runc e2fsprogs util-linux mount busybox-static openssl awscli iproute2 openssh-client"
+# openssh-client's ssh-keygen checks, in the tests, the key pairs Kiln makes; python3-boto3 runs the
+# boto3 story test (terraform is not in Debian's archive: the Terraform story needs it on PATH).
+PACKAGES="runc e2fsprogs util-linux mount busybox-static openssl awscli iproute2 openssh-client python3-boto3"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -40,4 +41,13 @@ if [ ! -f dist/.built ] || [ -n "$(find src -newer dist/.built -name '*.ts' -pri
   rm -rf dist
   npx tsc -p tsconfig.build.json
   touch dist/.built
+fi
+
+# The `kiln` command on PATH: as root, a symlink in /usr/local/bin to this checkout's bin/kiln.js
+# (replaced only when it is a symlink: a kiln installed some other way is left alone).
+link=/usr/local/bin/kiln
+if [ "$(id -u)" = 0 ] && [ -d /usr/local/bin ] && { [ ! -e "$link" ] || [ -L "$link" ]; }; then
+  [ "$(readlink "$link" 2>/dev/null)" = "$PWD/bin/kiln.js" ] || ln -sfn "$PWD/bin/kiln.js" "$link"
+elif ! command -v kiln >/dev/null 2>&1; then
+  echo "kiln setup: to type 'kiln' anywhere, add $PWD/bin to PATH (or: npm link)" >&2
 fi

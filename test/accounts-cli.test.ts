@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { aws, until } from './harness.js';
@@ -20,6 +20,7 @@ const execFileP = promisify(execFile);
 const skip = await skipUnless('aws-cli', 'build');
 
 let dataDir: string;
+let kilnHome: string;
 let server: ChildProcess | undefined;
 let endpoint: string;
 let printed = '';
@@ -37,7 +38,9 @@ const tmp = tempDirs('kiln-accounts-cli-');
 before(async () => {
   if (skip) return;
   dataDir = join(await tmp(), 'data');
-  server = spawn(process.execPath, ['bin/kiln.js', 'serve', '--port', '0', '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  kilnHome = await tmp();
+  server = spawn(process.execPath, ['bin/kiln.js', 'serve', '--port', '0', '--data', dataDir],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KILN_HOME: kilnHome } });
   server.stdout!.on('data', (c: Buffer) => { printed += c.toString(); });
   server.stderr!.on('data', (c: Buffer) => { printed += c.toString(); });
   endpoint = await until('kiln to listen', async () => /listening on (http:\/\/\S+)/.exec(printed)?.[1], 60_000, 50);
@@ -45,10 +48,10 @@ before(async () => {
 });
 
 /** Runs `kiln ...` from the package's bin; resolves with exit code and output whatever the code. */
-async function kiln(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function kiln(args: string[], env: Record<string, string> = {}, cwd = process.cwd()): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await execFileP(process.execPath, ['bin/kiln.js', ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    const { stdout, stderr } = await execFileP(process.execPath, [resolve('bin/kiln.js'), ...args], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, cwd,
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -101,6 +104,15 @@ test('kiln accounts create, then the aws-cli works with the new keys; rotate-key
   assert.equal((await aws(endpoint, ['sts', 'get-caller-identity'], { keys: fresh })).Account, '111122223333');
   assert.match(await awsFails(['ec2', 'describe-images', '--owners', 'self'], keys), /\(AuthFailure\)/);
   assert.match(await awsFails(['sts', 'get-caller-identity'], keys), /\(InvalidClientTokenId\)/);
+});
+
+test('from any directory of the host, kiln accounts finds the running server\'s admin token without --data', { skip }, async () => {
+  const elsewhere = await tmp();
+  const listed = await kiln(['accounts', 'list', '--endpoint', endpoint], { KILN_HOME: kilnHome }, elsewhere);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.ok(JSON.parse(listed.stdout).accounts.some((a: { id: string }) => a.id === '000000000000'));
+  const unknown = await kiln(['accounts', 'list', '--endpoint', 'http://127.0.0.1:1'], { KILN_HOME: kilnHome }, elsewhere);
+  assert.equal(unknown.code, 2, 'no server recorded at that endpoint: no token');
 });
 
 test('given keys, KILN_ADMIN_TOKEN, and refusals: wrong token, duplicate account, usage mistakes', { skip }, async () => {

@@ -12,9 +12,9 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createAccount } from '../src/services/accounts.js';
+import { createAccount } from '../src/services/accounts/accounts.js';
 import { startKiln } from './harness.js';
-import { skipUnless } from './skips.js';
+import { skipOrFail, skipUnless } from './skips.js';
 
 const execFileP = promisify(execFile);
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'boto3', 'story.py');
@@ -32,7 +32,7 @@ async function missingBoto3(): Promise<string | false> {
   }
 }
 
-const skip = (await missingBoto3()) || (await skipUnless('instances'));
+const skip = skipOrFail(await missingBoto3()) || (await skipUnless('instances'));
 
 test('boto3: catalog paginator, launch, capture, launch the capture, share, copy, retire', { skip, timeout: 300_000 }, async () => {
   const kiln = await startKiln();

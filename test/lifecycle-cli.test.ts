@@ -10,8 +10,9 @@ import { existsSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import type { Kiln } from './harness.js';
 import { AWS_CLI, aws, awsErrorCode, startKiln } from './harness.js';
+import { skipOrFail } from './skips.js';
 
-const skip = existsSync(AWS_CLI) ? false : `${AWS_CLI} is absent (Debian package awscli)`;
+const skip = skipOrFail(existsSync(AWS_CLI) ? false : `${AWS_CLI} is absent (Debian package awscli)`);
 const WEST = 'us-west-2';
 
 let kiln: Kiln;

@@ -30,9 +30,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import { restoreFile } from '../src/blocks/volume-io.js';
 import { RuncDriver } from '../src/runtime/runc/runc-driver.js';
-import { createAccount } from '../src/services/accounts.js';
+import { createAccount } from '../src/services/accounts/accounts.js';
 import type { Kiln } from './harness.js';
 import { startKiln } from './harness.js';
+import { skipOrFail } from './skips.js';
 
 const execFileP = promisify(execFile);
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'terraform');
@@ -208,7 +209,7 @@ async function checkDestroyed(kiln: Kiln, out: Record<string, string>, snapshots
   assert.deepEqual(snaps.Snapshots?.filter((s) => [...snapshots, out.data_snapshot_id].includes(s.SnapshotId!)).map((s) => s.SnapshotId), []);
 }
 
-const missing = await missingTools();
+const missing = skipOrFail((await missingTools()) ?? false);
 
 test('terraform: data aws_ami, aws_key_pair, aws_instance with block devices, aws_ami_from_instance, aws_ami_copy, aws_ami_launch_permission, volumes, snapshots, aws_ami; apply, plan, destroy',
   { timeout: 480_000 }, async (t) => {

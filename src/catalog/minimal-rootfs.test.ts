@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { GUEST_INIT } from './guest-init.js';
 import { BUSYBOX_PATH, buildMinimalRootfs, makeExt4Volume } from './minimal-rootfs.js';
+import { skipOrFail } from '../../test/skips.js';
 
 const run = promisify(execFile);
 const has = (cmd: string, args: string[]) => run(cmd, args).then(() => true, () => false);
@@ -18,7 +19,7 @@ const has = (cmd: string, args: string[]) => run(cmd, args).then(() => true, () 
 const missing: string[] = [];
 if (!(await has(BUSYBOX_PATH, ['true']))) missing.push('busybox-static');
 for (const tool of ['mkfs.ext4', 'debugfs', 'dumpe2fs']) if (!(await has(tool, ['-V']))) missing.push(`${tool} (e2fsprogs)`);
-const skip = missing.length ? `needs ${missing.join(', ')}` : false;
+const skip = skipOrFail(missing.length ? `needs ${missing.join(', ')}` : false);
 
 describe('minimal rootfs', { skip }, () => {
   let tmp = '';

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { adminTokenFile } from '../server/admin-token.js';
+import { adminTokenFile, recordedDataDir } from '../server/admin-token.js';
 
 /** parseArgs options every admin command takes. */
 export const ADMIN_OPTIONS = {
@@ -16,7 +16,8 @@ export const ADMIN_OPTIONS = {
 
 export const ADMIN_USAGE = `  common options: --endpoint URL (default $KILN_ENDPOINT or http://127.0.0.1:4747)
                   --admin-token TOKEN (default: --data DIR's admin-token file, else $KILN_ADMIN_TOKEN,
-                  else the admin-token file in $KILN_DATA_DIR or ./.kiln)`;
+                  else the admin-token file in $KILN_DATA_DIR, else in the data directory of the
+                  server kiln serve recorded for the endpoint on this host, else in ./.kiln)`;
 
 export interface AdminTarget { endpoint: string; token: string }
 
@@ -32,7 +33,8 @@ export async function adminTarget(values: { endpoint?: string; 'admin-token'?: s
   const endpoint = (values.endpoint ?? process.env.KILN_ENDPOINT ?? 'http://127.0.0.1:4747').replace(/\/+$/, '');
   if (values['admin-token']) return { endpoint, token: values['admin-token'] };
   if (!values.data && process.env.KILN_ADMIN_TOKEN) return { endpoint, token: process.env.KILN_ADMIN_TOKEN };
-  const file = adminTokenFile(resolve(values.data ?? process.env.KILN_DATA_DIR ?? '.kiln'));
+  const dataDir = values.data ?? process.env.KILN_DATA_DIR ?? await recordedDataDir(endpoint) ?? '.kiln';
+  const file = adminTokenFile(resolve(dataDir));
   try {
     return { endpoint, token: (await readFile(file, 'utf8')).trim() };
   } catch (err) {

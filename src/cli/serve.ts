@@ -1,7 +1,7 @@
 import { createApp } from '../server/app.js';
-import { adminTokenFile, ensureAdminToken } from '../server/admin-token.js';
+import { adminTokenFile, ensureAdminToken, recordServer } from '../server/admin-token.js';
 import { createHttpServer } from '../server/http.js';
-import { DEFAULT_ACCOUNT } from '../services/model.js';
+import { DEFAULT_ACCOUNT } from '../model/records.js';
 
 export interface ServeOptions { host: string; port: number; dataDir: string }
 
@@ -22,6 +22,11 @@ export async function serve(opts: ServeOptions): Promise<void> {
   console.log(`kiln: listening on ${endpoint} (data in ${opts.dataDir})`);
   console.log(`kiln: account ${DEFAULT_ACCOUNT}: AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test; aws --endpoint-url ${endpoint} ec2 ...`);
   console.log(`kiln: admin token (in ${adminTokenFile(opts.dataDir)}; for 'kiln accounts' and 'kiln marketplace'): ${adminToken}`);
+  // 'kiln accounts' run from any directory of this host finds the token through this record.
+  const unrecord = await recordServer(endpoint, opts.dataDir).catch((err: Error) => {
+    console.error(`kiln: could not record this server for the kiln command (${err.message}); pass it --data ${opts.dataDir}`);
+    return async () => undefined;
+  });
   await app.ready;
   ready = true;
   console.log('kiln: ready');
@@ -33,5 +38,6 @@ export async function serve(opts: ServeOptions): Promise<void> {
   console.log('kiln: shutting down');
   await new Promise<void>((res) => server.close(() => res()));
   server.closeAllConnections();
+  await unrecord();
   await app.close();
 }

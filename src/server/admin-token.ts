@@ -3,9 +3,16 @@
  * (admin.ts) takes as `Authorization: Bearer <token>`. Made at first start,
  * kept in <data dir>/admin-token with mode 0600, so whoever may read the data
  * directory may administer the server.
+ *
+ * So that `kiln accounts` finds a running server's token from any directory
+ * on the same host, `kiln serve` also writes a small record per endpoint in
+ * the user's Kiln directory (~/.kiln/servers/<host>_<port>.json, or under
+ * $KILN_HOME) naming the data directory; the token itself stays in the data
+ * directory, readable only by whoever could read it there.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 export const adminTokenFile = (dataDir: string): string => join(dataDir, 'admin-token');
@@ -41,5 +48,30 @@ async function readOrCreateToken(file: string): Promise<string> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return read(); // another process made it first
     throw err;
+  }
+}
+
+/** Where the record of the server at `endpoint` (http://host:port) is kept. */
+export function serverRecordFile(endpoint: string): string {
+  const url = new URL(endpoint);
+  const home = process.env.KILN_HOME || join(homedir(), '.kiln');
+  return join(home, 'servers', `${url.hostname.replace(/[^A-Za-z0-9.-]/g, '_')}_${url.port || '80'}.json`);
+}
+
+/** Records that the server at `endpoint` keeps its data (and admin token) in `dataDir`; returns a function that removes the record. */
+export async function recordServer(endpoint: string, dataDir: string): Promise<() => Promise<void>> {
+  const file = serverRecordFile(endpoint);
+  await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
+  await writeFile(`${file}.tmp`, JSON.stringify({ endpoint, dataDir, pid: process.pid }) + '\n', { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
+  return () => rm(file, { force: true });
+}
+
+/** The data directory of the server recorded for `endpoint`, if one is. */
+export async function recordedDataDir(endpoint: string): Promise<string | undefined> {
+  try {
+    return (JSON.parse(await readFile(serverRecordFile(endpoint), 'utf8')) as { dataDir?: string }).dataDir;
+  } catch {
+    return undefined;
   }
 }
