@@ -60,10 +60,15 @@ test('DescribeInstanceTypes: sizes from the type table, filters, unknown types, 
   assert.equal(t3?.BurstablePerformanceSupported, true);
   assert.equal(t3?.FreeTierEligible, true);
 
-  const fixed = await ec2.send(new DescribeInstanceTypesCommand({ Filters: [{ Name: 'burstable-performance-supported', Values: ['false'] }] }));
-  assert.deepEqual(fixed.InstanceTypes?.map((t) => t.InstanceType).sort(), ['m1.small', 'm5.2xlarge', 'm5.large', 'm5.xlarge']);
-  const big = await ec2.send(new DescribeInstanceTypesCommand({ Filters: [{ Name: 'vcpu-info.default-vcpus', Values: ['8'] }] }));
+  const fixed = await ec2.send(new DescribeInstanceTypesCommand({ Filters: [
+    { Name: 'burstable-performance-supported', Values: ['false'] }, { Name: 'instance-type', Values: ['m5.*', 'm1.*'] }] }));
+  assert.deepEqual(fixed.InstanceTypes?.map((t) => t.InstanceType).sort(), ['m1.small', 'm5.2xlarge', 'm5.4xlarge', 'm5.large', 'm5.xlarge']);
+  const big = await ec2.send(new DescribeInstanceTypesCommand({ Filters: [{ Name: 'vcpu-info.default-vcpus', Values: ['8'] }, { Name: 'instance-type', Values: ['m5.*'] }] }));
   assert.deepEqual(big.InstanceTypes?.map((t) => t.InstanceType), ['m5.2xlarge']);
+  // The common current families, with AWS's figures; Graviton types run arm64.
+  const { InstanceTypes: common = [] } = await ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: ['c5.large', 't3a.micro', 'r6i.xlarge', 't4g.small', 'm6g.medium'] }));
+  assert.deepEqual(common.map((t) => [t.InstanceType, t.VCpuInfo?.DefaultVCpus, t.MemoryInfo?.SizeInMiB, t.ProcessorInfo?.SupportedArchitectures?.join()]),
+    [['c5.large', 2, 4096, 'x86_64'], ['t3a.micro', 2, 1024, 'x86_64'], ['r6i.xlarge', 4, 32768, 'x86_64'], ['t4g.small', 2, 2048, 'arm64'], ['m6g.medium', 1, 4096, 'arm64']]);
 
   await assert.rejects(ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: ['t3.micro', 'x9.huge' as 't3.micro'] })), { name: 'InvalidInstanceType' });
 
@@ -77,7 +82,10 @@ test('DescribeInstanceTypes: sizes from the type table, filters, unknown types, 
   assert.equal(new Set(seen).size, seen.length);
   assert.ok(seen.includes('t2.micro') && seen.includes('m5.large'));
 
-  // The real aws-cli reads the same answer.
+  // The real aws-cli reads the same answer, every type of it: sizes are whole MiB (m1.small is 1740, as AWS says), which its parser requires.
+  const all = await aws(kiln.endpoint, ['ec2', 'describe-instance-types']);
+  assert.equal(all.InstanceTypes.find((t: { InstanceType: string }) => t.InstanceType === 'm1.small').MemoryInfo.SizeInMiB, 1740);
+  assert.ok(all.InstanceTypes.every((t: { MemoryInfo: { SizeInMiB: number } }) => Number.isInteger(t.MemoryInfo.SizeInMiB)));
   const cli = await aws(kiln.endpoint, ['ec2', 'describe-instance-types', '--instance-types', 't2.micro']);
   assert.deepEqual(cli.InstanceTypes[0].ProcessorInfo.SupportedArchitectures, ['i386', 'x86_64']);
   assert.equal(cli.InstanceTypes[0].VCpuInfo.DefaultVCpus, 1);

@@ -17,7 +17,7 @@ import {
   waitUntilImageExists,
 } from '@aws-sdk/client-ec2';
 import type { EC2Client, Image } from '@aws-sdk/client-ec2';
-import { createAccount } from '../src/services/accounts.js';
+import { createAccount } from '../src/services/accounts/accounts.js';
 import type { Kiln } from './harness.js';
 import { startKiln } from './harness.js';
 

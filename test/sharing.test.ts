@@ -14,7 +14,7 @@ import {
   waitUntilImageAvailable, waitUntilInstanceRunning,
 } from '@aws-sdk/client-ec2';
 import type { EC2Client } from '@aws-sdk/client-ec2';
-import { createAccount } from '../src/services/accounts.js';
+import { createAccount } from '../src/services/accounts/accounts.js';
 import type { Kiln } from './harness.js';
 import { aws, startKiln } from './harness.js';
 import { skipUnless } from './skips.js';

@@ -4,9 +4,8 @@
  * layer threw it. Anything unrecognised is a 500 InternalError, logged.
  */
 import { ProtocolError } from '../protocol/protocol.js';
-import { AuthError } from '../server/sigv4.js';
-import { DryRunPassed, DuplicateName, HostUnavailable, InUse, Invalid, InvalidState, MalformedId, NotFound, Unavailable } from '../services/errors.js';
-import type { ResourceKind } from '../services/errors.js';
+import { DryRunPassed, DuplicateName, HostUnavailable, InUse, Invalid, InvalidState, MalformedId, NotFound, Unavailable } from '../services/core/errors.js';
+import type { ResourceKind } from '../services/core/errors.js';
 
 export class ApiError extends Error {
   constructor(readonly code: string, message: string, readonly status = 400) { super(message); }
@@ -21,13 +20,15 @@ const MALFORMED_PREFIX: Record<ResourceKind, string> = {
   image: 'InvalidAMIID', snapshot: 'InvalidSnapshotID', volume: 'InvalidVolumeID', instance: 'InvalidInstanceID', 'key-pair': 'InvalidKeyPair',
 };
 
+/** AWS's wording, singular or plural as AWS words it for each kind. */
 function notFoundMessage(kind: ResourceKind, ids: string[]): string {
+  const one = ids.length === 1;
   switch (kind) {
-    case 'image': return `The image id '[${ids.join(', ')}]' does not exist`;
+    case 'image': return one ? `The image id '[${ids[0]}]' does not exist` : `The image ids '[${ids.join(', ')}]' do not exist`;
     case 'snapshot': return `The snapshot '${ids.join(', ')}' does not exist.`;
     case 'volume': return `The volume '${ids.join(', ')}' does not exist.`;
     case 'key-pair': return `The key pair '${ids.join(', ')}' does not exist`;
-    case 'instance': return ids.length === 1 ? `The instance ID '${ids[0]}' does not exist` : `The instance IDs '${ids.join(', ')}' do not exist`;
+    case 'instance': return one ? `The instance ID '${ids[0]}' does not exist` : `The instance IDs '${ids.join(', ')}' do not exist`;
   }
 }
 
@@ -60,4 +61,11 @@ export function toApiError(err: unknown): ApiError {
   }
   if (err instanceof HostUnavailable) return new ApiError('InsufficientInstanceCapacity', err.message, 500);
   return new ApiError('InternalError', 'An internal error has occurred', 500);
+}
+
+/** A request that fails authentication; `code` is the AWS error code to answer with. */
+export class AuthError extends Error {
+  constructor(readonly code: 'AuthFailure' | 'SignatureDoesNotMatch' | 'MissingAuthenticationToken' | 'IncompleteSignature' | 'RequestExpired', message: string) {
+    super(message);
+  }
 }

@@ -6,7 +6,7 @@
  * for every record that has tags.
  */
 import type { Filter } from '@aws-sdk/client-ec2';
-import type { Tag } from '../services/model.js';
+import type { Tag } from '../model/records.js';
 import { ApiError } from './errors.js';
 
 type Scalar = string | number | boolean | undefined | null;

@@ -1,4 +1,4 @@
-import type { Caller, Context } from '../services/context.js';
+import type { Caller, Context } from '../services/core/context.js';
 import { ApiError } from './errors.js';
 
 /** Extra facts about the HTTP request that a few actions answer with. */

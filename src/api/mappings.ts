@@ -1,5 +1,5 @@
 import type { BlockDeviceMapping } from '@aws-sdk/client-ec2';
-import type { MappingRequest } from '../services/block-mappings.js';
+import type { MappingRequest } from '../services/images/block-mappings.js';
 
 /** The block device mappings of a RegisterImage, CreateImage or RunInstances request, fields left unset where the request leaves them. */
 export function mappingRequests(mappings: BlockDeviceMapping[] | undefined): MappingRequest[] | undefined {

@@ -7,7 +7,8 @@ import type { Handler } from './handler.js';
 import * as imageAttributes from './handlers/image-attributes.js';
 import * as imageLifecycle from './handlers/image-lifecycle.js';
 import * as images from './handlers/images.js';
-import * as instanceExtras from './handlers/instance-extras.js';
+import * as instanceAttributes from './handlers/instance-attributes.js';
+import * as instanceTypes from './handlers/instance-types.js';
 import * as instances from './handlers/instances.js';
 import * as keyPairs from './handlers/key-pairs.js';
 import * as network from './handlers/network.js';
@@ -18,7 +19,7 @@ import * as volumes from './handlers/volumes.js';
 
 const MODULES: Array<Record<string, Handler>> = [
   regions.HANDLERS, images.HANDLERS, imageAttributes.HANDLERS, imageLifecycle.HANDLERS, snapshots.HANDLERS, instances.HANDLERS, tags.HANDLERS,
-  volumes.HANDLERS, instanceExtras.HANDLERS, network.HANDLERS, keyPairs.HANDLERS,
+  volumes.HANDLERS, instanceAttributes.HANDLERS, instanceTypes.HANDLERS, network.HANDLERS, keyPairs.HANDLERS,
 ];
 
 /**

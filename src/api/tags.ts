@@ -1,5 +1,6 @@
 import type { Tag as SdkTag, TagSpecification } from '@aws-sdk/client-ec2';
-import type { Tag } from '../services/model.js';
+import type { Tag } from '../model/records.js';
+import { mergeTags } from '../services/tags/tags.js';
 import { ApiError } from './errors.js';
 
 export function toSdkTags(tags: Tag[]): SdkTag[] {
@@ -20,13 +21,6 @@ export function fromSdkTags(tags: SdkTag[] | undefined): Tag[] {
   return mergeTags([], out);
 }
 
-/** Adds or overwrites tags by key; a resource holds at most 50. */
-export function mergeTags(existing: Tag[], added: Tag[]): Tag[] {
-  const map = new Map(existing.map((t) => [t.key, t.value]));
-  for (const t of added) map.set(t.key, t.value);
-  if (map.size > 50) throw new ApiError('TagLimitExceeded', 'The maximum number of tags per resource (50) has been exceeded');
-  return [...map].map(([key, value]) => ({ key, value }));
-}
 
 /**
  * The tags a TagSpecification list gives each resource type, refusing types the

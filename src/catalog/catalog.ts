@@ -2,10 +2,10 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlockMap } from '../blocks/blocks.js';
 import { snapshotFile } from '../blocks/volume-io.js';
-import type { Context } from '../services/context.js';
-import { insertImage } from '../services/images.js';
-import { CATALOG_ACCOUNT } from '../services/model.js';
-import { snapshotFromMap } from '../services/snapshots.js';
+import type { Context } from '../services/core/context.js';
+import { insertImage } from '../services/images/images.js';
+import { CATALOG_ACCOUNT } from '../model/records.js';
+import { snapshotFromMap } from '../services/snapshots/snapshots.js';
 import { buildMinimalRootfs, makeExt4Volume } from './minimal-rootfs.js';
 
 export const MINIMAL_PREFIX = 'kiln-minimal-';

@@ -26,10 +26,10 @@ import { readBody } from './body.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { toApiError } from '../api/errors.js';
-import { accountView, addAccessKey, createAccount, deleteAccessKey, getAccount } from '../services/accounts.js';
-import type { Context } from '../services/context.js';
-import { Invalid } from '../services/errors.js';
-import { listProducts, listSubscriptions, publishProduct, subscribe, unsubscribe, usageReport } from '../services/marketplace.js';
+import { accountView, addAccessKey, createAccount, deleteAccessKey, getAccount } from '../services/accounts/accounts.js';
+import type { Context } from '../services/core/context.js';
+import { Invalid } from '../services/core/errors.js';
+import { listProducts, listSubscriptions, publishProduct, subscribe, unsubscribe, usageReport } from '../services/marketplace/marketplace.js';
 import { adminTokenFile, ensureAdminToken } from './admin-token.js';
 
 

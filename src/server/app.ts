@@ -9,13 +9,14 @@ import { removeTempFiles } from '../blocks/volume-io.js';
 import { ensureMinimalImage } from '../catalog/catalog.js';
 import { RuncDriver } from '../runtime/runc/runc-driver.js';
 import type { RuntimeDriver } from '../runtime/runtime.js';
-import { failInterruptedCaptures } from '../services/capture.js';
-import { KeyedMutex, Tasks } from '../services/concurrency.js';
-import type { Context } from '../services/context.js';
-import { Paths } from '../services/context.js';
-import { reconcileInstances } from '../services/instances.js';
-import { DEFAULT_ACCOUNT } from '../services/model.js';
+import { failInterruptedCaptures } from '../services/instances/capture.js';
+import { KeyedMutex, Tasks } from '../services/core/concurrency.js';
+import type { Context } from '../services/core/context.js';
+import { Paths } from '../services/core/context.js';
+import { guestExited, reconcileInstances } from '../services/instances/instances.js';
+import { DEFAULT_ACCOUNT } from '../model/records.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
+import { meterInstance } from '../services/marketplace/marketplace.js';
 
 export const DEFAULT_REGIONS = [
   'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'eu-west-1', 'eu-west-2', 'eu-central-1', 'eu-north-1',
@@ -50,8 +51,12 @@ export async function createApp(opts: AppOptions): Promise<App> {
     regions: opts.regions ?? DEFAULT_REGIONS,
     tasks: new Tasks(log),
     locks: new KeyedMutex(),
+    instanceStateListeners: [],
   };
+  // Marketplace instance-hours follow each instance into and out of 'running'.
+  ctx.instanceStateListeners.push((inst) => meterInstance(ctx, inst));
   await ensureDefaultAccount(ctx);
+  let unwatch: (() => void) | undefined;
   const ready = (async () => {
     // Temporary files a crash left behind (restores and copies beside volumes; captures and
     // catalog builds in the scratch directory, all of it Kiln's own); nothing is writing them yet.
@@ -59,6 +64,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     await rm(paths.tmp, { recursive: true, force: true });
     await failInterruptedCaptures(ctx);
     await reconcileInstances(ctx);
+    // From now on a shutdown from inside an instance is seen as it happens.
+    unwatch = ctx.runtime.watchExits?.((id) => ctx.tasks.start(`guest exit ${id}`, () => guestExited(ctx, id)));
     await ensureMinimalImage(ctx).catch((err: Error) =>
       log(`kiln: could not build the minimal catalog image (${err.message}); run 'kiln doctor'`));
   })();
@@ -66,6 +73,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     ctx, ready,
     close: async () => {
       await ready.catch(() => undefined);
+      unwatch?.();
       await ctx.tasks.idle();
       await store.close();
     },

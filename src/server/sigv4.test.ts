@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { AuthError, parseAuthorization, verifySignature } from './sigv4.js';
+import { AuthError } from '../api/errors.js';
+import { parseAuthorization, verifySignature } from './sigv4.js';
 import type { SignedRequest } from './sigv4.js';
 import { Sha256 } from '../../test/sha256.js';
 

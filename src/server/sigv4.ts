@@ -7,6 +7,7 @@
  * time. The credential scope gives the region the request is for.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { AuthError } from '../api/errors.js';
 
 export interface SignedRequest {
   method: string;
@@ -26,12 +27,6 @@ export interface Credential {
   service: string;
 }
 
-/** A request that fails authentication; `code` is the AWS error code to answer with. */
-export class AuthError extends Error {
-  constructor(readonly code: 'AuthFailure' | 'SignatureDoesNotMatch' | 'MissingAuthenticationToken' | 'IncompleteSignature' | 'RequestExpired', message: string) {
-    super(message);
-  }
-}
 
 const MAX_SKEW_MS = 15 * 60 * 1000;
 

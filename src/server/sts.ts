@@ -7,8 +7,8 @@
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { ApiError } from '../api/errors.js';
-import type { Caller } from '../services/context.js';
-import { AuthError } from './sigv4.js';
+import type { Caller } from '../services/core/context.js';
+import { AuthError } from '../api/errors.js';
 
 const XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/';
 

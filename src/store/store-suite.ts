@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { BlockHash } from '../blocks/blocks.js';
-import type { ImageRecord } from '../services/model.js';
+import type { KeyPairRecord } from '../model/extra-records.js';
+import type { ImageRecord } from '../model/records.js';
 import type { Store } from './store.js';
 import { DuplicateError, NotInStoreError } from './store.js';
 
@@ -54,6 +55,80 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; reo
       await store.images.insert(image('ami-6', 'other'));
       await assert.rejects(store.images.update('ami-6', (i) => ({ ...i, name: 'web' })), DuplicateError);
       assert.equal((await store.images.get('ami-6'))?.name, 'other');
+    });
+
+    test('a transaction commits all its writes together, or none when it throws', async () => {
+      const { store, reopen } = await open();
+      await store.transaction(async (tx) => {
+        await tx.images.insert(image('ami-1', 'a'));
+        await tx.snapshots.insert({ id: 'snap-1', account: '111122223333', region: 'us-east-1' } as never);
+        assert.equal((await tx.images.get('ami-1'))?.name, 'a', 'a transaction reads its own writes');
+      });
+      await assert.rejects(store.transaction(async (tx) => {
+        await tx.images.insert(image('ami-2', 'b'));
+        await tx.images.update('ami-1', (i) => ({ ...i, description: 'changed' }));
+        await tx.blockMaps.put('snap-2', { sizeBytes: 512, blocks: [] });
+        throw new Error('abort');
+      }), /abort/);
+      const again = await reopen();
+      assert.equal((await again.images.get('ami-1'))?.description, undefined);
+      assert.equal(await again.images.get('ami-2'), undefined);
+      assert.equal(await again.blockMaps.get('snap-2'), undefined);
+      assert.ok(await again.snapshots.get('snap-1'));
+    });
+
+    test('a transaction inside a transaction rolls back alone', async () => {
+      const { store } = await open();
+      await store.transaction(async (tx) => {
+        await tx.images.insert(image('ami-1', 'a'));
+        await assert.rejects(tx.transaction(async (inner) => {
+          await inner.images.insert(image('ami-2', 'b'));
+          throw new Error('inner');
+        }), /inner/);
+      });
+      assert.ok(await store.images.get('ami-1'));
+      assert.equal(await store.images.get('ami-2'), undefined);
+    });
+
+    test('two concurrent writers are isolated: neither sees the other half-done, and both check-then-insert in turn', async () => {
+      const { store } = await open();
+      await store.images.insert(image('ami-0', 'counter', { description: '0' }));
+      // Each writer reads the counter, yields, then writes it back incremented: without isolation one increment is lost.
+      const bump = () => store.transaction(async (tx) => {
+        const n = Number((await tx.images.get('ami-0'))!.description);
+        await new Promise((r) => setImmediate(r));
+        await tx.images.update('ami-0', (i) => ({ ...i, description: String(n + 1) }));
+      });
+      const seen: string[] = [];
+      const writer = store.transaction(async (tx) => {
+        await tx.images.insert(image('ami-1', 'half'));
+        await new Promise((r) => setTimeout(r, 20));
+        await tx.images.insert(image('ami-2', 'other-half'));
+      });
+      const reader = (async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        const names = (await store.images.list()).map((i) => i.name);
+        seen.push(names.includes('half') === names.includes('other-half') ? 'whole' : 'half');
+      })();
+      await Promise.all([bump(), bump(), bump(), writer, reader]);
+      assert.equal((await store.images.get('ami-0'))!.description, '3');
+      assert.deepEqual(seen, ['whole']);
+    });
+
+    test('key-pair names are unique per account and region, and a racing second insert loses', async () => {
+      const { store } = await open();
+      const kp = (id: string, keyName: string, over: Partial<KeyPairRecord> = {}): KeyPairRecord => ({
+        id, account: '111122223333', region: 'us-east-1', keyName, keyType: 'ed25519', fingerprint: 'f', publicKey: 'p', createTime: '', tags: [], ...over,
+      });
+      const keys = store.collection<KeyPairRecord>('key-pair');
+      const results = await Promise.allSettled([keys.insert(kp('key-1', 'deploy')), keys.insert(kp('key-2', 'deploy'))]);
+      assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+      assert.ok((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason instanceof DuplicateError);
+      await keys.insert(kp('key-3', 'deploy', { region: 'eu-west-1' }));
+      await keys.insert(kp('key-4', 'deploy', { account: '444455556666' }));
+      await keys.delete('key-1');
+      await keys.delete('key-2');
+      await keys.insert(kp('key-5', 'deploy'));
     });
 
     test('an update whose function throws changes nothing', async () => {

@@ -5,11 +5,16 @@
  * Records are JSON documents in collections keyed by id, each owned by an
  * account and a region. Implementations (one folder each: store/sqlite/, later
  * a PostgreSQL one) must make every single method atomic and durable when its
- * promise resolves. The interface is asynchronous so a networked database can
- * implement it; the SQLite one answers synchronously underneath.
+ * promise resolves, and `transaction` atomic and isolated as a whole. The
+ * interface is asynchronous so a networked database can implement it; the
+ * SQLite one answers synchronously underneath. Uniqueness beyond the id (image
+ * names, key-pair names ...) is declared once, in schema.ts, and every
+ * implementation enforces it as a unique key: no lock in the layers above.
+ *
+ * The store imports only model/ (records) and blocks/ (the block map types).
  */
 import type { BlockHash, BlockMap } from '../blocks/blocks.js';
-import type { AccountRecord, ImageRecord, InstanceRecord, Owned, SnapshotRecord, VolumeRecord } from '../services/model.js';
+import type { AccountRecord, ImageRecord, InstanceRecord, Owned, SnapshotRecord, VolumeRecord } from '../model/records.js';
 
 export interface Scope { account?: string; region?: string }
 
@@ -17,7 +22,7 @@ export interface Collection<T extends Owned> {
   get(id: string): Promise<T | undefined>;
   /** Records in the scope (all when empty), in insertion order. */
   list(scope?: Scope): Promise<T[]>;
-  /** Inserts a new record; throws DuplicateError if the id or its unique key (see uniqueKey) exists. */
+  /** Inserts a new record; throws DuplicateError if the id or its unique key (schema.ts) exists. */
   insert(doc: T): Promise<void>;
   /**
    * Atomically replaces the record with fn(current). fn may throw to abort.
@@ -52,9 +57,20 @@ export interface Store {
     /** Every block hash referenced by any stored map (for sweeping unreferenced blocks). */
     liveHashes(): Promise<Set<BlockHash>>;
   };
+  /**
+   * Runs `fn` as one transaction: every store call it makes commits together
+   * when it resolves and none of them when it throws (its error is rethrown).
+   * Calls through `tx`, or through this store from within fn's async context,
+   * belong to the transaction; a transaction inside one is a savepoint.
+   * Transactions are serializable: while one is open, other callers' store
+   * calls wait for it. So `fn` must wait on nothing but the store (no host
+   * commands, no timers, no background tasks started inside: start them after).
+   */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
+/** An insert or update that would give a second record the same id or unique key; `existingId` holds it. */
 export class DuplicateError extends Error {
   constructor(readonly key: string, readonly existingId: string) { super(`duplicate ${key} (held by ${existingId})`); }
 }

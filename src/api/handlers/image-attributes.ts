@@ -9,21 +9,17 @@ import type {
   CancelImageLaunchPermissionRequest, CancelImageLaunchPermissionResult, DescribeImageAttributeRequest, ImageAttribute,
   ModifyImageAttributeRequest, ResetImageAttributeRequest,
 } from '@aws-sdk/client-ec2';
-import type { Context } from '../../services/context.js';
-import type { SharingPolicy } from '../../services/image-attributes.js';
+import type { Context } from '../../services/core/context.js';
+import type { ImageAttributeChange } from '../../services/images/image-attributes.js';
 import {
-  cancelLaunchPermission, modifyLaunchPermission, ownedImage, resetLaunchPermission, setDescription, setImdsSupport,
-} from '../../services/image-attributes.js';
-import { visibleImages } from '../../services/images.js';
-import type { PermissionItem } from '../../services/permissions.js';
-import { permissionItems } from '../../services/permissions.js';
+  cancelLaunchPermission, imageForAttribute, modifyImageAttribute as modifyImage, resetLaunchPermission,
+} from '../../services/images/image-attributes.js';
+import type { PermissionItem } from '../../services/images/permissions.js';
+import { permissionItems } from '../../services/images/permissions.js';
 import { ApiError } from '../errors.js';
 import type { Handler } from '../handler.js';
 import { required } from '../handler.js';
-import { toSdkImage } from './images.js';
-
-/** Set by features that constrain public sharing (image block public access). */
-export const sharingPolicy: SharingPolicy = {};
+import { toSdkImage } from '../views/images.js';
 
 function legacyItems(input: ModifyImageAttributeRequest): PermissionItem[] {
   return [
@@ -50,8 +46,8 @@ function attributeOf(input: ModifyImageAttributeRequest): string {
   return attribute;
 }
 
-export const modifyImageAttribute: Handler<ModifyImageAttributeRequest, object> = async (ctx, caller, input) => {
-  const imageId = required(input.ImageId, 'ImageId');
+/** The one change the request asks for, in the structured or the legacy (OperationType + UserId ...) form. */
+function imageChange(input: ModifyImageAttributeRequest): ImageAttributeChange {
   const attribute = attributeOf(input);
   switch (attribute) {
     case 'launchPermission': {
@@ -65,21 +61,18 @@ export const modifyImageAttribute: Handler<ModifyImageAttributeRequest, object> 
         if (input.OperationType === 'add') add = [...add, ...legacy];
         else remove = [...remove, ...legacy];
       }
-      await modifyLaunchPermission(ctx, caller, imageId, add, remove, sharingPolicy);
-      break;
+      return { name: 'launchPermission', add, remove };
     }
-    case 'description':
-      await setDescription(ctx, caller, imageId, input.Description?.Value ?? input.Value ?? '');
-      break;
-    case 'imdsSupport':
-      await setImdsSupport(ctx, caller, imageId, input.ImdsSupport?.Value ?? input.Value ?? '');
-      break;
-    case 'productCodes':
-      await ownedImage(ctx, caller, imageId);
-      throw new ApiError('InvalidParameter', 'AWS Marketplace product codes cannot be modified; publish the image as a product instead.');
+    case 'description': return { name: 'description', value: input.Description?.Value ?? input.Value ?? '' };
+    case 'imdsSupport': return { name: 'imdsSupport', value: input.ImdsSupport?.Value ?? input.Value ?? '' };
+    case 'productCodes': return { name: 'productCodes' };
     default:
       throw new ApiError('InvalidParameterValue', `Value (${attribute}) for parameter attribute is invalid. Unknown attribute.`);
   }
+}
+
+export const modifyImageAttribute: Handler<ModifyImageAttributeRequest, object> = async (ctx, caller, input) => {
+  await modifyImage(ctx, caller, required(input.ImageId, 'ImageId'), imageChange(input));
   return {};
 };
 
@@ -93,7 +86,7 @@ export const describeImageAttribute: Handler<DescribeImageAttributeRequest, Imag
     throw new ApiError('InvalidParameterValue', `Value (${attribute}) for parameter attribute is invalid. Unknown attribute.`);
   }
   // Launch permissions are the owner's business; the rest is readable by whoever can see the image.
-  const img = attribute === 'launchPermission' ? await ownedImage(ctx, caller, imageId) : (await visibleImages(ctx, caller, [imageId]))[0]!;
+  const img = await imageForAttribute(ctx, caller, imageId, attribute);
   const out: ImageAttribute = { ImageId: img.id };
   const value = (v: string | undefined) => (v === undefined ? {} : { Value: v });
   switch (attribute) {

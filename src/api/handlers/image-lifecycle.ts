@@ -14,23 +14,19 @@ import type {
   GetImageBlockPublicAccessStateResult, ImageCriterion as SdkCriterion, ImageCriterionRequest, RegisterImageRequest,
   RegisterImageResult, ReplaceImageCriteriaInAllowedImagesSettingsRequest, ReplaceImageCriteriaInAllowedImagesSettingsResult,
 } from '@aws-sdk/client-ec2';
-import { copyImage, imageAncestry, registerImage } from '../../services/image-copy.js';
+import { copyImage, imageAncestry, registerImage } from '../../services/images/image-copy.js';
 import {
   deregisterImage, disableDeprecation, disableImage, disableProtection, enableDeprecation, enableImage, enableProtection,
-} from '../../services/image-lifecycle.js';
-import type { ImageCriterion } from '../../services/image-settings.js';
+} from '../../services/images/image-lifecycle.js';
+import type { ImageCriterion } from '../../services/images/image-settings.js';
 import {
-  checkPublicSharing, getAllowedImages, getBlockPublicAccess, replaceImageCriteria, setAllowedImagesState, setBlockPublicAccess,
-} from '../../services/image-settings.js';
+  getAllowedImages, getBlockPublicAccess, replaceImageCriteria, setAllowedImagesState, setBlockPublicAccess,
+} from '../../services/images/image-settings.js';
 import { ApiError } from '../errors.js';
 import type { Handler } from '../handler.js';
 import { required } from '../handler.js';
 import { mappingRequests } from '../mappings.js';
 import { tagsFromSpecs } from '../tags.js';
-import { sharingPolicy } from './image-attributes.js';
-
-// ModifyImageAttribute consults block public access before making an image public.
-sharingPolicy.checkPublicSharing = checkPublicSharing;
 
 const ok = { Return: true };
 

@@ -3,12 +3,12 @@ import type {
   CreateKeyPairRequest, DeleteKeyPairRequest, DeleteKeyPairResult, DescribeKeyPairsRequest, DescribeKeyPairsResult,
   ImportKeyPairRequest, ImportKeyPairResult, KeyPair, KeyPairInfo,
 } from '@aws-sdk/client-ec2';
-import type { KeyPairRecord } from '../../services/key-pairs.js';
-import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from '../../services/key-pairs.js';
+import { createKeyPair, deleteKeyPair, describeKeyPairs, importKeyPair } from '../../services/keys/key-pairs.js';
 import type { FilterFields } from '../filters.js';
 import { applyFilters } from '../filters.js';
 import type { Handler } from '../handler.js';
 import { tagsFromSpecs, toSdkTags } from '../tags.js';
+import type { KeyPairRecord } from '../../model/extra-records.js';
 
 const FILTERS: FilterFields<KeyPairRecord> = {
   'key-pair-id': (k) => k.id,

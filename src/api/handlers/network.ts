@@ -9,10 +9,10 @@ import type {
   DescribeSecurityGroupsRequest, DescribeSecurityGroupsResult, DescribeSubnetsRequest, DescribeSubnetsResult, DescribeVpcsRequest,
   DescribeVpcsResult, NetworkInterface, SecurityGroup, Subnet, Vpc,
 } from '@aws-sdk/client-ec2';
-import type { Caller, Context } from '../../services/context.js';
-import { ensureAttributes } from '../../services/instance-attributes.js';
-import type { DefaultSubnet } from '../../services/network.js';
-import { defaultSecurityGroup, defaultSubnets, defaultVpc, derivedId, macAddress, privateDnsName, zoneId } from '../../services/network.js';
+import type { Caller, Context } from '../../services/core/context.js';
+import { describeInstances } from '../../services/instances/instances.js';
+import type { DefaultSubnet } from '../../services/network/network.js';
+import { defaultSecurityGroup, defaultSubnets, defaultVpc, derivedId, macAddress, privateDnsName, zoneId } from '../../services/network/network.js';
 import { ApiError } from '../errors.js';
 import type { FilterFields } from '../filters.js';
 import { applyFilters } from '../filters.js';
@@ -125,9 +125,8 @@ async function interfaces(ctx: Context, caller: Caller): Promise<NetworkInterfac
   const out: NetworkInterface[] = [];
   const vpcId = defaultVpc(caller).vpcId;
   const sg = defaultSecurityGroup(caller);
-  for (const inst of await ctx.store.instances.list(caller)) {
+  for (const { inst, attrs: rec } of await describeInstances(ctx, caller)) {
     if (inst.state === 'terminated') continue;
-    const rec = await ensureAttributes(ctx, inst);
     const dns = privateDnsName(inst.region, rec.privateIp);
     out.push({
       NetworkInterfaceId: rec.networkInterfaceId, SubnetId: rec.subnetId, VpcId: vpcId, AvailabilityZone: inst.availabilityZone,

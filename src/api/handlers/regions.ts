@@ -1,8 +1,10 @@
 import type {
-  AvailabilityZone, DescribeAvailabilityZonesRequest, DescribeAvailabilityZonesResult, DescribeRegionsRequest,
-  DescribeRegionsResult, Region,
+  AccountAttribute, AvailabilityZone, DescribeAccountAttributesRequest, DescribeAccountAttributesResult,
+  DescribeAvailabilityZonesRequest, DescribeAvailabilityZonesResult, DescribeRegionsRequest, DescribeRegionsResult, Region,
 } from '@aws-sdk/client-ec2';
-import { availabilityZones } from '../../services/context.js';
+import { availabilityZones } from '../../services/core/context.js';
+import { MAX_LIVE_INSTANCES } from '../../services/instances/instance-types.js';
+import { defaultVpc } from '../../services/network/network.js';
 import { ApiError } from '../errors.js';
 import type { FilterFields } from '../filters.js';
 import { applyFilters } from '../filters.js';
@@ -46,7 +48,26 @@ export const describeAvailabilityZones: Handler<DescribeAvailabilityZonesRequest
   return { AvailabilityZones: applyFilters(zones, input.Filters, ZONE_FILTERS) };
 };
 
+export const describeAccountAttributes: Handler<DescribeAccountAttributesRequest, DescribeAccountAttributesResult> = async (_ctx, caller, input) => {
+  const all: Record<string, string[]> = {
+    'supported-platforms': ['VPC'],
+    'default-vpc': [defaultVpc(caller).vpcId],
+    'max-instances': [String(MAX_LIVE_INSTANCES)],
+    'max-elastic-ips': ['5'],
+    'vpc-max-elastic-ips': ['5'],
+    'vpc-max-security-groups-per-interface': ['5'],
+  };
+  const names = input.AttributeNames?.length ? input.AttributeNames : Object.keys(all);
+  const out: AccountAttribute[] = names.map((name) => {
+    const values = all[name];
+    if (!values) throw new ApiError('InvalidParameterValue', `Value (${name}) for parameter attributeName is invalid.`);
+    return { AttributeName: name, AttributeValues: values.map((AttributeValue) => ({ AttributeValue })) };
+  });
+  return { AccountAttributes: out };
+};
+
 export const HANDLERS: Record<string, Handler> = {
+  DescribeAccountAttributes: describeAccountAttributes,
   DescribeRegions: describeRegions,
   DescribeAvailabilityZones: describeAvailabilityZones,
 };

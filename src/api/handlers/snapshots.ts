@@ -7,15 +7,15 @@ import type {
   DescribeSnapshotAttributeResult, DescribeSnapshotsRequest, DescribeSnapshotsResult, ModifySnapshotAttributeRequest,
   ResetSnapshotAttributeRequest, Snapshot,
 } from '@aws-sdk/client-ec2';
-import type { Caller } from '../../services/context.js';
-import { reportedKey } from '../../services/kms.js';
-import type { SnapshotRecord } from '../../services/model.js';
-import { CATALOG_ACCOUNT } from '../../services/model.js';
-import type { VolumePermissionItem } from '../../services/snapshot-attributes.js';
+import type { Caller } from '../../services/core/context.js';
+import { reportedKey } from '../../services/core/kms.js';
+import type { SnapshotRecord } from '../../model/records.js';
+import { CATALOG_ACCOUNT } from '../../model/records.js';
+import type { VolumePermissionItem } from '../../services/snapshots/snapshot-attributes.js';
 import {
-  createVolumePermissions, modifyCreateVolumePermission, resetCreateVolumePermission,
-} from '../../services/snapshot-attributes.js';
-import { copySnapshot, createSnapshot, deleteSnapshot, describeSnapshots, ownSnapshot } from '../../services/snapshots.js';
+  modifySnapshotAttribute, resetCreateVolumePermission, snapshotAttribute,
+} from '../../services/snapshots/snapshot-attributes.js';
+import { copySnapshot, createSnapshot, deleteSnapshot, describeSnapshots } from '../../services/snapshots/snapshots.js';
 import { ApiError } from '../errors.js';
 import type { FilterFields } from '../filters.js';
 import { applyFilters } from '../filters.js';
@@ -108,10 +108,10 @@ export const remove: Handler<DeleteSnapshotRequest, object> = async (ctx, caller
 
 const ATTRIBUTES = ['createVolumePermission', 'productCodes'];
 
-function checkAttribute(attribute: string | undefined): string {
+function checkAttribute(attribute: string | undefined): 'createVolumePermission' | 'productCodes' {
   const a = required(attribute, 'Attribute');
   if (!ATTRIBUTES.includes(a)) throw new ApiError('InvalidParameterValue', `Value (${a}) for parameter attribute is invalid. Unknown attribute.`);
-  return a;
+  return a as 'createVolumePermission' | 'productCodes';
 }
 
 /** The structured form (CreateVolumePermission.Add/Remove) and the legacy one (OperationType + UserId.N / UserGroup.N) together. */
@@ -130,25 +130,17 @@ function permissionChanges(input: ModifySnapshotAttributeRequest): { add: Volume
 export const modifyAttribute: Handler<ModifySnapshotAttributeRequest, object> = async (ctx, caller, input) => {
   const snapshotId = required(input.SnapshotId, 'SnapshotId');
   const attribute = input.Attribute ?? 'createVolumePermission';
-  if (attribute === 'productCodes') {
-    await ownSnapshot(ctx, caller, snapshotId);
-    throw new ApiError('InvalidParameter', 'The productCodes attribute of a snapshot cannot be modified.');
-  }
-  checkAttribute(attribute);
-  const { add, remove } = permissionChanges(input);
-  await modifyCreateVolumePermission(ctx, caller, snapshotId, add, remove);
+  if (attribute !== 'productCodes') checkAttribute(attribute);
+  const { add, remove } = attribute === 'productCodes' ? { add: [], remove: [] } : permissionChanges(input);
+  await modifySnapshotAttribute(ctx, caller, snapshotId, attribute, add, remove);
   return {};
 };
 
 export const describeAttribute: Handler<DescribeSnapshotAttributeRequest, DescribeSnapshotAttributeResult> = async (ctx, caller, input) => {
   const snapshotId = required(input.SnapshotId, 'SnapshotId');
-  const attribute = checkAttribute(input.Attribute);
-  if (attribute === 'productCodes') {
-    const [s] = await describeSnapshots(ctx, caller, [snapshotId]);
-    return { SnapshotId: s!.id, ProductCodes: [] };
-  }
-  const items = await createVolumePermissions(ctx, caller, snapshotId);
-  return { SnapshotId: snapshotId, CreateVolumePermissions: items as DescribeSnapshotAttributeResult['CreateVolumePermissions'] };
+  const a = await snapshotAttribute(ctx, caller, snapshotId, checkAttribute(input.Attribute));
+  return a.productCodes ? { SnapshotId: a.snapshotId, ProductCodes: [] }
+    : { SnapshotId: a.snapshotId, CreateVolumePermissions: a.createVolumePermissions as DescribeSnapshotAttributeResult['CreateVolumePermissions'] };
 };
 
 export const resetAttribute: Handler<ResetSnapshotAttributeRequest, object> = async (ctx, caller, input) => {

@@ -7,15 +7,14 @@ import type {
   DescribeVolumesModificationsRequest, DescribeVolumesModificationsResult, DescribeVolumesRequest, DescribeVolumesResult,
   DetachVolumeRequest, ModifyVolumeRequest, ModifyVolumeResult, Volume, VolumeAttachment, VolumeModification,
 } from '@aws-sdk/client-ec2';
-import { reportedKey } from '../../services/kms.js';
-import { zoneIdOf } from '../../services/network.js';
-import { usableSnapshot } from '../../services/snapshots.js';
-import type { Attachment } from '../../services/volume-attach.js';
-import type { VolumeModificationRecord } from '../../services/volume-modify.js';
-import { modifyVolume, volumeModifications } from '../../services/volume-modify.js';
-import { attachVolume, detachVolume } from '../../services/volume-attach.js';
-import type { VolumeRecord } from '../../services/model.js';
-import { createVolume, deleteOwnVolume, performanceOf, visibleVolumes } from '../../services/volumes.js';
+import { reportedKey } from '../../services/core/kms.js';
+import { zoneIdOf } from '../../services/network/network.js';
+import type { Attachment } from '../../services/instances/volume-attach.js';
+import type { VolumeModificationRecord } from '../../model/extra-records.js';
+import { modifyVolume, volumeModifications } from '../../services/volumes/volume-modify.js';
+import { attachVolume, detachVolume } from '../../services/instances/volume-attach.js';
+import type { VolumeRecord } from '../../model/records.js';
+import { deleteOwnVolume, performanceOf, visibleVolumes } from '../../services/volumes/volumes.js';
 import { ApiError } from '../errors.js';
 import type { FilterFields } from '../filters.js';
 import { applyFilters } from '../filters.js';
@@ -23,6 +22,7 @@ import type { Handler } from '../handler.js';
 import { required } from '../handler.js';
 import { paginate } from '../paging.js';
 import { tagsFromSpecs, toSdkTags } from '../tags.js';
+import { createVolumeFromSnapshot } from '../../services/snapshots/snapshots.js';
 
 export function toSdkVolume(v: VolumeRecord): Volume {
   const perf = performanceOf(v);
@@ -71,11 +71,11 @@ const VOLUME_FILTERS: FilterFields<VolumeRecord> = {
 export const create: Handler<CreateVolumeRequest, Volume> = async (ctx, caller, input) => {
   const tags = tagsFromSpecs(input.TagSpecifications, ['volume']);
   if (input.MultiAttachEnabled) throw new ApiError('UnsupportedOperation', 'Multi-Attach volumes are not supported by Kiln.');
-  const vol = await createVolume(ctx, caller, {
+  const vol = await createVolumeFromSnapshot(ctx, caller, {
     availabilityZone: required(input.AvailabilityZone, 'AvailabilityZone'), size: input.Size, snapshotId: input.SnapshotId,
     volumeType: input.VolumeType, iops: input.Iops, throughput: input.Throughput, encrypted: input.Encrypted, tags: tags.volume,
     clientToken: input.ClientToken, kmsKeyId: input.KmsKeyId,
-  }, (id) => usableSnapshot(ctx, caller, id));
+  });
   return toSdkVolume(vol);
 };
 

@@ -1,6 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import type { BlockHash, BlockMap } from '../../blocks/blocks.js';
-import type { AccountRecord, ImageRecord, Owned } from '../../services/model.js';
+import type { AccountRecord, ImageRecord, Owned } from '../../model/records.js';
+import { uniqueKeyOf } from '../schema.js';
 import { DuplicateError, NotInStoreError } from '../store.js';
 import type { Collection, Scope, Store } from '../store.js';
 
@@ -22,12 +24,23 @@ CREATE TABLE IF NOT EXISTS access_keys (access_key_id TEXT PRIMARY KEY, account 
 CREATE TABLE IF NOT EXISTS block_maps (snapshot_id TEXT PRIMARY KEY, size_bytes INTEGER NOT NULL, blocks TEXT NOT NULL);
 `;
 
-type UniqueKey<T> = (doc: T) => string | undefined;
+/** An open transaction; `open` goes false at its end, for async work it left behind. */
+interface Tx { open: boolean; savepoints: number }
 
-/** Metadata in one SQLite file (WAL): documents in a single table, one kind per collection. */
+/**
+ * Metadata in one SQLite file (WAL): documents in a single table, one kind per
+ * collection. Every call runs synchronously underneath, so a call is atomic by
+ * itself; a transaction is BEGIN IMMEDIATE ... COMMIT around an async callback,
+ * and while it is open every call from outside it waits in `queue` (one
+ * connection cannot hold two transactions, and must not let a stranger's write
+ * into this one).
+ */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private seq: number;
+  private readonly inTx = new AsyncLocalStorage<Tx>();
+  /** The tail of the transactions open or waiting; undefined when none. */
+  private queue: Promise<void> | undefined;
 
   readonly accounts: Store['accounts'];
   readonly images: Collection<ImageRecord>;
@@ -43,8 +56,7 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.seq = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM docs').get() as { s: number }).s;
-    this.images = this.makeCollection<ImageRecord>('image', (d) =>
-      d.state === 'deregistered' ? undefined : `${d.account}/${d.region}/${d.name}`);
+    this.images = this.makeCollection<ImageRecord>('image');
     this.snapshots = this.makeCollection('snapshot');
     this.volumes = this.makeCollection('volume');
     this.instances = this.makeCollection('instance');
@@ -62,10 +74,56 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.queue;
     this.db.close();
   }
 
-  private makeCollection<T extends Owned>(kind: string, uniqueKey: UniqueKey<T> = () => undefined): Collection<T> {
+  async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    const current = this.inTx.getStore();
+    if (current?.open) return this.savepoint(current, fn);
+    const prev = this.queue;
+    let done!: () => void;
+    const mine = new Promise<void>((r) => { done = r; });
+    this.queue = mine;
+    await prev;
+    const tx: Tx = { open: true, savepoints: 0 };
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      const result = await this.inTx.run(tx, () => fn(this));
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    } finally {
+      tx.open = false;
+      if (this.queue === mine) this.queue = undefined;
+      done();
+    }
+  }
+
+  private async savepoint<T>(tx: Tx, fn: (tx: Store) => Promise<T>): Promise<T> {
+    const name = `sp${++tx.savepoints}`;
+    this.db.exec(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn(this);
+      this.db.exec(`RELEASE ${name}`);
+      return result;
+    } catch (err) {
+      this.db.exec(`ROLLBACK TO ${name}`);
+      this.db.exec(`RELEASE ${name}`);
+      throw err;
+    }
+  }
+
+  /** Runs a synchronous call now when no transaction is open or it belongs to the open one; else after the open ones end. */
+  private async call<T>(op: () => T): Promise<T> {
+    while (this.queue && !this.inTx.getStore()?.open) await this.queue;
+    return op();
+  }
+
+  private makeCollection<T extends Owned>(kind: string): Collection<T> {
+    const uniqueKey = (doc: T) => uniqueKeyOf(kind, doc);
     const db = this.db;
     const getStmt = db.prepare('SELECT data FROM docs WHERE kind = ? AND id = ?');
     const insertStmt = db.prepare('INSERT INTO docs (kind, id, account, region, unique_key, seq, data) VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -97,18 +155,18 @@ export class SqliteStore implements Store {
       insertStmt.run(kind, doc.id, doc.account, doc.region, key ?? null, ++this.seq, JSON.stringify(doc));
     });
     return {
-      get: async (id) => read(id),
-      list: async (scope: Scope = {}) => {
+      get: (id) => this.call(() => read(id)),
+      list: (scope: Scope = {}) => this.call(() => {
         let sql = 'SELECT data FROM docs WHERE kind = ?';
         const args: string[] = [kind];
         if (scope.account) { sql += ' AND account = ?'; args.push(scope.account); }
         if (scope.region) { sql += ' AND region = ?'; args.push(scope.region); }
         const rows = db.prepare(`${sql} ORDER BY seq`).all(...args) as Array<{ data: string }>;
         return rows.map((r) => JSON.parse(r.data) as T);
-      },
-      insert: async (doc) => { insert(doc); },
-      update: async (id, fn) => update(id, fn),
-      delete: async (id) => deleteStmt.run(kind, id).changes > 0,
+      }),
+      insert: (doc) => this.call(() => { insert(doc); }),
+      update: (id, fn) => this.call(() => update(id, fn)),
+      delete: (id) => this.call(() => deleteStmt.run(kind, id).changes > 0),
     };
   }
 
@@ -122,37 +180,37 @@ export class SqliteStore implements Store {
       for (const k of a.keys) addKey.run(k.accessKeyId, a.id, k.secretAccessKey);
     });
     return {
-      get: async (id) => parse(db.prepare('SELECT data FROM accounts WHERE id = ?').get(id) as { data: string } | undefined),
-      byAccessKey: async (keyId) => {
+      get: (id) => this.call(() => parse(db.prepare('SELECT data FROM accounts WHERE id = ?').get(id) as { data: string } | undefined)),
+      byAccessKey: (keyId) => this.call(() => {
         const row = db.prepare('SELECT a.data, k.secret FROM access_keys k JOIN accounts a ON a.id = k.account WHERE k.access_key_id = ?')
           .get(keyId) as { data: string; secret: string } | undefined;
         return row ? { account: JSON.parse(row.data) as AccountRecord, secretAccessKey: row.secret } : undefined;
-      },
-      list: async () => (db.prepare('SELECT data FROM accounts ORDER BY id').all() as Array<{ data: string }>).map((r) => parse(r)!),
-      put: async (a) => { put(a); },
+      }),
+      list: () => this.call(() => (db.prepare('SELECT data FROM accounts ORDER BY id').all() as Array<{ data: string }>).map((r) => parse(r)!)),
+      put: (a) => this.call(() => { put(a); }),
     };
   }
 
   private blockMapTable(): Store['blockMaps'] {
     const db = this.db;
     return {
-      get: async (id) => {
+      get: (id) => this.call(() => {
         const row = db.prepare('SELECT size_bytes, blocks FROM block_maps WHERE snapshot_id = ?').get(id) as
           { size_bytes: number; blocks: string } | undefined;
         return row ? { sizeBytes: row.size_bytes, blocks: JSON.parse(row.blocks) as BlockMap['blocks'] } : undefined;
-      },
-      put: async (id, map) => {
+      }),
+      put: (id, map) => this.call(() => {
         db.prepare('INSERT OR REPLACE INTO block_maps (snapshot_id, size_bytes, blocks) VALUES (?, ?, ?)')
           .run(id, map.sizeBytes, JSON.stringify(map.blocks));
-      },
-      delete: async (id) => { db.prepare('DELETE FROM block_maps WHERE snapshot_id = ?').run(id); },
-      liveHashes: async () => {
+      }),
+      delete: (id) => this.call(() => { db.prepare('DELETE FROM block_maps WHERE snapshot_id = ?').run(id); }),
+      liveHashes: () => this.call(() => {
         const live = new Set<BlockHash>();
         for (const row of db.prepare('SELECT blocks FROM block_maps').iterate() as Iterable<{ blocks: string }>) {
           for (const [, h] of JSON.parse(row.blocks) as BlockMap['blocks']) live.add(h);
         }
         return live;
-      },
+      }),
     };
   }
 }

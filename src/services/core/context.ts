@@ -1,0 +1,51 @@
+import { join } from 'node:path';
+import type { BlockStore } from '../../blocks/blocks.js';
+import type { RuntimeDriver } from '../../runtime/runtime.js';
+import type { InstanceRecord } from '../../model/records.js';
+import type { Store } from '../../store/store.js';
+import { KeyedMutex, Tasks } from './concurrency.js';
+
+/** Where Kiln keeps files under its data directory. */
+export class Paths {
+  constructor(readonly dataDir: string) {}
+  get db() { return join(this.dataDir, 'kiln.db'); }
+  get blocks() { return join(this.dataDir, 'blocks'); }
+  get volumes() { return join(this.dataDir, 'volumes'); }
+  get runtime() { return join(this.dataDir, 'runtime'); }
+  get consoles() { return join(this.dataDir, 'console'); }
+  get tmp() { return join(this.dataDir, 'tmp'); }
+  get catalog() { return join(this.dataDir, 'catalog'); }
+  volume(id: string) { return join(this.volumes, `${id}.img`); }
+  console(instanceId: string) { return join(this.consoles, `${instanceId}.log`); }
+}
+
+/** Everything a service needs, passed explicitly (no globals). */
+export interface Context {
+  store: Store;
+  blocks: BlockStore;
+  runtime: RuntimeDriver;
+  paths: Paths;
+  /** Regions this server serves; the first is the default. */
+  regions: string[];
+  tasks: Tasks;
+  /** Per-resource serialisation of lifecycle work. */
+  locks: KeyedMutex;
+  /** Told of every instance state change, after it is stored (marketplace metering listens). */
+  instanceStateListeners: Array<(inst: InstanceRecord) => Promise<void>>;
+  log(msg: string): void;
+}
+
+/** The caller of an API request: the account the access key belongs to, and the region signed for. */
+export interface Caller {
+  account: string;
+  region: string;
+  /** The account's organization (o-...) and OU (ou-...), for organization and OU launch permissions. */
+  org?: string;
+  ou?: string;
+  /** A DryRun request: it checks everything and changes nothing (see beforeChange in errors.ts). */
+  dryRun?: boolean;
+}
+
+export function availabilityZones(region: string): string[] {
+  return ['a', 'b', 'c'].map((s) => `${region}${s}`);
+}

@@ -1,0 +1,280 @@
+/**
+ * EBS snapshots: point-in-time copies of volumes stored as block maps in the
+ * content-addressed block store. CreateSnapshot copies the volume at once
+ * (frozen if an instance is using it) and stores the blocks in the
+ * background (pending -> completed); CopySnapshot shares the source's block
+ * map; DeleteSnapshot refuses snapshots a registered image uses. Who may see
+ * and use a snapshot: its owner, everyone when public (createVolumePermission
+ * group all), and the accounts named in its createVolumePermission.
+ */
+import { rm } from 'node:fs/promises';
+import { BLOCK_SIZE } from '../../blocks/blocks.js';
+import type { BlockMap } from '../../blocks/blocks.js';
+import { snapshotFile } from '../../blocks/volume-io.js';
+import type { Caller, Context } from '../core/context.js';
+import { beforeChange, Invalid, InUse, MalformedId, NotFound } from '../core/errors.js';
+import { isValidId, newId, nowIso } from '../core/ids.js';
+import type { ImageRecord, SnapshotRecord, Tag, VolumeRecord } from '../../model/records.js';
+import { present } from '../../model/records.js';
+import type { NewVolume } from '../volumes/volumes.js';
+import { createVolume, ownVolume, pointInTimeCopy, snapshotStagingFile } from '../volumes/volumes.js';
+
+export interface NewSnapshot {
+  volumeId: string;
+  volumeSize: number;
+  description: string;
+  tags?: Tag[];
+  ownerAlias?: string;
+  /** A snapshot of an encrypted volume is encrypted, under the volume's key. */
+  encrypted?: boolean;
+  kmsKeyId?: string;
+}
+
+/** Registers a snapshot in state pending; its data arrives with completeSnapshot. */
+export async function createPendingSnapshot(ctx: Context, owner: Caller, s: NewSnapshot): Promise<SnapshotRecord> {
+  const rec: SnapshotRecord = {
+    id: newId('snapshot'), account: owner.account, region: owner.region,
+    volumeId: s.volumeId, volumeSize: s.volumeSize, state: 'pending', progress: '0%', startTime: nowIso(),
+    description: s.description, encrypted: !!s.encrypted, ownerAlias: s.ownerAlias, tags: s.tags ?? [],
+    ...present({ kmsKeyId: s.encrypted ? s.kmsKeyId : undefined }),
+  };
+  await ctx.store.snapshots.insert(rec);
+  return rec;
+}
+
+/**
+ * Reads a point-in-time copy of a volume (`file`) into the block store and
+ * completes the snapshot. `parentSnapshotId` (the snapshot the volume was made
+ * from) only sharpens the changed-block count; sharing is by content anyway.
+ */
+export async function completeSnapshot(ctx: Context, snapshotId: string, file: string, parentSnapshotId?: string): Promise<BlockMap> {
+  try {
+    return await building(ctx, async () => {
+      const parent = parentSnapshotId ? await ctx.store.blockMaps.get(parentSnapshotId) : undefined;
+      const result = await snapshotFile(file, ctx.blocks, { parent });
+      const map: BlockMap = { sizeBytes: result.sizeBytes, blocks: result.blocks };
+      await ctx.store.blockMaps.put(snapshotId, map);
+      await ctx.store.snapshots.update(snapshotId, (s) => ({
+        ...s, state: 'completed', progress: '100%', completionTime: nowIso(), dataBytes: result.changedBlocks * BLOCK_SIZE,
+      }));
+      return map;
+    });
+  } catch (err) {
+    await ctx.store.snapshots.update(snapshotId, (s) => ({ ...s, state: 'error', stateMessage: (err as Error).message })).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Registers a completed snapshot from an existing block map (catalog images, copies). */
+export async function snapshotFromMap(ctx: Context, owner: Caller, s: NewSnapshot, map: BlockMap): Promise<SnapshotRecord> {
+  const rec = await createPendingSnapshot(ctx, owner, s);
+  await ctx.store.blockMaps.put(rec.id, map);
+  return ctx.store.snapshots.update(rec.id, (r) => ({ ...r, state: 'completed', progress: '100%', completionTime: nowIso(), dataBytes: 0 }));
+}
+
+// ---- Who may see and use a snapshot ----
+
+/** Whether the caller may see the snapshot and create volumes from it: owner, public, or named in createVolumePermission. */
+export function canUseSnapshot(s: SnapshotRecord, caller: Caller): boolean {
+  return s.region === caller.region
+    && (s.account === caller.account || !!s.isPublic || !!s.createVolumePermission?.userIds.includes(caller.account));
+}
+
+/** Snapshots the caller may see; with `ids`, exactly those, or Malformed/NotFound (the first bad id) as AWS answers. */
+export async function describeSnapshots(ctx: Context, caller: Caller, ids?: string[]): Promise<SnapshotRecord[]> {
+  if (ids?.length) {
+    for (const id of ids) if (!isValidId('snapshot', id)) throw new MalformedId('snapshot', id);
+    const found = await Promise.all(ids.map((id) => ctx.store.snapshots.get(id)));
+    const missing = ids.filter((_, i) => !found[i] || !canUseSnapshot(found[i]!, caller));
+    if (missing.length) throw new NotFound('snapshot', missing);
+    return found as SnapshotRecord[];
+  }
+  return (await ctx.store.snapshots.list({ region: caller.region })).filter((s) => canUseSnapshot(s, caller));
+}
+
+/** A snapshot the caller may create volumes from. */
+export async function usableSnapshot(ctx: Context, caller: Caller, snapshotId: string): Promise<SnapshotRecord> {
+  return (await describeSnapshots(ctx, caller, [snapshotId]))[0]!;
+}
+
+/** CreateVolume: empty, or from a snapshot the caller may use (its own, shared with it by createVolumePermission, or public). */
+export async function createVolumeFromSnapshot(ctx: Context, caller: Caller, v: NewVolume): Promise<VolumeRecord> {
+  return createVolume(ctx, caller, v, (id) => usableSnapshot(ctx, caller, id));
+}
+
+/** The caller's own snapshot: NotFound when it cannot see it, UnauthorizedOperation when it is someone else's. */
+export async function ownSnapshot(ctx: Context, caller: Caller, snapshotId: string): Promise<SnapshotRecord> {
+  const s = await usableSnapshot(ctx, caller, snapshotId);
+  if (s.account !== caller.account) throw new Invalid('UnauthorizedOperation', `You are not authorized to perform this operation on ${snapshotId}.`);
+  return s;
+}
+
+// ---- CreateSnapshot, CopySnapshot, DeleteSnapshot ----
+
+export function validateSnapshotDescription(d: string | undefined): void {
+  if (d !== undefined && d.length > 255) throw new Invalid('InvalidParameterValue', 'The snapshot description must be at most 255 characters.');
+}
+
+/**
+ * CreateSnapshot: copies the caller's volume at one point in time now (see
+ * pointInTimeCopy), answers with the snapshot pending, and stores its blocks
+ * in the background. A failed copy leaves no snapshot behind.
+ */
+export async function createSnapshot(
+  ctx: Context, caller: Caller, req: { volumeId: string; description?: string; tags?: Tag[] },
+): Promise<SnapshotRecord> {
+  validateSnapshotDescription(req.description);
+  const vol = await ownVolume(ctx, caller, req.volumeId);
+  if (vol.state !== 'available' && vol.state !== 'in-use') {
+    throw new Invalid('IncorrectState', `The volume '${vol.id}' is in state '${vol.state}' and cannot be snapshotted.`);
+  }
+  beforeChange(caller);
+  const id = newId('snapshot');
+  const startTime = nowIso();
+  const file = await snapshotStagingFile(ctx, id);
+  let copied;
+  try {
+    copied = await pointInTimeCopy(ctx, vol.id, file);
+  } catch (err) {
+    await rm(file, { force: true });
+    throw err;
+  }
+  const rec: SnapshotRecord = {
+    id, account: caller.account, region: caller.region, volumeId: vol.id, volumeSize: copied.size, state: 'pending',
+    progress: '0%', startTime, description: req.description ?? '', encrypted: copied.encrypted, tags: req.tags ?? [],
+    ...present({ kmsKeyId: copied.encrypted ? vol.kmsKeyId : undefined }),
+  };
+  try {
+    await ctx.store.snapshots.insert(rec);
+  } catch (err) {
+    await rm(file, { force: true });
+    throw err;
+  }
+  ctx.tasks.start(`snapshot ${id}`, async () => {
+    try {
+      await completeSnapshot(ctx, id, file, copied.snapshotId);
+    } finally {
+      await rm(file, { force: true });
+    }
+  });
+  return rec;
+}
+
+export interface CopySnapshotRequest {
+  sourceRegion: string;
+  sourceSnapshotId: string;
+  description?: string;
+  encrypted?: boolean;
+  kmsKeyId?: string;
+  tags?: Tag[];
+}
+
+/**
+ * CopySnapshot, called in the destination region: the caller must be able to
+ * use the source in its region. The copy is the caller's, pending at once;
+ * it takes the source's block map in the background (blocks are shared by
+ * content, nothing is rewritten). An encrypted source gives an encrypted copy.
+ */
+export async function copySnapshot(ctx: Context, caller: Caller, req: CopySnapshotRequest): Promise<SnapshotRecord> {
+  if (!ctx.regions.includes(req.sourceRegion)) throw new Invalid('InvalidParameterValue', `Invalid value '${req.sourceRegion}' for SourceRegion.`);
+  if (req.kmsKeyId !== undefined && !req.encrypted) {
+    throw new Invalid('InvalidParameterDependency', 'The parameter KmsKeyId requires the parameter Encrypted to be set to true.');
+  }
+  validateSnapshotDescription(req.description);
+  const source = await usableSnapshot(ctx, { ...caller, region: req.sourceRegion }, req.sourceSnapshotId);
+  if (source.state !== 'completed') throw new Invalid('IncorrectState', `Snapshot '${source.id}' is in invalid state - ${source.state}`);
+  const rec = await createPendingSnapshot(ctx, caller, {
+    volumeId: 'vol-ffffffff', volumeSize: source.volumeSize, tags: req.tags,
+    description: req.description ?? `[Copied ${source.id} from ${source.region}]`,
+  });
+  const copy = await ctx.store.snapshots.update(rec.id, (s) => ({
+    ...s, encrypted: source.encrypted || !!req.encrypted, sourceSnapshotId: source.id, sourceRegion: source.region,
+    // The key named, else the source's in its own region; across regions, the destination's aws/ebs key.
+    ...present({ kmsKeyId: req.kmsKeyId ?? (source.region === caller.region ? source.kmsKeyId : undefined) }),
+  }));
+  ctx.tasks.start(`copy ${rec.id}`, () => building(ctx, async () => {
+    try {
+      const map = await ctx.store.blockMaps.get(source.id);
+      if (!map) throw new Error(`the source snapshot ${source.id} has no data (deleted during the copy?)`);
+      await ctx.store.blockMaps.put(rec.id, map);
+      await ctx.store.snapshots.update(rec.id, (s) => ({ ...s, state: 'completed', progress: '100%', completionTime: nowIso(), dataBytes: 0 }));
+    } catch (err) {
+      await ctx.store.snapshots.update(rec.id, (s) => ({ ...s, state: 'error', stateMessage: (err as Error).message }));
+      throw err;
+    }
+  }));
+  return copy;
+}
+
+/** Registered images (any state but deregistered) whose block device mappings use the snapshot. */
+export async function imagesUsingSnapshot(ctx: Context, snapshotId: string): Promise<ImageRecord[]> {
+  const snap = await ctx.store.snapshots.get(snapshotId);
+  const images = await ctx.store.images.list(snap ? { region: snap.region } : {});
+  return images.filter((i) => i.state !== 'deregistered' && i.blockDeviceMappings.some((m) => m.ebs?.snapshotId === snapshotId));
+}
+
+/** DeleteSnapshot: the caller's snapshot, unless a registered image uses it (InvalidSnapshot.InUse) or it is still pending. */
+export async function deleteSnapshot(ctx: Context, caller: Caller, snapshotId: string): Promise<void> {
+  const s = await ownSnapshot(ctx, caller, snapshotId);
+  const users = await imagesUsingSnapshot(ctx, snapshotId);
+  if (users.length) throw new InUse('snapshot', snapshotId, users[0]!.id);
+  if (s.state === 'pending') {
+    throw new Invalid('IncorrectState', `The snapshot '${snapshotId}' is still pending; delete it once it has completed.`);
+  }
+  await deleteSnapshotData(ctx, snapshotId);
+}
+
+/** Deletes a snapshot's record, its block map, and blocks no other snapshot uses. */
+export async function deleteSnapshotData(ctx: Context, snapshotId: string): Promise<void> {
+  await ctx.store.blockMaps.delete(snapshotId);
+  await ctx.store.snapshots.delete(snapshotId);
+  await sweepBlocks(ctx);
+}
+
+/** Removes a temporary file, ignoring its absence. */
+export async function discard(file: string): Promise<void> {
+  await rm(file, { force: true });
+}
+
+// ---- Sweeping unreferenced blocks without pulling them from under a snapshot being built ----
+
+/**
+ * A snapshot being built relies on blocks its map does not hold yet (the
+ * store said `has` and so they were not written again). Sweeps therefore wait
+ * until no build runs, and builds wait for a sweep in progress; a sweep asked
+ * for during builds runs when the last one ends.
+ */
+interface SweepGate { builds: number; wanted: boolean; sweeping?: Promise<void> }
+const gates = new WeakMap<Context, SweepGate>();
+
+function gateOf(ctx: Context): SweepGate {
+  let g = gates.get(ctx);
+  if (!g) gates.set(ctx, (g = { builds: 0, wanted: false }));
+  return g;
+}
+
+async function building<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
+  const g = gateOf(ctx);
+  while (g.sweeping) await g.sweeping;
+  g.builds++;
+  try {
+    return await fn();
+  } finally {
+    g.builds--;
+    if (g.builds === 0 && g.wanted) void sweepBlocks(ctx).catch((err: Error) => ctx.log(`kiln: sweeping blocks failed: ${err.message}`));
+  }
+}
+
+/** Removes blocks no block map references, now or (while snapshots are being built) once the last build ends. */
+export async function sweepBlocks(ctx: Context): Promise<void> {
+  const g = gateOf(ctx);
+  while (g.sweeping) await g.sweeping;
+  if (g.builds > 0) {
+    g.wanted = true;
+    return;
+  }
+  g.wanted = false;
+  const sweep = (async () => { await ctx.blocks.sweep(await ctx.store.blockMaps.liveHashes()); })();
+  g.sweeping = sweep.catch(() => undefined).finally(() => { g.sweeping = undefined; });
+  await sweep;
+}
