@@ -51,14 +51,15 @@ export interface BlockStore {
   get(hash: BlockHash): Promise<Buffer>;
   /** Whether the block is stored (without reading or verifying it). */
   has(hash: BlockHash): Promise<boolean>;
+  /** Every stored block with its size in bytes (for a prune's plan; prune.ts). */
+  list(): Promise<Array<{ hash: BlockHash; bytes: number }>>;
   /**
-   * Removes every stored block not in `live`; returns how many were removed.
-   * Blocks being written by this store at that moment are kept. The caller
-   * must make sure no snapshot that is still being built relies on a block
-   * that `live` lacks (a block `has` reported may be swept before its
-   * snapshot's map is saved).
+   * Removes the given blocks; absent ones are skipped, and so are blocks
+   * being written by this store at that moment. Returns how many were removed
+   * and their bytes. Callers decide what is garbage: Pruner (prune.ts) plans
+   * it against every snapshot's map and the snapshots being built.
    */
-  sweep(live: ReadonlySet<BlockHash>): Promise<number>;
+  remove(hashes: Iterable<BlockHash>): Promise<{ removed: number; bytes: number }>;
 }
 
 /** A snapshot's content: volume size plus the non-zero blocks, by index. */

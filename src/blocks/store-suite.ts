@@ -83,22 +83,22 @@ export function blockStoreSuite<S extends BlockStore>(name: string, make: () => 
       assert.equal(await store.has('nope' as BlockHash), false);
     });
 
-    test('sweep keeps live blocks and removes the rest', async () => {
+    test('list names every stored block with its size; remove takes exactly the named ones', async () => {
       const store = await make();
-      const [a, b, c] = await Promise.all([1, 2, 3].map(() => store.put(randomBytes(2048))));
-      assert.equal(await store.sweep(new Set([a])), 2);
+      const [a, b, c] = await Promise.all([1000, 2000, 3000].map((n) => store.put(randomBytes(n))));
+      assert.deepEqual((await store.list()).map((x) => [x.hash, x.bytes]).sort(), [[a, 1000], [b, 2000], [c, 3000]].sort());
+      assert.deepEqual(await store.remove([b, c]), { removed: 2, bytes: 5000 });
       assert.equal(await store.has(a), true);
       assert.equal(await store.has(b), false);
-      assert.equal(await store.has(c), false);
       await assert.rejects(store.get(b), BlockNotFoundError);
-      assert.equal(await store.sweep(new Set([a])), 0);
-      assert.equal(await store.sweep(new Set()), 1);
-      assert.equal(await store.has(a), false);
+      assert.deepEqual(await store.remove([b, 'nope' as BlockHash]), { removed: 0, bytes: 0 });
+      assert.deepEqual((await store.list()).map((x) => x.hash), [a]);
     });
 
-    test('sweep of an empty store removes nothing', async () => {
+    test('an empty store lists nothing and removes nothing', async () => {
       const store = await make();
-      assert.equal(await store.sweep(new Set()), 0);
+      assert.deepEqual(await store.list(), []);
+      assert.deepEqual(await store.remove([]), { removed: 0, bytes: 0 });
     });
 
     test('a block whose stored bytes changed is reported corrupt, not returned', { skip: !hooks.corrupt }, async () => {

@@ -33,18 +33,24 @@ export async function ensureMinimalImage(ctx: Context): Promise<void> {
   } else {
     name = `${MINIMAL_PREFIX}${hostArchitecture()}-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`;
   }
-  map ??= await buildMinimalMap(ctx);
-  for (const region of missing) {
-    const owner = { account: CATALOG_ACCOUNT, region };
-    const snap = await snapshotFromMap(ctx, owner, {
-      volumeId: 'vol-ffffffff', volumeSize: ROOT_GIB, description: `Kiln minimal image root volume (${name})`, ownerAlias: 'amazon',
-    }, map);
-    await insertImage(ctx, owner, {
-      name, description: 'Kiln minimal Linux image: busybox userland with a cloud-init style first-boot runner',
-      architecture: hostArchitecture(), rootDeviceName: ROOT_DEVICE, state: 'available', isPublic: true, ownerAlias: 'amazon',
-      blockDeviceMappings: [{ deviceName: ROOT_DEVICE, ebs: { snapshotId: snap.id, volumeSize: ROOT_GIB, deleteOnTermination: true, volumeType: 'gp3', encrypted: false } }],
-    });
-  }
+  // The blocks written for the map are held from any prune until the snapshots that reference them are stored.
+  await ctx.pruner.hold(async () => {
+    const rootMap = map ?? await buildMinimalMap(ctx);
+    for (const region of missing) {
+      const owner = { account: CATALOG_ACCOUNT, region };
+      // Each region's image with its snapshot, together.
+      await ctx.store.transaction(async () => {
+        const snap = await snapshotFromMap(ctx, owner, {
+          volumeId: 'vol-ffffffff', volumeSize: ROOT_GIB, description: `Kiln minimal image root volume (${name})`, ownerAlias: 'amazon',
+        }, rootMap);
+        await insertImage(ctx, owner, {
+          name, description: 'Kiln minimal Linux image: busybox userland with a cloud-init style first-boot runner',
+          architecture: hostArchitecture(), rootDeviceName: ROOT_DEVICE, state: 'available', isPublic: true, ownerAlias: 'amazon',
+          blockDeviceMappings: [{ deviceName: ROOT_DEVICE, ebs: { snapshotId: snap.id, volumeSize: ROOT_GIB, deleteOnTermination: true, volumeType: 'gp3', encrypted: false } }],
+        });
+      });
+    }
+  });
   ctx.log(`kiln: catalog image ${name} registered in ${missing.join(', ')}`);
 }
 

@@ -17,6 +17,7 @@ import { guestExited, reconcileInstances } from '../services/instances/instances
 import { DEFAULT_ACCOUNT } from '../model/records.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { meterInstance } from '../services/marketplace/marketplace.js';
+import { Pruner } from '../blocks/prune.js';
 
 export const DEFAULT_REGIONS = [
   'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'eu-west-1', 'eu-west-2', 'eu-central-1', 'eu-north-1',
@@ -44,9 +45,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
   await mkdir(paths.dataDir, { recursive: true });
   const log = opts.log ?? ((m: string) => console.error(m));
   const store = new SqliteStore(paths.db);
+  const blocks = opts.blocks ?? await FsBlockStore.open(paths.blocks);
   const ctx: Context = {
-    store, paths, log,
-    blocks: opts.blocks ?? await FsBlockStore.open(paths.blocks),
+    store, paths, log, blocks,
+    pruner: new Pruner(blocks, () => store.blockMaps.liveHashes(), log),
     runtime: opts.runtime ?? new RuncDriver({ stateDir: paths.runtime }),
     regions: opts.regions ?? DEFAULT_REGIONS,
     tasks: new Tasks(log),
@@ -68,6 +70,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     unwatch = ctx.runtime.watchExits?.((id) => ctx.tasks.start(`guest exit ${id}`, () => guestExited(ctx, id)));
     await ensureMinimalImage(ctx).catch((err: Error) =>
       log(`kiln: could not build the minimal catalog image (${err.message}); run 'kiln doctor'`));
+    // Blocks a crash left unreferenced (mid-delete, mid-prune) go now, in the background.
+    ctx.pruner.request();
   })();
   return {
     ctx, ready,
@@ -75,6 +79,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await ready.catch(() => undefined);
       unwatch?.();
       await ctx.tasks.idle();
+      await ctx.pruner.idle();
       await store.close();
     },
   };

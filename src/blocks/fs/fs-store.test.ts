@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { tempDirs } from '../../../test/temp.js';
 import { BlockCorruptError } from '../blocks.js';
+import type { BlockHash } from '../blocks.js';
 import { blockStoreSuite } from '../store-suite.js';
 import { FsBlockStore } from './fs-store.js';
 
@@ -77,19 +78,20 @@ describe('FsBlockStore on disk', () => {
     assert.equal((await store.get(hash)).length, 100);
   });
 
-  test('sweep leaves files that are not blocks alone', async () => {
+  test('list and remove leave files that are not blocks alone', async () => {
     const dir = await tempDir();
     const store = await FsBlockStore.open(dir);
     const hash = await store.put(randomBytes(100));
     await writeFile(join(dir, hash.slice(0, 2), 'README'), 'not a block');
-    assert.equal(await store.sweep(new Set()), 1);
+    assert.deepEqual((await store.list()).map((b) => b.hash), [hash]);
+    assert.equal((await store.remove([hash, 'README' as BlockHash])).removed, 1);
     assert.deepEqual(await readdir(join(dir, hash.slice(0, 2))), ['README']);
   });
 
   test('a store made with the constructor alone creates its directories on first put', async () => {
     const dir = join(await tempDir(), 'not', 'yet');
     const store = new FsBlockStore(dir);
-    assert.equal(await store.sweep(new Set()), 0);
+    assert.deepEqual(await store.list(), []);
     const hash = await store.put(randomBytes(10));
     assert.equal((await store.get(hash)).length, 10);
   });

@@ -86,31 +86,42 @@ export class FsBlockStore implements BlockStore {
     return exists(this.pathOf(hash));
   }
 
-  async sweep(live: ReadonlySet<BlockHash>): Promise<number> {
+  async list(): Promise<Array<{ hash: BlockHash; bytes: number }>> {
     let shards: string[];
     try {
       shards = (await readdir(this.dir)).filter((n) => SHARD.test(n));
     } catch (err) {
-      if (isCode(err, 'ENOENT')) return 0;
+      if (isCode(err, 'ENOENT')) return [];
       throw err;
     }
-    const dead: string[] = [];
+    const out: Array<{ hash: BlockHash; bytes: number }> = [];
     for (const shard of shards) {
-      for (const name of await readdir(join(this.dir, shard))) {
-        if (isBlockHash(name) && !live.has(name) && !this.writing.has(name)) dead.push(join(this.dir, shard, name));
-      }
+      const names = (await readdir(join(this.dir, shard))).filter(isBlockHash);
+      await forEachLimit(names, SWEEP_CONCURRENCY, async (name) => {
+        const st = await stat(join(this.dir, shard, name)).catch(() => undefined);
+        if (st) out.push({ hash: name, bytes: st.size });
+      });
     }
+    return out;
+  }
+
+  async remove(hashes: Iterable<BlockHash>): Promise<{ removed: number; bytes: number }> {
     let removed = 0;
+    let bytes = 0;
+    const victims = [...hashes].filter((h) => isBlockHash(h) && !this.writing.has(h));
     // Shard directories stay: a put in flight may be about to rename into one.
-    await forEachLimit(dead, SWEEP_CONCURRENCY, async (file) => {
+    await forEachLimit(victims, SWEEP_CONCURRENCY, async (hash) => {
+      const file = this.pathOf(hash);
       try {
+        const { size } = await stat(file);
         await unlink(file);
         removed++;
+        bytes += size;
       } catch (err) {
         if (!isCode(err, 'ENOENT')) throw err;
       }
     });
-    return removed;
+    return { removed, bytes };
   }
 
   /** temp file -> fsync -> read back and verify -> rename -> fsync the shard directory. */

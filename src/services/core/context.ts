@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { BlockStore } from '../../blocks/blocks.js';
+import type { Pruner } from '../../blocks/prune.js';
 import type { RuntimeDriver } from '../../runtime/runtime.js';
 import type { InstanceRecord } from '../../model/records.js';
 import type { Store } from '../../store/store.js';
@@ -23,6 +24,8 @@ export class Paths {
 export interface Context {
   store: Store;
   blocks: BlockStore;
+  /** Garbage collection of blocks: snapshot builds hold it, deletes request it. */
+  pruner: Pruner;
   runtime: RuntimeDriver;
   paths: Paths;
   /** Regions this server serves; the first is the default. */

@@ -147,7 +147,7 @@ export async function copyImage(ctx: Context, caller: Caller, req: CopyRequest):
     return { image: pending, pairs: copies.pairs };
   });
   const pairs = made.pairs;
-  if (pairs) ctx.tasks.start(`copy ${made.image.id}`, () => copySnapshots(ctx, made.image.id, pairs));
+  if (pairs) ctx.tasks.start(`copy ${made.image.id}`, () => ctx.pruner.hold(() => copySnapshots(ctx, made.image.id, pairs)));
   return made.image;
 }
 

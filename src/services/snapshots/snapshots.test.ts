@@ -222,6 +222,10 @@ describe('DeleteSnapshot', () => {
     // Blocks it shared with other snapshots are still there.
     const map = (await kiln.app.ctx.store.blockMaps.get(snap))!;
     for (const [, hash] of map.blocks) assert.ok(await kiln.app.ctx.blocks.has(hash));
+    // The prune the delete asked for ran in the background: nothing unreferenced is left, nothing referenced is missing.
+    await kiln.app.ctx.pruner.idle();
+    const plan = await kiln.app.ctx.pruner.plan();
+    assert.deepEqual([plan.unreferenced, plan.missing], [[], []]);
   });
 });
 

@@ -49,7 +49,7 @@ export async function createPendingSnapshot(ctx: Context, owner: Caller, s: NewS
  */
 export async function completeSnapshot(ctx: Context, snapshotId: string, file: string, parentSnapshotId?: string): Promise<BlockMap> {
   try {
-    return await building(ctx, async () => {
+    return await ctx.pruner.hold(async () => {
       const parent = parentSnapshotId ? await ctx.store.blockMaps.get(parentSnapshotId) : undefined;
       const result = await snapshotFile(file, ctx.blocks, { parent });
       const map: BlockMap = { sizeBytes: result.sizeBytes, blocks: result.blocks };
@@ -192,7 +192,7 @@ export async function copySnapshot(ctx: Context, caller: Caller, req: CopySnapsh
     // The key named, else the source's in its own region; across regions, the destination's aws/ebs key.
     ...present({ kmsKeyId: req.kmsKeyId ?? (source.region === caller.region ? source.kmsKeyId : undefined) }),
   }));
-  ctx.tasks.start(`copy ${rec.id}`, () => building(ctx, async () => {
+  ctx.tasks.start(`copy ${rec.id}`, () => ctx.pruner.hold(async () => {
     try {
       const map = await ctx.store.blockMaps.get(source.id);
       if (!map) throw new Error(`the source snapshot ${source.id} has no data (deleted during the copy?)`);
@@ -224,57 +224,20 @@ export async function deleteSnapshot(ctx: Context, caller: Caller, snapshotId: s
   await deleteSnapshotData(ctx, snapshotId);
 }
 
-/** Deletes a snapshot's record, its block map, and blocks no other snapshot uses. */
+/**
+ * Deletes a snapshot's record and its block map (together), then asks for a
+ * prune in the background: blocks no other snapshot uses go then, not once
+ * per delete (blocks/prune.ts).
+ */
 export async function deleteSnapshotData(ctx: Context, snapshotId: string): Promise<void> {
-  await ctx.store.blockMaps.delete(snapshotId);
-  await ctx.store.snapshots.delete(snapshotId);
-  await sweepBlocks(ctx);
+  await ctx.store.transaction(async () => {
+    await ctx.store.blockMaps.delete(snapshotId);
+    await ctx.store.snapshots.delete(snapshotId);
+  });
+  ctx.pruner.request();
 }
 
 /** Removes a temporary file, ignoring its absence. */
 export async function discard(file: string): Promise<void> {
   await rm(file, { force: true });
-}
-
-// ---- Sweeping unreferenced blocks without pulling them from under a snapshot being built ----
-
-/**
- * A snapshot being built relies on blocks its map does not hold yet (the
- * store said `has` and so they were not written again). Sweeps therefore wait
- * until no build runs, and builds wait for a sweep in progress; a sweep asked
- * for during builds runs when the last one ends.
- */
-interface SweepGate { builds: number; wanted: boolean; sweeping?: Promise<void> }
-const gates = new WeakMap<Context, SweepGate>();
-
-function gateOf(ctx: Context): SweepGate {
-  let g = gates.get(ctx);
-  if (!g) gates.set(ctx, (g = { builds: 0, wanted: false }));
-  return g;
-}
-
-async function building<T>(ctx: Context, fn: () => Promise<T>): Promise<T> {
-  const g = gateOf(ctx);
-  while (g.sweeping) await g.sweeping;
-  g.builds++;
-  try {
-    return await fn();
-  } finally {
-    g.builds--;
-    if (g.builds === 0 && g.wanted) void sweepBlocks(ctx).catch((err: Error) => ctx.log(`kiln: sweeping blocks failed: ${err.message}`));
-  }
-}
-
-/** Removes blocks no block map references, now or (while snapshots are being built) once the last build ends. */
-export async function sweepBlocks(ctx: Context): Promise<void> {
-  const g = gateOf(ctx);
-  while (g.sweeping) await g.sweeping;
-  if (g.builds > 0) {
-    g.wanted = true;
-    return;
-  }
-  g.wanted = false;
-  const sweep = (async () => { await ctx.blocks.sweep(await ctx.store.blockMaps.liveHashes()); })();
-  g.sweeping = sweep.catch(() => undefined).finally(() => { g.sweeping = undefined; });
-  await sweep;
 }
