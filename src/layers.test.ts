@@ -12,16 +12,17 @@ const SRC = dirname(fileURLToPath(import.meta.url));
 
 /** What each top-level folder of src/ may import besides itself. */
 export const LAYERS: Record<string, string[]> = {
+  lib: [],
   model: [],
-  runtime: ['model'],
-  blocks: ['model'],
-  store: ['model', 'blocks'],
-  services: ['model', 'store', 'blocks', 'runtime'],
-  catalog: ['model', 'services', 'blocks'],
-  protocol: [],
-  api: ['model', 'services', 'protocol'],
-  server: ['model', 'api', 'protocol', 'services', 'catalog', 'store', 'blocks', 'runtime'],
-  cli: ['model', 'server', 'runtime'],
+  runtime: ['lib', 'model'],
+  blocks: ['lib', 'model'],
+  store: ['lib', 'model', 'blocks'],
+  services: ['lib', 'model', 'store', 'blocks', 'runtime'],
+  catalog: ['lib', 'model', 'services', 'blocks'],
+  protocol: ['lib'],
+  api: ['lib', 'model', 'services', 'protocol'],
+  server: ['lib', 'model', 'api', 'protocol', 'services', 'catalog', 'store', 'blocks', 'runtime'],
+  cli: ['lib', 'model', 'server', 'runtime'],
 };
 
 /** services/: each domain folder may import only folders before it in this list (and itself). */

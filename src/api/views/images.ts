@@ -5,7 +5,8 @@
  */
 import type { Image, ProductCode as SdkProductCode } from '@aws-sdk/client-ec2';
 import type { EbsMapping, ImageRecord, ProductCode } from '../../model/records.js';
-import { CATALOG_ACCOUNT } from '../../model/records.js';
+import { CATALOG_ACCOUNT, present } from '../../model/records.js';
+import { reportedPerformance } from '../../services/volumes/volumes.js';
 import { reportedKey } from '../../services/core/kms.js';
 import { protectionLabel } from '../../services/images/image-lifecycle.js';
 import { ownerAlias } from '../../services/images/images.js';
@@ -16,11 +17,10 @@ import { toSdkTags } from '../tags.js';
 export const toSdkProductCodes = (codes: ProductCode[] | undefined): SdkProductCode[] =>
   (codes ?? []).map((p) => ({ ProductCodeId: p.code, ProductCodeType: p.type }));
 
-/** IOPS and throughput as DescribeImages shows them: gp3's defaults when unset, io1/io2's as provisioned, nothing for other types. */
+/** IOPS and throughput as DescribeImages shows them (the volumes service's rule, without a size). */
 function mappingPerformance(ebs: EbsMapping): { Iops?: number; Throughput?: number } {
-  if (ebs.volumeType === 'gp3') return { Iops: ebs.iops ?? 3000, Throughput: ebs.throughput ?? 125 };
-  if (ebs.volumeType === 'io1' || ebs.volumeType === 'io2') return { Iops: ebs.iops };
-  return {};
+  const p = reportedPerformance({ volumeType: ebs.volumeType, iops: ebs.iops, throughput: ebs.throughput });
+  return present({ Iops: p.iops, Throughput: p.throughput });
 }
 
 /** The image as EC2 describes it; `allowed` is imageAllowed, reported only while Allowed AMIs is not disabled. */

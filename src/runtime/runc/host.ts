@@ -109,18 +109,3 @@ export async function findExecutable(name: string): Promise<string | undefined> 
   }
   return undefined;
 }
-
-/** Runs async work one at a time per key (one instance's start/stop/freeze must not interleave). */
-export class Serial {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const result = (this.tails.get(key) ?? Promise.resolve()).catch(() => undefined).then(fn);
-    const tail = result.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
-  }
-}

@@ -19,7 +19,8 @@ import type { Bundle } from './bundle.js';
 import {
   bundleAt, readSpec, removeBundle, rootVolume, validateDevice, validateId, validateSpec, writeBundle, writeSpec,
 } from './bundle.js';
-import { exec, exists, findExecutable, HostCommandError, isExecutable, isNotExist, mountAt, runcLogErrors, Serial } from './host.js';
+import { exec, exists, findExecutable, HostCommandError, isExecutable, isNotExist, mountAt, runcLogErrors } from './host.js';
+import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { BundleMounts } from './mounts.js';
 
 export { HostCommandError } from './host.js';
@@ -57,7 +58,7 @@ export class RuncDriver implements RuntimeDriver {
   private readonly runcRoot: string;
   private readonly runcPath?: string;
   private readonly toolPaths = new Map<Tool, string>();
-  private readonly serial = new Serial();
+  private readonly serial = new KeyedMutex();
   private readonly mounts = new BundleMounts((tool) => this.tool(tool));
   private readonly exitListeners = new Set<(id: string) => void>();
   /** Ids inside this driver's own start, stop or reboot: an exit seen there is not the guest's doing. */

@@ -1,17 +1,4 @@
-/** Serialises async work per key (one instance's lifecycle actions must not interleave). */
-export class KeyedMutex {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(key) ?? Promise.resolve();
-    const result = prev.catch(() => undefined).then(fn);
-    const tail = result.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => { if (this.tails.get(key) === tail) this.tails.delete(key); });
-    return result;
-  }
-}
-
+export { KeyedMutex } from '../../lib/keyed-mutex.js';
 /**
  * Background work that outlives the request that started it (image capture,
  * instance boot). Failures are the task's own business (it records them on

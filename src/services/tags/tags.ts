@@ -9,7 +9,7 @@ import type { Collection } from '../../store/store.js';
 import type { Caller, Context } from '../core/context.js';
 import type { ResourceKind } from '../core/errors.js';
 import { beforeChange, Invalid, MalformedId, NotFound } from '../core/errors.js';
-import { isValidId } from '../core/ids.js';
+import { ID_PREFIXES, isValidId } from '../core/ids.js';
 
 type Tagged = Owned & { tags: Tag[] };
 
@@ -17,7 +17,9 @@ export type TaggedType = 'image' | 'instance' | 'snapshot' | 'volume' | 'key-pai
 
 const MAX_TAGS = 50;
 
-const KINDS: Record<string, ResourceKind> = { ami: 'image', snap: 'snapshot', vol: 'volume', i: 'instance', key: 'key-pair' };
+const TAGGED: ResourceKind[] = ['image', 'snapshot', 'volume', 'instance', 'key-pair'];
+/** Id prefix -> kind, from the one table of prefixes. */
+const KINDS: Record<string, ResourceKind> = Object.fromEntries(TAGGED.map((k) => [ID_PREFIXES[k], k]));
 
 function collectionFor(ctx: Context, kind: ResourceKind): Collection<Tagged> {
   const { store } = ctx;

@@ -44,15 +44,22 @@ export const VOLUME_TYPES: Record<string, VolumeType> = {
   standard: { minGiB: 1, maxGiB: 1024, iops: 'none', throughput: false },
 };
 
-/** What EC2 reports for a volume's IOPS and throughput when none were set. */
-export function performanceOf(v: VolumeRecord): { iops?: number; throughput?: number } {
+/**
+ * What EC2 reports for IOPS and throughput: gp3's defaults (3000, 125 MiB/s)
+ * when unset, io1/io2's as provisioned, gp2's baseline of 3 IOPS per GiB for a
+ * volume (`size` given; an image mapping reports none), nothing for other types.
+ */
+export function reportedPerformance(v: { volumeType: string; size?: number; iops?: number; throughput?: number }): { iops?: number; throughput?: number } {
   switch (v.volumeType) {
-    case 'gp2': return { iops: Math.min(16000, Math.max(100, 3 * v.size)) };
+    case 'gp2': return v.size === undefined ? {} : { iops: Math.min(16000, Math.max(100, 3 * v.size)) };
     case 'gp3': return { iops: v.iops ?? 3000, throughput: v.throughput ?? 125 };
     case 'io1': case 'io2': return { iops: v.iops };
     default: return {};
   }
 }
+
+/** What EC2 reports for a volume's IOPS and throughput when none were set. */
+export const performanceOf = (v: VolumeRecord): { iops?: number; throughput?: number } => reportedPerformance(v);
 
 export interface NewVolume {
   availabilityZone: string;
