@@ -1,3 +1,9 @@
+/**
+ * api: one handler per EC2 action (handlers/), mapping the request to one
+ * service call and the result to the SDK's shape through the views of each
+ * resource (views/), and the AWS error registry (errors.ts). Imports model/,
+ * services/ and protocol/; handlers never import each other (docs/architecture.md).
+ */
 import type { Caller, Context } from '../services/core/context.js';
 import { ApiError } from './errors.js';
 

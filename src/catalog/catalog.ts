@@ -1,3 +1,8 @@
+/**
+ * catalog: Kiln's own images (owner alias amazon), built on the host and
+ * registered through the services in every region. Imports model/, services/
+ * and blocks/ (docs/architecture.md).
+ */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlockMap } from '../blocks/blocks.js';

@@ -1,3 +1,4 @@
+/** DescribeImages and CreateImage. */
 import type {
   CreateImageRequest, CreateImageResult, DescribeImagesRequest,
   DescribeImagesResult } from '@aws-sdk/client-ec2';

@@ -1,3 +1,4 @@
+/** DescribeInstanceTypes and DescribeInstanceTypeOfferings, from the one table of types. */
 import type {
   DescribeInstanceTypeOfferingsRequest, DescribeInstanceTypeOfferingsResult, DescribeInstanceTypesRequest, DescribeInstanceTypesResult,
   InstanceTypeOffering,

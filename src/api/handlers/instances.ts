@@ -1,3 +1,4 @@
+/** RunInstances, DescribeInstances, DescribeInstanceStatus, the lifecycle actions and GetConsoleOutput. */
 import type {
   DescribeInstanceStatusRequest, DescribeInstanceStatusResult, DescribeInstancesRequest, DescribeInstancesResult,
   GetConsoleOutputRequest, GetConsoleOutputResult, RebootInstancesRequest, Reservation, RunInstancesRequest,

@@ -1,3 +1,4 @@
+/** DescribeRegions, DescribeAvailabilityZones and DescribeAccountAttributes. */
 import type {
   AccountAttribute, AvailabilityZone, DescribeAccountAttributesRequest, DescribeAccountAttributesResult,
   DescribeAvailabilityZonesRequest, DescribeAvailabilityZonesResult, DescribeRegionsRequest, DescribeRegionsResult, Region,

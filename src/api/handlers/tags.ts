@@ -1,3 +1,4 @@
+/** CreateTags, DeleteTags and DescribeTags, through the tags service. */
 import type { CreateTagsRequest, DeleteTagsRequest, DescribeTagsRequest, DescribeTagsResult } from '@aws-sdk/client-ec2';
 import type { TagRow } from '../../services/tags/tags.js';
 import { createTags as create, deleteTags as remove, tagRows } from '../../services/tags/tags.js';

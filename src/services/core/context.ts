@@ -1,3 +1,9 @@
+/**
+ * services/core: what every service domain shares: the request context
+ * (Context, Caller, Paths), domain errors, ids, client tokens, quotas, KMS key
+ * reporting and the background-task runner. Imports only lib/, model/,
+ * store/, blocks/ and runtime/ interfaces (docs/architecture.md).
+ */
 import { join } from 'node:path';
 import type { BlockStore } from '../../blocks/blocks.js';
 import type { Pruner } from '../../blocks/prune.js';

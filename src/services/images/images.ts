@@ -1,3 +1,8 @@
+/**
+ * services/images: registering, finding and launching images; who may see
+ * and launch one. The images domain may import core, network, accounts, keys,
+ * marketplace, volumes and snapshots, never instances (docs/architecture.md).
+ */
 import { checkImageQuota } from '../core/quotas.js';
 import type { Caller, Context } from '../core/context.js';
 import { DuplicateName, Invalid, MalformedId, NotFound, Unavailable } from '../core/errors.js';

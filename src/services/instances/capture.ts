@@ -1,3 +1,4 @@
+/** CreateImage: an image of an instance's volumes, captured at one point in time. */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { copySparse } from '../../blocks/volume-io.js';

@@ -14,7 +14,8 @@ import { createImageFromInstance } from './capture.js';
 import type { Caller } from '../core/context.js';
 import { InvalidState, NotFound } from '../core/errors.js';
 import { visibleImages } from '../images/images.js';
-import { changeState } from './instances.js';
+import { statusOf } from '../../api/views/instances.js';
+import { changeState, instanceStatuses } from './instances.js';
 import { runInstances as run } from './launch.js';
 import { TERMINATED_VISIBLE_MS, visibleInstances } from './lookup.js';
 import { CATALOG_ACCOUNT } from '../../model/records.js';
@@ -178,4 +179,31 @@ test('an image without ENA support launches on Xen types (t2) but not on Nitro o
   } finally {
     await app.ctx.store.images.update(baseImage, (r) => ({ ...r, enaSupport: true }));
   }
+});
+
+test('DescribeInstanceStatus checks come from the runtime: a running record whose container is gone is impaired', async () => {
+  const [inst] = await runInstances(app.ctx, caller, { imageId: baseImage, minCount: 1, maxCount: 1, instanceType: 't3.nano' });
+  await settle();
+  const check = async () => statusOf((await instanceStatuses(app.ctx, caller, [inst.id], true))[0]!).InstanceStatus;
+  assert.equal((await check())?.Status, 'ok');
+  rt.running.delete(inst.id); // the container vanished behind Kiln's back (no exit event: the record still says running)
+  assert.equal(await state(inst.id), 'running');
+  const impaired = await check();
+  assert.deepEqual([impaired?.Status, impaired?.Details?.[0]?.Status], ['impaired', 'failed']);
+  await changeState(app.ctx, caller, [inst.id], 'terminate');
+  await settle();
+});
+
+test('a guest exit the runtime reports ends the instance stopped, or terminated by its shutdown behaviour', async () => {
+  const [keep] = await runInstances(app.ctx, caller, { imageId: baseImage, minCount: 1, maxCount: 1, instanceType: 't3.nano' });
+  const [gone] = await runInstances(app.ctx, caller, { imageId: baseImage, minCount: 1, maxCount: 1, instanceType: 't3.nano', shutdownBehavior: 'terminate' });
+  await settle();
+  rt.guestExit(keep.id);
+  rt.guestExit(gone.id);
+  await settle();
+  const rec = (await app.ctx.store.instances.get(keep.id))!;
+  assert.deepEqual([rec.state, rec.stateReason?.code], ['stopped', 'Client.InstanceInitiatedShutdown']);
+  assert.equal(await state(gone.id), 'terminated');
+  await changeState(app.ctx, caller, [keep.id], 'terminate');
+  await settle();
 });

@@ -1,3 +1,4 @@
+/** The SQLite Store (better-sqlite3, WAL): see store.ts for the contract and schema.ts for the unique keys. */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import type { BlockHash, BlockMap } from '../../blocks/blocks.js';
