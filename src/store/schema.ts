@@ -6,7 +6,7 @@
  * requests cannot both take a name, whichever process serves them. Client
  * tokens need no entry: their id is account/region/token.
  */
-import type { KeyPairRecord } from '../model/extra-records.js';
+import type { KeyPairRecord, SecurityGroupRecord } from '../model/extra-records.js';
 import type { ImageRecord } from '../model/records.js';
 
 type UniqueKey<T> = (doc: T) => string | undefined;
@@ -16,6 +16,8 @@ export const UNIQUE_KEYS: Record<string, UniqueKey<never>> = {
   image: (d: ImageRecord) => (d.state === 'deregistered' ? undefined : `${d.account}/${d.region}/${d.name}`),
   /** Key-pair names, per account and region. */
   'key-pair': (d: KeyPairRecord) => `${d.account}/${d.region}/${d.keyName}`,
+  /** Security group names, per VPC. */
+  'security-group': (d: SecurityGroupRecord) => `${d.account}/${d.region}/${d.vpcId}/${d.groupName}`,
 };
 
 export const uniqueKeyOf = <T>(kind: string, doc: T): string | undefined => (UNIQUE_KEYS[kind] as UniqueKey<T> | undefined)?.(doc);

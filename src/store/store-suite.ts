@@ -131,6 +131,18 @@ export function storeSuite(name: string, open: () => Promise<{ store: Store; reo
       await keys.insert(kp('key-5', 'deploy'));
     });
 
+    test('a transaction may not end while one inside it runs: it rolls back, and the inner one cannot write on its own', async () => {
+      const { store } = await open();
+      let inner: Promise<unknown> | undefined;
+      await assert.rejects(store.transaction(async (tx) => {
+        await tx.images.insert(image('ami-1', 'a'));
+        inner = tx.transaction(async (t) => { await new Promise((r) => setTimeout(r, 20)); await t.images.insert(image('ami-2', 'b')); });
+      }));
+      await assert.rejects(inner!);
+      await store.transaction(async (tx) => { await tx.images.insert(image('ami-3', 'c')); });
+      assert.deepEqual((await store.images.list()).map((i) => i.id), ['ami-3']);
+    });
+
     test('an update whose function throws changes nothing', async () => {
       const { store } = await open();
       await store.images.insert(image('ami-1', 'a'));

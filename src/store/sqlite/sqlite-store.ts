@@ -3,7 +3,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import Database from 'better-sqlite3';
 import type { BlockHash, BlockMap } from '../../blocks/blocks.js';
 import type { AccountRecord, ImageRecord, Owned } from '../../model/records.js';
-import { uniqueKeyOf } from '../schema.js';
+import { UNIQUE_KEYS, uniqueKeyOf } from '../schema.js';
 import { DuplicateError, NotInStoreError } from '../store.js';
 import type { Collection, Scope, Store } from '../store.js';
 
@@ -26,7 +26,14 @@ CREATE TABLE IF NOT EXISTS block_maps (snapshot_id TEXT PRIMARY KEY, size_bytes 
 `;
 
 /** An open transaction; `open` goes false at its end, for async work it left behind. */
-interface Tx { open: boolean; savepoints: number }
+interface Tx {
+  open: boolean;
+  /** Savepoints (transactions inside this one) open now; they run one after another, on `chain`. */
+  nested: number;
+  chain: Promise<void>;
+  /** Rolled back: calls still made from its async context are refused rather than run on their own. */
+  failed?: boolean;
+}
 
 /**
  * Metadata in one SQLite file (WAL): documents in a single table, one kind per
@@ -42,6 +49,7 @@ export class SqliteStore implements Store {
   private readonly inTx = new AsyncLocalStorage<Tx>();
   /** The tail of the transactions open or waiting; undefined when none. */
   private queue: Promise<void> | undefined;
+  private savepoints = 0;
 
   readonly accounts: Store['accounts'];
   readonly images: Collection<ImageRecord>;
@@ -57,6 +65,7 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.seq = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM docs').get() as { s: number }).s;
+    this.backfillUniqueKeys();
     this.images = this.makeCollection<ImageRecord>('image');
     this.snapshots = this.makeCollection('snapshot');
     this.volumes = this.makeCollection('volume');
@@ -74,6 +83,28 @@ export class SqliteStore implements Store {
     return c as unknown as Collection<T>;
   }
 
+  /**
+   * Records written before a kind had a unique key (schema.ts) have none
+   * stored: compute them now, so the index holds for old and new alike. Two old
+   * records with the same key stop the store from opening, naming them.
+   */
+  private backfillUniqueKeys(): void {
+    const rows = this.db.prepare('SELECT kind, id, data FROM docs WHERE unique_key IS NULL AND kind IN (' +
+      Object.keys(UNIQUE_KEYS).map(() => '?').join(', ') + ')').all(...Object.keys(UNIQUE_KEYS)) as Array<{ kind: string; id: string; data: string }>;
+    const set = this.db.prepare('UPDATE docs SET unique_key = ? WHERE kind = ? AND id = ?');
+    this.db.transaction(() => {
+      for (const r of rows) {
+        const key = uniqueKeyOf(r.kind, JSON.parse(r.data));
+        if (key === undefined) continue;
+        try {
+          set.run(key, r.kind, r.id);
+        } catch (err) {
+          throw new Error(`the store holds two ${r.kind} records with the same key ${key} (${r.id} and another): resolve that before upgrading (${(err as Error).message})`);
+        }
+      }
+    })();
+  }
+
   async close(): Promise<void> {
     await this.queue;
     this.db.close();
@@ -82,19 +113,24 @@ export class SqliteStore implements Store {
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     const current = this.inTx.getStore();
     if (current?.open) return this.savepoint(current, fn);
+    if (current?.failed) throw new Error('a transaction from a transaction that was rolled back');
     const prev = this.queue;
     let done!: () => void;
     const mine = new Promise<void>((r) => { done = r; });
     this.queue = mine;
     await prev;
-    const tx: Tx = { open: true, savepoints: 0 };
+    const tx: Tx = { open: true, nested: 0, chain: Promise.resolve() };
     try {
       this.db.exec('BEGIN IMMEDIATE');
       const result = await this.inTx.run(tx, () => fn(this));
+      if (tx.nested > 0) throw new Error('a transaction ended while a transaction inside it was still running');
       this.db.exec('COMMIT');
       return result;
     } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      tx.failed = true;
+      try {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      } catch { /* the first error is the one to report */ }
       throw err;
     } finally {
       tx.open = false;
@@ -103,22 +139,37 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** A transaction inside `tx`: a savepoint, named uniquely, one at a time, and only while `tx` is open. */
   private async savepoint<T>(tx: Tx, fn: (tx: Store) => Promise<T>): Promise<T> {
-    const name = `sp${++tx.savepoints}`;
-    this.db.exec(`SAVEPOINT ${name}`);
+    const prev = tx.chain;
+    let done!: () => void;
+    tx.chain = new Promise<void>((r) => { done = r; });
+    tx.nested++;
     try {
-      const result = await fn(this);
-      this.db.exec(`RELEASE ${name}`);
-      return result;
-    } catch (err) {
-      this.db.exec(`ROLLBACK TO ${name}`);
-      this.db.exec(`RELEASE ${name}`);
-      throw err;
+      await prev;
+      if (!tx.open) throw new Error('a transaction inside a transaction that has ended');
+      const name = `sp${++this.savepoints}`;
+      this.db.exec(`SAVEPOINT ${name}`);
+      try {
+        const result = await fn(this);
+        this.db.exec(`RELEASE ${name}`);
+        return result;
+      } catch (err) {
+        if (tx.open) {
+          this.db.exec(`ROLLBACK TO ${name}`);
+          this.db.exec(`RELEASE ${name}`);
+        }
+        throw err;
+      }
+    } finally {
+      tx.nested--;
+      done();
     }
   }
 
   /** Runs a synchronous call now when no transaction is open or it belongs to the open one; else after the open ones end. */
   private async call<T>(op: () => T): Promise<T> {
+    if (this.inTx.getStore()?.failed) throw new Error('a store call from a transaction that was rolled back');
     while (this.queue && !this.inTx.getStore()?.open) await this.queue;
     return op();
   }
