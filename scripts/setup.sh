@@ -6,10 +6,11 @@ cd "$(dirname "$0")/.."
 
 # runc runs instances; e2fsprogs makes ext4 volumes; util-linux mounts/losetup/fsfreeze;
 # busybox-static is the minimal image's userland; openssl is the benchmark's hashing floor;
-# awscli is the AWS CLI v2 the end-to-end tests drive; iproute2 gives instances their network;
+# awscli is the AWS CLI v2 the end-to-end tests drive; iproute2 gives instances their network
+# (namespaces, veth, bridges) and nftables keeps VPCs apart;
 # openssh-client's ssh-keygen checks, in the tests, the key pairs Kiln makes; python3-boto3 runs the
 # boto3 story test (terraform is not in Debian's archive: the Terraform story needs it on PATH).
-PACKAGES="runc e2fsprogs util-linux mount busybox-static openssl awscli iproute2 openssh-client python3-boto3"
+PACKAGES="runc e2fsprogs util-linux mount busybox-static openssl awscli iproute2 nftables openssh-client python3-boto3"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then

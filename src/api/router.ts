@@ -13,13 +13,14 @@ import * as instances from './handlers/instances.js';
 import * as keyPairs from './handlers/key-pairs.js';
 import * as network from './handlers/network.js';
 import * as regions from './handlers/regions.js';
+import * as securityGroups from './handlers/security-groups.js';
 import * as snapshots from './handlers/snapshots.js';
 import * as tags from './handlers/tags.js';
 import * as volumes from './handlers/volumes.js';
 
 const MODULES: Array<Record<string, Handler>> = [
   regions.HANDLERS, images.HANDLERS, imageAttributes.HANDLERS, imageLifecycle.HANDLERS, snapshots.HANDLERS, instances.HANDLERS, tags.HANDLERS,
-  volumes.HANDLERS, instanceAttributes.HANDLERS, instanceTypes.HANDLERS, network.HANDLERS, keyPairs.HANDLERS,
+  volumes.HANDLERS, instanceAttributes.HANDLERS, instanceTypes.HANDLERS, network.HANDLERS, securityGroups.HANDLERS, keyPairs.HANDLERS,
 ];
 
 /**

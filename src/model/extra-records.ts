@@ -92,3 +92,28 @@ export interface VolumeModificationRecord extends Owned {
 
 /** What a token remembers: the resources it made and a digest of the request that made them. */
 export interface TokenRecord extends Owned { resourceIds: string[]; fingerprint: string }
+
+/** One rule of a security group, as AWS stores it (sgr-...): a protocol and port range, and one source or destination. */
+export interface SecurityGroupRuleRecord {
+  id: string;
+  egress: boolean;
+  /** '-1' (all), 'tcp', 'udp' or 'icmp'. */
+  protocol: string;
+  /** Port range for tcp/udp; ICMP type and code for icmp; -1 for all. */
+  fromPort: number;
+  toPort: number;
+  cidr?: string;
+  /** A referenced group: its members' addresses. */
+  groupId?: string;
+  groupOwner?: string;
+  description?: string;
+}
+
+/** A security group of an account's VPC; the `default` one is made on first use. */
+export interface SecurityGroupRecord extends Owned {
+  groupName: string;
+  description: string;
+  vpcId: string;
+  rules: SecurityGroupRuleRecord[];
+  tags: Tag[];
+}

@@ -37,6 +37,43 @@ export function volumeMountPath(device: string): string {
 /** The directory inside an instance under which its non-root volumes are mounted. */
 export const VOLUMES_MOUNT = '/mnt';
 
+/**
+ * The instance's place in its VPC (runtime/net/host-network.ts makes it): its
+ * own network namespace with eth0 on the VPC's bridge. Without one, an
+ * instance has only a loopback interface.
+ */
+/** One allow rule of an instance's firewall: a protocol, a port range and the peers it applies to. */
+export interface FirewallRule {
+  protocol: 'all' | 'tcp' | 'udp' | 'icmp';
+  /** tcp/udp port range (ICMP: type; undefined: all). */
+  fromPort?: number;
+  toPort?: number;
+  /** Peer addresses and CIDRs: sources for ingress, destinations for egress. Empty: the rule allows nothing yet. */
+  peers: string[];
+}
+
+/**
+ * What the instance may receive and send (its security groups, resolved):
+ * stateful (replies to allowed traffic pass), everything else dropped, and
+ * nothing sent from an address that is not the instance's own.
+ */
+export interface Firewall { ingress: FirewallRule[]; egress: FirewallRule[] }
+
+export interface NetworkAttachment {
+  /** The VPC; its bridge is named from this id. */
+  vpcId: string;
+  /** Overrides the bridge name derived from vpcId (tests). */
+  bridge?: string;
+  /** The instance's address, and the VPC's prefix length (all of the VPC is on-link). */
+  ip: string;
+  prefixLength: number;
+  /** The VPC router's address: the bridge's, and the instance's default route. */
+  gateway: string;
+  mac: string;
+  /** Applied as the namespace is made, before init runs; changed live with RuntimeDriver.firewall. */
+  firewall?: Firewall;
+}
+
 export interface InstanceSpec {
   /** i-... id; used as container id and hostname. */
   id: string;
@@ -47,6 +84,7 @@ export interface InstanceSpec {
   metadata: Record<string, string | Buffer>;
   /** Where the console (stdout and stderr of the instance's init) is appended. */
   consoleLog: string;
+  network?: NetworkAttachment;
 }
 
 export type RuntimeState = 'running' | 'stopped' | 'absent';
@@ -117,6 +155,12 @@ export interface RuntimeDriver {
    * unnoticed until the next server restart (see list()).
    */
   watchExits?(listener: (id: string) => void): () => void;
+  /**
+   * Replaces the running instance's firewall at once (atomically: no moment
+   * with neither the old rules nor the new). A no-op for an instance without
+   * a network. Optional: a driver without it enforces no security groups.
+   */
+  firewall?(id: string, rules: Firewall): Promise<void>;
 }
 
 /** detach() could not unmount: something inside the instance still uses the volume. */

@@ -18,6 +18,7 @@ import { DEFAULT_ACCOUNT } from '../model/records.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { meterInstance } from '../services/marketplace/marketplace.js';
 import { Pruner } from '../blocks/prune.js';
+import { enforce } from '../services/network/security-groups.js';
 
 export const DEFAULT_REGIONS = [
   'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'eu-west-1', 'eu-west-2', 'eu-central-1', 'eu-north-1',
@@ -57,6 +58,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
   };
   // Marketplace instance-hours follow each instance into and out of 'running'.
   ctx.instanceStateListeners.push((inst) => meterInstance(ctx, inst));
+  // Security groups that reference a group follow its members as they come and go.
+  ctx.instanceStateListeners.push(async (inst) => {
+    if (['running', 'stopped', 'terminated'].includes(inst.state)) ctx.tasks.start(`firewalls ${inst.account}`, () => enforce(ctx, inst));
+  });
   await ensureDefaultAccount(ctx);
   let unwatch: (() => void) | undefined;
   const ready = (async () => {

@@ -46,7 +46,7 @@ export const describeInstanceAttribute: Handler<DescribeInstanceAttributeRequest
     case 'rootDeviceName': out.RootDeviceName = { Value: inst.rootDeviceName }; break;
     case 'blockDeviceMapping': out.BlockDeviceMappings = blockDevices(d); break;
     case 'sourceDestCheck': out.SourceDestCheck = { Value: rec.sourceDestCheck }; break;
-    case 'groupSet': out.Groups = securityGroups(rec); break;
+    case 'groupSet': out.Groups = securityGroups(rec, d.groupNames); break;
     case 'ebsOptimized': out.EbsOptimized = { Value: rec.ebsOptimized }; break;
     case 'enaSupport': out.EnaSupport = { Value: rec.enaSupport }; break;
     case 'sriovNetSupport': out.SriovNetSupport = {}; break;

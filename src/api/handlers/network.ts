@@ -1,23 +1,23 @@
 /**
- * The default VPC as tools read it: DescribeVpcs, DescribeSubnets,
- * DescribeSecurityGroups and DescribeNetworkInterfaces (one per live
- * instance). Read-only: the VPC, its per-zone subnets and its
- * `default` group exist implicitly per account and region (services/network.ts).
+ * The default VPC as tools read it: DescribeVpcs, DescribeSubnets and
+ * DescribeNetworkInterfaces (one per live instance). Read-only: the VPC and
+ * its per-zone subnets exist implicitly per account and region
+ * (services/network/network.ts); security groups are security-groups.ts.
  */
 import type {
   DescribeNetworkInterfacesRequest, DescribeNetworkInterfacesResult,
-  DescribeSecurityGroupsRequest, DescribeSecurityGroupsResult, DescribeSubnetsRequest, DescribeSubnetsResult, DescribeVpcsRequest,
-  DescribeVpcsResult, NetworkInterface, SecurityGroup, Subnet, Vpc,
-} from '@aws-sdk/client-ec2';
+  DescribeSubnetsRequest, DescribeSubnetsResult, DescribeVpcsRequest,
+  DescribeVpcsResult, NetworkInterface, Subnet, Vpc } from '@aws-sdk/client-ec2';
 import type { Caller, Context } from '../../services/core/context.js';
 import { describeInstances } from '../../services/instances/instances.js';
 import type { DefaultSubnet } from '../../services/network/network.js';
-import { defaultSecurityGroup, defaultSubnets, defaultVpc, derivedId, macAddress, privateDnsName, zoneId } from '../../services/network/network.js';
+import { defaultSubnets, defaultVpc, derivedId, macAddress, privateDnsName, zoneId } from '../../services/network/network.js';
 import { ApiError } from '../errors.js';
 import type { FilterFields } from '../filters.js';
 import { applyFilters } from '../filters.js';
 import type { Handler } from '../handler.js';
 import { paginate } from '../paging.js';
+import { securityGroups } from '../views/instances.js';
 
 /** Exactly the named ones, or `code` naming those that do not exist. */
 function pick<T>(items: T[], ids: string[] | undefined, idOf: (t: T) => string, code: string, what: string): T[] {
@@ -90,49 +90,18 @@ export const describeSubnets: Handler<DescribeSubnetsRequest, DescribeSubnetsRes
   return { Subnets: page.items, NextToken: page.nextToken };
 };
 
-const GROUP_FILTERS: FilterFields<SecurityGroup> = {
-  'group-id': (g) => g.GroupId,
-  'group-name': (g) => g.GroupName,
-  'description': (g) => g.Description,
-  'vpc-id': (g) => g.VpcId,
-  'owner-id': (g) => g.OwnerId,
-  'egress.ip-permission.cidr': () => '0.0.0.0/0',
-  'egress.ip-permission.protocol': () => '-1',
-  'ip-permission.group-id': (g) => g.GroupId,
-  'ip-permission.protocol': () => '-1',
-};
-
-function sdkGroup(caller: Caller): SecurityGroup {
-  const g = defaultSecurityGroup(caller);
-  return {
-    GroupId: g.groupId, GroupName: g.groupName, Description: g.description, VpcId: g.vpcId, OwnerId: caller.account,
-    SecurityGroupArn: `arn:aws:ec2:${caller.region}:${caller.account}:security-group/${g.groupId}`,
-    // AWS's default group: all traffic from members of the group in, all traffic out.
-    IpPermissions: [{ IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: g.groupId, UserId: caller.account }], IpRanges: [], Ipv6Ranges: [], PrefixListIds: [] }],
-    IpPermissionsEgress: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }], UserIdGroupPairs: [], Ipv6Ranges: [], PrefixListIds: [] }],
-  };
-}
-
-export const describeSecurityGroups: Handler<DescribeSecurityGroupsRequest, DescribeSecurityGroupsResult> = async (_ctx, caller, input) => {
-  let groups = pick([sdkGroup(caller)], input.GroupIds, (g) => g.GroupId!, 'InvalidGroup.NotFound', 'security group');
-  groups = pick(groups, input.GroupNames, (g) => g.GroupName!, 'InvalidGroup.NotFound', 'security group');
-  const page = paginate(applyFilters(groups, input.Filters, GROUP_FILTERS, () => []), 'security-groups', input.MaxResults, input.NextToken, { min: 5, max: 1000 });
-  return { SecurityGroups: page.items, NextToken: page.nextToken };
-};
-
 /** The primary interface of each of the caller's instances that is not terminated. */
 async function interfaces(ctx: Context, caller: Caller): Promise<NetworkInterface[]> {
   const out: NetworkInterface[] = [];
   const vpcId = defaultVpc(caller).vpcId;
-  const sg = defaultSecurityGroup(caller);
-  for (const { inst, attrs: rec } of await describeInstances(ctx, caller)) {
+  for (const { inst, attrs: rec, groupNames } of await describeInstances(ctx, caller)) {
     if (inst.state === 'terminated') continue;
     const dns = privateDnsName(inst.region, rec.privateIp);
     out.push({
       NetworkInterfaceId: rec.networkInterfaceId, SubnetId: rec.subnetId, VpcId: vpcId, AvailabilityZone: inst.availabilityZone,
       OwnerId: inst.account, RequesterManaged: false, Status: 'in-use', InterfaceType: 'interface', Description: '',
       MacAddress: macAddress(rec.networkInterfaceId), PrivateIpAddress: rec.privateIp, PrivateDnsName: dns,
-      SourceDestCheck: rec.sourceDestCheck, Groups: rec.securityGroupIds.map((id) => ({ GroupId: id, GroupName: id === sg.groupId ? sg.groupName : id })),
+      SourceDestCheck: rec.sourceDestCheck, Groups: securityGroups(rec, groupNames),
       Attachment: {
         AttachmentId: rec.networkInterfaceId.replace(/^eni-/, 'eni-attach-'), InstanceId: inst.id, InstanceOwnerId: inst.account,
         DeviceIndex: 0, NetworkCardIndex: 0, Status: 'attached', AttachTime: new Date(inst.launchTime), DeleteOnTermination: true,
@@ -179,6 +148,5 @@ export const describeNetworkInterfaces: Handler<DescribeNetworkInterfacesRequest
 export const HANDLERS: Record<string, Handler> = {
   DescribeVpcs: describeVpcs,
   DescribeSubnets: describeSubnets,
-  DescribeSecurityGroups: describeSecurityGroups,
   DescribeNetworkInterfaces: describeNetworkInterfaces,
 };

@@ -51,7 +51,8 @@ function currentBootMode(inst: InstanceRecord): 'uefi' | 'legacy-bios' {
  * The network and attribute fields of an instance as DescribeInstances shows
  * them. A terminated instance has left its subnet: no addresses, no interface.
  */
-function instanceExtras({ inst, attrs: rec }: InstanceDetails): Partial<Instance> {
+function instanceExtras(d: InstanceDetails): Partial<Instance> {
+  const { inst, attrs: rec } = d;
   const { cores, threads } = cpuTopology(inst.instanceType);
   const common: Partial<Instance> = {
     CpuOptions: { CoreCount: cores, ThreadsPerCore: threads }, EbsOptimized: rec.ebsOptimized, EnaSupport: rec.enaSupport,
@@ -70,7 +71,7 @@ function instanceExtras({ inst, attrs: rec }: InstanceDetails): Partial<Instance
   const owner = { account: inst.account, region: inst.region };
   const vpcId = defaultVpc(owner).vpcId;
   const dns = privateDnsName(inst.region, rec.privateIp);
-  const groups = securityGroups(rec);
+  const groups = securityGroups(rec, d.groupNames);
   return {
     ...common, VpcId: vpcId, SubnetId: rec.subnetId, PrivateIpAddress: rec.privateIp, PrivateDnsName: dns, SecurityGroups: groups,
     NetworkInterfaces: [{
@@ -87,9 +88,9 @@ function instanceExtras({ inst, attrs: rec }: InstanceDetails): Partial<Instance
 }
 
 /** The instance's security groups as EC2 names them. */
-export function securityGroups(rec: InstanceAttributesRecord): Array<{ GroupId: string; GroupName: string }> {
+export function securityGroups(rec: InstanceAttributesRecord, names: Record<string, string> = {}): Array<{ GroupId: string; GroupName: string }> {
   const sg = defaultSecurityGroup(rec);
-  return rec.securityGroupIds.map((id) => ({ GroupId: id, GroupName: id === sg.groupId ? sg.groupName : id }));
+  return rec.securityGroupIds.map((id) => ({ GroupId: id, GroupName: names[id] ?? (id === sg.groupId ? sg.groupName : id) }));
 }
 
 /**
@@ -159,9 +160,9 @@ const RECORD_FILTERS: FilterFields<InstanceRecord> = {
  * DescribeInstances filters over the network and attribute fields, for the
  * instance's attributes record.
  */
-const NETWORK_FILTERS: FilterFields<InstanceRecord & { attrs: InstanceAttributesRecord }> = (() => {
+const NETWORK_FILTERS: FilterFields<InstanceRecord & { attrs: InstanceAttributesRecord; groupNames: Record<string, string> }> = (() => {
   const recs = { get: (i: { attrs: InstanceAttributesRecord }) => i.attrs };
-  const live = (i: InstanceRecord & { attrs: InstanceAttributesRecord }) => (i.state === 'terminated' ? undefined : i.attrs);
+  const live = (i: InstanceRecord & { attrs: InstanceAttributesRecord; groupNames: Record<string, string> }) => (i.state === 'terminated' ? undefined : i.attrs);
   const vpc = (i: InstanceRecord) => defaultVpc({ account: i.account, region: i.region }).vpcId;
   return {
     'vpc-id': (i) => live(i) && vpc(i),
@@ -174,8 +175,8 @@ const NETWORK_FILTERS: FilterFields<InstanceRecord & { attrs: InstanceAttributes
     'network-interface.vpc-id': (i) => live(i) && vpc(i),
     'instance.group-id': (i) => live(i)?.securityGroupIds,
     'group-id': (i) => live(i)?.securityGroupIds,
-    'instance.group-name': (i) => live(i) && securityGroups(live(i)!).map((g) => g.GroupName),
-    'group-name': (i) => live(i) && securityGroups(live(i)!).map((g) => g.GroupName),
+    'instance.group-name': (i) => live(i) && securityGroups(live(i)!, i.groupNames).map((g) => g.GroupName),
+    'group-name': (i) => live(i) && securityGroups(live(i)!, i.groupNames).map((g) => g.GroupName),
     'metadata-options.http-tokens': (i) => recs.get(i)?.metadataOptions.httpTokens,
     'metadata-options.http-endpoint': (i) => recs.get(i)?.metadataOptions.httpEndpoint,
     'metadata-options.http-put-response-hop-limit': (i) => recs.get(i)?.metadataOptions.httpPutResponseHopLimit,
@@ -196,7 +197,7 @@ export function instanceFilters(details: InstanceDetails[]): { fields: FilterFie
   const onRecord = (f: FilterFields<InstanceRecord>) =>
     Object.fromEntries(Object.entries(f).map(([k, fn]) => [k, (d: InstanceDetails) => fn(d.inst)])) as FilterFields<InstanceDetails>;
   const onAttrs = Object.fromEntries(Object.entries(NETWORK_FILTERS).map(([k, fn]) =>
-    [k, (d: InstanceDetails) => fn({ ...d.inst, attrs: d.attrs })])) as FilterFields<InstanceDetails>;
+    [k, (d: InstanceDetails) => fn({ ...d.inst, attrs: d.attrs, groupNames: d.groupNames })])) as FilterFields<InstanceDetails>;
   return { fields: { ...shownFilters(shown), ...onAttrs, ...onRecord(RECORD_FILTERS) }, shown };
 }
 

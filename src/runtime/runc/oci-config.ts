@@ -8,6 +8,7 @@
  */
 import type { InstanceSpec } from '../runtime.js';
 import { VOLUMES_MOUNT } from '../runtime.js';
+import { netnsPath } from '../net/host-network.js';
 
 /** Where the metadata directory appears inside the instance. */
 export const METADATA_MOUNT = '/run/kiln';
@@ -58,7 +59,9 @@ export function ociConfig(spec: InstanceSpec, metaDir: string, volumesDir: strin
         memory: { limit: Math.floor(spec.memoryMiB * 1024 * 1024) },
         cpu: { quota: Math.round(spec.vcpus * CPU_PERIOD_US), period: CPU_PERIOD_US },
       },
-      namespaces: [{ type: 'pid' }, { type: 'network' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
+      // With a network, the instance joins the namespace runtime/net made for it (eth0 on its VPC's bridge).
+      namespaces: [{ type: 'pid' }, spec.network ? { type: 'network', path: netnsPath(spec.id) } : { type: 'network' },
+        { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
       maskedPaths: [
         '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
         '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',

@@ -13,7 +13,7 @@ import { access, mkdir, open } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Revert } from '../revert.js';
-import type { InstanceSpec, RuntimeDriver, RuntimeState, VolumeAttachment } from '../runtime.js';
+import type { Firewall, InstanceSpec, RuntimeDriver, RuntimeState, VolumeAttachment } from '../runtime.js';
 import { RuntimeUnavailableError } from '../runtime.js';
 import type { Bundle } from './bundle.js';
 import {
@@ -22,6 +22,7 @@ import {
 import { exec, exists, findExecutable, HostCommandError, isExecutable, isNotExist, mountAt, runcLogErrors } from './host.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { BundleMounts } from './mounts.js';
+import { HostNetwork } from '../net/host-network.js';
 
 export { HostCommandError } from './host.js';
 
@@ -60,6 +61,7 @@ export class RuncDriver implements RuntimeDriver {
   private readonly toolPaths = new Map<Tool, string>();
   private readonly serial = new KeyedMutex();
   private readonly mounts = new BundleMounts((tool) => this.tool(tool));
+  private readonly net = new HostNetwork();
   private readonly exitListeners = new Set<(id: string) => void>();
   /** Ids inside this driver's own start, stop or reboot: an exit seen there is not the guest's doing. */
   private readonly busy = new Set<string>();
@@ -94,7 +96,12 @@ export class RuncDriver implements RuntimeDriver {
     if (!(await access('/dev/loop-control').then(() => true, () => false))) {
       problems.push('/dev/loop-control is missing: volumes are mounted over loop devices (load the loop kernel module: modprobe loop).');
     }
-    return problems;
+    return [...problems, ...await this.net.check()];
+  }
+
+  /** Security groups: the instance's namespace's firewall, replaced at once (serialised with its lifecycle). */
+  firewall(id: string, rules: Firewall): Promise<void> {
+    return this.serial.run(id, () => this.net.firewall(id, rules));
   }
 
   start(spec: InstanceSpec): Promise<void> {
@@ -257,10 +264,14 @@ export class RuncDriver implements RuntimeDriver {
       await exec(await this.tool('mount'), ['-t', 'ext4', '-o', 'loop', root.path, b.rootfs]);
       await this.mounts.mountVolumesDir(b);
       for (const v of spec.volumes) if (!v.root) await this.mounts.mountVolume(b, v);
+      if (spec.network) {
+        revert.add(() => this.net.disconnect(spec.id));
+        await this.net.connect(spec.id, spec.network);
+      }
       await writeBundle(spec, b);
       revert.add(() => this.deleteContainer(spec.id));
       await this.createContainer(spec, b);
-      await this.loopbackUp(spec.id);
+      if (!spec.network) await this.loopbackUp(spec.id);
       await this.runc(['start', spec.id]);
       revert.success();
     } catch (err) {
@@ -299,6 +310,7 @@ export class RuncDriver implements RuntimeDriver {
   private async teardown(id: string): Promise<void> {
     const b = this.bundle(id);
     await this.deleteContainer(id);
+    await this.net.disconnect(id);
     await this.mounts.unmountUnder(b.dir);
     await removeBundle(b);
   }

@@ -13,12 +13,13 @@
 import type { Caller, Context } from '../core/context.js';
 import { availabilityZones } from '../core/context.js';
 import { Invalid, InvalidState } from '../core/errors.js';
-import { INSTANCE_TYPES, knownInstanceType, MAX_USER_DATA_BYTES, userDataTooLong } from './instance-types.js';
+import { architecturesOf, INSTANCE_TYPES, knownInstanceType, MAX_USER_DATA_BYTES, userDataTooLong } from './instance-types.js';
 import type { InstanceRecord, Owned } from '../../model/records.js';
 import type { DefaultSubnet } from '../network/network.js';
 import { defaultSecurityGroup, defaultSubnets, derivedId, inSubnet, nextFreeAddress, subnetForZone } from '../network/network.js';
 import type { CpuCredits, InstanceAttributesRecord, MetadataOptions } from '../../model/extra-records.js';
 import { visibleInstances } from './lookup.js';
+import { enforce, resolveGroupIds } from '../network/security-groups.js';
 
 
 const KIND = 'instance-attributes';
@@ -66,10 +67,11 @@ export async function prepareLaunch(ctx: Context, caller: Caller, instanceType: 
     const retry = (i: InstanceRecord) => !!opts.clientToken && i.clientToken === opts.clientToken;
     if ((await addressesInUse(ctx, caller, retry)).has(opts.privateIp)) throw new Invalid('InvalidIPAddress.InUse', `Address ${opts.privateIp} is in use.`);
   }
-  return launchDefaults(caller, instanceType, opts);
+  const groups = await resolveGroupIds(ctx, caller, opts.securityGroupIds, opts.securityGroupNames);
+  return launchDefaults(caller, instanceType, opts, groups);
 }
 
-function launchDefaults(caller: Caller, instanceType: string, opts: LaunchOptions): PreparedLaunch {
+function launchDefaults(caller: Caller, instanceType: string, opts: LaunchOptions, securityGroupIds: string[]): PreparedLaunch {
   let subnet: DefaultSubnet | undefined;
   if (opts.subnetId) {
     subnet = defaultSubnets(caller).find((s) => s.subnetId === opts.subnetId);
@@ -86,7 +88,7 @@ function launchDefaults(caller: Caller, instanceType: string, opts: LaunchOption
   }
   return {
     availabilityZone: subnet?.availabilityZone ?? (opts.availabilityZone || undefined),
-    subnet, privateIp: opts.privateIp, securityGroupIds: resolveGroups(caller, opts),
+    subnet, privateIp: opts.privateIp, securityGroupIds,
     cpuCredits: cpuCreditsFor(instanceType, opts.cpuCredits),
     attributes: {
       disableApiTermination: opts.disableApiTermination ?? false, disableApiStop: opts.disableApiStop ?? false,
@@ -99,16 +101,6 @@ function launchDefaults(caller: Caller, instanceType: string, opts: LaunchOption
   };
 }
 
-function resolveGroups(caller: Caller, opts: LaunchOptions): string[] {
-  const sg = defaultSecurityGroup(caller);
-  for (const id of opts.securityGroupIds ?? []) {
-    if (id !== sg.groupId) throw new Invalid('InvalidGroup.NotFound', `The security group '${id}' does not exist`);
-  }
-  for (const name of opts.securityGroupNames ?? []) {
-    if (name !== sg.groupName) throw new Invalid('InvalidGroup.NotFound', `The security group '${name}' does not exist in default VPC '${sg.vpcId}'`);
-  }
-  return [sg.groupId];
-}
 
 /** t2 instances default to standard credits, t3 to unlimited; other types have none. */
 export function cpuCreditsFor(instanceType: string, asked: string | undefined): CpuCredits | undefined {
@@ -169,7 +161,7 @@ export async function ensureAttributes(ctx: Context, inst: InstanceRecord, launc
     if (launch?.privateIp && used.has(launch.privateIp)) {
       throw new Invalid('InvalidIPAddress.InUse', `Address ${launch.privateIp} is in use.`);
     }
-    const prepared = launch ?? launchDefaults(owner, inst.instanceType, {});
+    const prepared = launch ?? launchDefaults(owner, inst.instanceType, {}, [defaultSecurityGroup(owner).groupId]);
     const rec: InstanceAttributesRecord = {
       id: inst.id, account: inst.account, region: inst.region, subnetId: subnet.subnetId,
       privateIp: launch?.privateIp ?? nextFreeAddress(subnet, used), securityGroupIds: prepared.securityGroupIds,
@@ -181,10 +173,14 @@ export async function ensureAttributes(ctx: Context, inst: InstanceRecord, launc
   });
 }
 
-/** Private addresses held by the owner's instances that are not terminated. */
-async function addressesInUse(ctx: Context, owner: Caller, except: (i: InstanceRecord) => boolean = () => false): Promise<Set<string>> {
-  const live = new Set((await ctx.store.instances.list(owner)).filter((i) => i.state !== 'terminated' && !except(i)).map((i) => i.id));
-  return new Set((await attributeStore(ctx).list(owner)).filter((r) => live.has(r.id)).map((r) => r.privateIp));
+/**
+ * Private addresses held by instances that are not terminated, on the whole
+ * host: every account's default VPC is 172.31.0.0/16, as on AWS, and an
+ * address is given once across them, so the host can route each to its VPC.
+ */
+async function addressesInUse(ctx: Context, _owner: Caller, except: (i: InstanceRecord) => boolean = () => false): Promise<Set<string>> {
+  const live = new Set((await ctx.store.instances.list()).filter((i) => i.state !== 'terminated' && !except(i)).map((i) => i.id));
+  return new Set((await attributeStore(ctx).list()).filter((r) => live.has(r.id)).map((r) => r.privateIp));
 }
 
 /**
@@ -262,9 +258,10 @@ async function modifyAttribute(ctx: Context, caller: Caller, inst: InstanceRecor
       return;
     }
     case 'groupSet': {
-      const securityGroupIds = resolveGroups(caller, { securityGroupIds: change.value });
       if (!change.value.length) throw new Invalid('InvalidParameterValue', 'An instance in a VPC needs at least one security group');
+      const securityGroupIds = await resolveGroupIds(ctx, caller, change.value);
       await updateAttributes(ctx, inst, (r) => ({ ...r, securityGroupIds }));
+      await enforce(ctx, caller); // the instance's firewall, and the groups that reference its groups
       return;
     }
     case 'blockDeviceMapping': return changeDeleteOnTermination(ctx, inst, change.value);
@@ -274,6 +271,9 @@ async function modifyAttribute(ctx: Context, caller: Caller, inst: InstanceRecor
 async function changeInstanceType(ctx: Context, inst: InstanceRecord, instanceType: string): Promise<void> {
   requireStopped(inst, 'instanceType');
   knownInstanceType(instanceType);
+  if (!(architecturesOf(instanceType) as string[]).includes(inst.architecture)) {
+    throw new Invalid('InvalidInstanceAttributeValue', `The instance type '${instanceType}' does not support the '${inst.architecture}' architecture of instance ${inst.id}.`);
+  }
   const rec = await ensureAttributes(ctx, inst);
   await ctx.store.instances.update(inst.id, (i) => ({ ...i, instanceType }));
   // Credits follow the family: kept within burstable types, gone (or defaulted) across.

@@ -207,3 +207,23 @@ test('a guest exit the runtime reports ends the instance stopped, or terminated 
   await changeState(app.ctx, caller, [keep.id], 'terminate');
   await settle();
 });
+
+test('a stop asked for during a reboot wins: the reboot does not bring the instance back to running', async () => {
+  const [inst] = await runInstances(app.ctx, caller, { imageId: baseImage, minCount: 1, maxCount: 1, instanceType: 't3.nano' });
+  await settle();
+  await changeState(app.ctx, caller, [inst.id], 'reboot');
+  await changeState(app.ctx, caller, [inst.id], 'stop');
+  await settle();
+  assert.equal(await state(inst.id), 'stopped');
+  await changeState(app.ctx, caller, [inst.id], 'terminate');
+  await settle();
+});
+
+test('a terminate racing a guest exit ends terminated, not stopped', async () => {
+  const [inst] = await runInstances(app.ctx, caller, { imageId: baseImage, minCount: 1, maxCount: 1, instanceType: 't3.nano' });
+  await settle();
+  rt.guestExit(inst.id);
+  await changeState(app.ctx, caller, [inst.id], 'terminate');
+  await settle();
+  assert.equal(await state(inst.id), 'terminated');
+});

@@ -16,6 +16,8 @@ import { deleteVolume, growFilesystem } from '../volumes/volumes.js';
 import { checkProtection, ensureAttributes } from './instance-attributes.js';
 import { knownInstanceType } from './instance-types.js';
 import { visibleInstances } from './lookup.js';
+import { defaultVpc, macAddress, VPC_PREFIX_LENGTH, VPC_ROUTER } from '../network/network.js';
+import { firewallOf, securityGroups } from '../network/security-groups.js';
 
 export { liveInstanceCount, visibleInstances } from './lookup.js';
 
@@ -40,12 +42,19 @@ export const STATE_CODES: Record<InstanceState, number> = {
 };
 
 /** An instance with what DescribeInstances shows beside its record: its attributes and its attached volumes. */
-export interface InstanceDetails { inst: InstanceRecord; attrs: InstanceAttributesRecord; volumes: VolumeRecord[] }
+export interface InstanceDetails {
+  inst: InstanceRecord;
+  attrs: InstanceAttributesRecord;
+  volumes: VolumeRecord[];
+  /** The names of its security groups, by id. */
+  groupNames: Record<string, string>;
+}
 
 export async function detailsOf(ctx: Context, inst: InstanceRecord): Promise<InstanceDetails> {
   const volumes = (await Promise.all(inst.volumeIds.map((id) => ctx.store.volumes.get(id))))
     .filter((v): v is VolumeRecord => v?.attachment?.instanceId === inst.id);
-  return { inst, attrs: await ensureAttributes(ctx, inst), volumes };
+  const groupNames = Object.fromEntries((await securityGroups(ctx, inst)).map((g) => [g.id, g.groupName]));
+  return { inst, attrs: await ensureAttributes(ctx, inst), volumes, groupNames };
 }
 
 /** DescribeInstances and its neighbours: the caller's instances (exactly `ids` when given) with their details. */
@@ -83,28 +92,52 @@ export async function instanceSpec(ctx: Context, instanceId: string): Promise<In
   if (inst.userData) metadata['user-data'] = Buffer.from(inst.userData, 'base64');
   if (inst.publicKey) metadata['openssh-key'] = `${inst.publicKey}\n`;
   await mkdir(ctx.paths.consoles, { recursive: true });
+  const attrs = await ensureAttributes(ctx, inst);
+  const network = {
+    vpcId: defaultVpc(inst).vpcId, ip: attrs.privateIp, prefixLength: VPC_PREFIX_LENGTH, gateway: VPC_ROUTER,
+    mac: macAddress(attrs.networkInterfaceId), firewall: await firewallOf(ctx, attrs),
+  };
+  metadata['local-ipv4'] = attrs.privateIp;
+  metadata.mac = network.mac;
   return {
-    id: inst.id, vcpus: type.vcpus, memoryMiB: type.memoryMiB, metadata, consoleLog: ctx.paths.console(inst.id),
+    id: inst.id, vcpus: type.vcpus, memoryMiB: type.memoryMiB, metadata, consoleLog: ctx.paths.console(inst.id), network,
     volumes: vols.map((v) => ({ device: v.attachment!.device, path: ctx.paths.volume(v.id), root: v.attachment!.device === inst.rootDeviceName })),
   };
 }
 
-/** Boots the instance as recorded now (volumes made), then marks it running. */
-export async function boot(ctx: Context, instanceId: string): Promise<void> {
+/**
+ * Boots the instance as recorded now (volumes made), then marks it running,
+ * unless a user's action moved it on meanwhile (`from`: the states a boot may
+ * end; pending for a start, running for a reboot).
+ */
+export async function boot(ctx: Context, instanceId: string, from: InstanceState[] = ['pending']): Promise<void> {
   const missing = await ctx.runtime.check();
   if (missing.length) throw new HostUnavailable(`this host cannot run instances: ${missing.join(' ')}`);
   const spec = await instanceSpec(ctx, instanceId);
   for (const v of spec.volumes) await growFilesystem(v.path);
   await ctx.runtime.start(spec);
-  await setState(ctx, instanceId, 'running', '');
+  await setState(ctx, instanceId, 'running', '', undefined, from);
 }
 
-async function setState(ctx: Context, id: string, state: InstanceState, reason: string, stateReason?: InstanceRecord['stateReason']) {
-  // Once running or terminated, the first boot is over.
-  const inst = await ctx.store.instances.update(id, ({ launching, ...i }) => ({
-    ...i, state, stateTransitionReason: reason, stateReason, ...(launching && state === 'pending' ? { launching } : {}),
-    ...(state === 'terminated' ? { terminatedAt: nowIso() } : {}),
-  }));
+/**
+ * Moves the instance to `state` (and tells the listeners), only from the
+ * states in `from` when given: a background step never undoes a change a
+ * request made meanwhile. `reason` undefined keeps the transition reason.
+ * Resolves with the record, or undefined when it was not in `from`.
+ */
+async function setState(
+  ctx: Context, id: string, state: InstanceState, reason: string | undefined, stateReason?: InstanceRecord['stateReason'], from?: InstanceState[],
+): Promise<InstanceRecord | undefined> {
+  const inst = await ctx.store.transaction(async () => {
+    const cur = await ctx.store.instances.get(id);
+    if (!cur || (from && !from.includes(cur.state))) return undefined;
+    // Once running or terminated, the first boot is over.
+    return ctx.store.instances.update(id, ({ launching, ...i }) => ({
+      ...i, state, stateTransitionReason: reason ?? i.stateTransitionReason, stateReason, ...(launching && state === 'pending' ? { launching } : {}),
+      ...(state === 'terminated' ? { terminatedAt: nowIso() } : {}),
+    }));
+  });
+  if (!inst) return undefined;
   for (const listener of ctx.instanceStateListeners) await listener(inst); // marketplace instance-hours: every move into and out of 'running' passes here
   return inst;
 }
@@ -159,7 +192,7 @@ const TRANSITIONS: Record<string, Transition> = {
     await setState(ctx, inst.id, 'stopping', `User initiated (${new Date().toISOString().slice(0, 19).replace('T', ' ')} GMT)`);
     ctx.tasks.start(`stop ${inst.id}`, () => ctx.locks.run(inst.id, async () => {
       await ctx.runtime.stop(inst.id, force ? 0 : undefined);
-      await ctx.store.instances.update(inst.id, (i) => ({ ...i, state: 'stopped', stateReason: { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' } }));
+      await setState(ctx, inst.id, 'stopped', undefined, { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' }, ['stopping']);
     }));
     return { instanceId: inst.id, previous: inst.state, current: 'stopping' };
   },
@@ -173,7 +206,7 @@ const TRANSITIONS: Record<string, Transition> = {
         await boot(ctx, inst.id);
       } catch (err) {
         ctx.log(`kiln: instance ${inst.id} failed to start: ${(err as Error).message}`);
-        await setState(ctx, inst.id, 'stopped', '', { code: 'Server.InternalError', message: `Server.InternalError: ${(err as Error).message}` });
+        await setState(ctx, inst.id, 'stopped', '', { code: 'Server.InternalError', message: `Server.InternalError: ${(err as Error).message}` }, ['pending']);
       }
     }));
     return { instanceId: inst.id, previous: 'stopped', current: 'pending' };
@@ -192,10 +225,10 @@ const TRANSITIONS: Record<string, Transition> = {
       if (cur?.state !== 'running') return;
       await ctx.runtime.stop(inst.id);
       try {
-        await boot(ctx, inst.id);
+        await boot(ctx, inst.id, ['running']); // the record stays running; a stop asked for meanwhile wins
       } catch (err) {
         ctx.log(`kiln: instance ${inst.id} failed to reboot: ${(err as Error).message}`);
-        await setState(ctx, inst.id, 'stopped', '', { code: 'Server.InternalError', message: `Server.InternalError: ${(err as Error).message}` });
+        await setState(ctx, inst.id, 'stopped', '', { code: 'Server.InternalError', message: `Server.InternalError: ${(err as Error).message}` }, ['running']);
       }
     }));
     return { instanceId: inst.id, previous: inst.state, current: inst.state };
@@ -205,10 +238,8 @@ const TRANSITIONS: Record<string, Transition> = {
 async function finishTermination(ctx: Context, instanceId: string): Promise<void> {
   await ctx.runtime.stop(instanceId);
   await releaseVolumes(ctx, instanceId, false);
-  await ctx.store.instances.update(instanceId, (i) => ({
-    ...i, state: 'terminated', terminatedAt: nowIso(),
-    stateReason: { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' },
-  }));
+  await setState(ctx, instanceId, 'terminated', undefined,
+    { code: 'Client.UserInitiatedShutdown', message: 'Client.UserInitiatedShutdown: User initiated shutdown' }, ['shutting-down']);
 }
 
 const CONSOLE_TAIL = 64 * 1024;
@@ -243,15 +274,17 @@ export async function guestExited(ctx: Context, instanceId: string): Promise<voi
     const { shutdownBehavior } = await ensureAttributes(ctx, inst);
     const reason = { code: 'Client.InstanceInitiatedShutdown', message: 'Client.InstanceInitiatedShutdown: Instance initiated shutdown' };
     const transition = `Instance initiated shutdown (${new Date().toISOString().slice(0, 19).replace('T', ' ')} GMT)`;
+    // Each step only from the state the one before left: a StopInstances or TerminateInstances that
+    // raced the exit has moved the record on, and its own task finishes the job.
     if (shutdownBehavior === 'terminate') {
-      await setState(ctx, instanceId, 'shutting-down', transition);
+      if (!await setState(ctx, instanceId, 'shutting-down', transition, undefined, ['running'])) return;
       await ctx.runtime.stop(instanceId);
       await releaseVolumes(ctx, instanceId, false);
-      await setState(ctx, instanceId, 'terminated', transition, reason);
+      await setState(ctx, instanceId, 'terminated', transition, reason, ['shutting-down']);
     } else {
-      await setState(ctx, instanceId, 'stopping', transition);
+      if (!await setState(ctx, instanceId, 'stopping', transition, undefined, ['running'])) return;
       await ctx.runtime.stop(instanceId);
-      await setState(ctx, instanceId, 'stopped', transition, reason);
+      await setState(ctx, instanceId, 'stopped', transition, reason, ['stopping']);
     }
   });
 }
@@ -275,6 +308,11 @@ export async function reconcileInstances(ctx: Context): Promise<void> {
       continue;
     }
     if (inst.state === 'stopped') continue;
+    // A shutdown from inside while Kiln was down: the container is there, its init gone.
+    if (inst.state === 'running' && (await ctx.runtime.state(inst.id).catch(() => 'absent')) === 'stopped') {
+      await guestExited(ctx, inst.id).catch((e) => ctx.log(String(e)));
+      continue;
+    }
     await ctx.runtime.stop(inst.id).catch(() => undefined);
     await setState(ctx, inst.id, 'stopped', 'Kiln restarted while the instance was not running',
       { code: 'Server.InternalError', message: 'Server.InternalError: the instance was not running when Kiln restarted' });

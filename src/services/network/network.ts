@@ -12,6 +12,9 @@ import type { Caller } from '../core/context.js';
 import { availabilityZones } from '../core/context.js';
 
 export const VPC_CIDR = '172.31.0.0/16';
+/** The VPC router's address (AWS: the subnet's base + 1); the host holds it on the VPC's bridge. */
+export const VPC_ROUTER = '172.31.0.1';
+export const VPC_PREFIX_LENGTH = 16;
 
 export interface DefaultVpc { vpcId: string; cidr: string; dhcpOptionsId: string; account: string; region: string }
 export interface DefaultSubnet {

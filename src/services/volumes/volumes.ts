@@ -103,7 +103,8 @@ export async function createVolume(
   await ctx.store.volumes.insert(rec);
   await rememberToken(ctx, caller, 'create-volume', v.clientToken, v, [rec.id]);
   ctx.tasks.start(`create ${rec.id}`, async () => {
-    await fillVolume(ctx, rec, map).catch((err: Error) => ctx.log(`kiln: creating ${rec.id} failed: ${err.message}`));
+    // Held from prunes while its blocks are read: the snapshot may be deleted meanwhile, its blocks not.
+    await ctx.pruner.hold(() => fillVolume(ctx, rec, map)).catch((err: Error) => ctx.log(`kiln: creating ${rec.id} failed: ${err.message}`));
   });
   return rec;
 }
@@ -128,9 +129,11 @@ export async function recordLaunchVolume(ctx: Context, owner: Caller, v: NewVolu
 
 /** Writes a launch volume's data (recordLaunchVolume made its record); resolves once the volume is in use. */
 export async function fillLaunchVolume(ctx: Context, rec: VolumeRecord): Promise<VolumeRecord> {
-  const map = rec.snapshotId ? await ctx.store.blockMaps.get(rec.snapshotId) : undefined;
-  if (rec.snapshotId && !map) throw new NotFound('snapshot', [rec.snapshotId]);
-  return fillVolume(ctx, rec, map, 'in-use');
+  return ctx.pruner.hold(async () => {
+    const map = rec.snapshotId ? await ctx.store.blockMaps.get(rec.snapshotId) : undefined;
+    if (rec.snapshotId && !map) throw new NotFound('snapshot', [rec.snapshotId]);
+    return fillVolume(ctx, rec, map, 'in-use');
+  });
 }
 
 function newVolumeRecord(

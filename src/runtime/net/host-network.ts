@@ -1,0 +1,175 @@
+/**
+ * The host side of instance networking: one Linux bridge per VPC, and per
+ * instance a network namespace joined to its VPC's bridge by a veth pair.
+ *
+ *   bridge kb-<8 hex of the VPC id>   holds the VPC router's address (the first
+ *                                     address of the VPC range, `noprefixroute`:
+ *                                     several VPCs may share a range)
+ *   netns  kiln-<instance id>         eth0 (the veth's peer) with the instance's
+ *                                     address on the VPC's prefix, its MAC, lo up,
+ *                                     a default route via the router address
+ *   veth   kv<10 hex of the id>       the host end, enslaved to the bridge
+ *   route  <address>/32 dev <bridge>  so the host reaches the instance (and only
+ *                                     through its own VPC's bridge)
+ *
+ * Instances of one VPC talk over their bridge; VPCs do not reach each other:
+ * separate bridges, no proxy ARP, and the host does not forward between them
+ * (the `inet kiln` nftables table drops forwarding from one Kiln bridge to
+ * another, in case forwarding is on for other reasons; within a VPC every
+ * address is on-link, so nothing of its own is forwarded). Addresses are unique on the host (the
+ * services allocate them so), which is what lets the host route each one.
+ *
+ * Everything is made idempotently and undone on failure; `disconnect` removes
+ * what `connect` made, and is safe on an instance that has nothing.
+ */
+import { createHash } from 'node:crypto';
+import { KeyedMutex } from '../../lib/keyed-mutex.js';
+import { Revert } from '../revert.js';
+import type { Firewall, NetworkAttachment } from '../runtime.js';
+import { firewallTable } from './firewall.js';
+import { exec, findExecutable, HostCommandError } from '../runc/host.js';
+
+/**
+ * The `inet kiln` table, applied whole with `nft -f` (atomic: made if absent,
+ * emptied, filled): for each Kiln bridge, traffic in from it may not leave by
+ * another Kiln bridge. (Where br_netfilter is loaded, traffic bridged within
+ * one VPC passes this hook too, in and out of the same bridge: it is kept.)
+ */
+function nftTable(bridges: string[]): string {
+  const rules = bridges.map((br) => `    iifname "${br}" oifname "kb-*" oifname != "${br}" drop`).join('\n');
+  return `table inet kiln {}\nflush table inet kiln\ntable inet kiln {\n  chain forward {\n    type filter hook forward priority filter; policy accept;\n${rules}\n  }\n}\n`;
+}
+
+const hex = (s: string, n: number) => createHash('sha256').update(s).digest('hex').slice(0, n);
+
+export const bridgeName = (vpcId: string): string => `kb-${hex(vpcId, 8)}`;
+export const netnsName = (instanceId: string): string => `kiln-${instanceId}`;
+export const netnsPath = (instanceId: string): string => `/run/netns/${netnsName(instanceId)}`;
+const vethName = (instanceId: string): string => `kv${hex(instanceId, 10)}`;
+const peerName = (instanceId: string): string => `kp${hex(instanceId, 10)}`;
+
+export class HostNetwork {
+  private ipPath?: string;
+  private nftPath?: string;
+  private readonly bridges = new KeyedMutex();
+  /** Whether this process has written the table yet (it is rewritten whenever a bridge is made). */
+  private tableWritten = false;
+
+  /** What this host lacks for instance networks (empty when ready). */
+  async check(): Promise<string[]> {
+    const missing: string[] = [];
+    if (!(await findExecutable('ip'))) missing.push('ip is missing: instances get their network with it (apt-get install iproute2).');
+    if (!(await findExecutable('nft'))) missing.push('nft is missing: it keeps VPCs apart (apt-get install nftables).');
+    return missing;
+  }
+
+  /** Makes the instance's namespace and joins it to its VPC's bridge; returns the namespace's path for the runtime. */
+  async connect(instanceId: string, att: NetworkAttachment): Promise<string> {
+    await this.disconnect(instanceId); // whatever an earlier start or a crash left
+    await this.ensureBridge(att);
+    const ns = netnsName(instanceId);
+    const [veth, peer] = [vethName(instanceId), peerName(instanceId)];
+    const revert = new Revert();
+    try {
+      await this.ip(['netns', 'add', ns]);
+      revert.add(() => this.ip(['netns', 'delete', ns]));
+      await this.ip(['link', 'add', veth, 'type', 'veth', 'peer', 'name', peer]);
+      revert.add(() => this.ip(['link', 'delete', veth]));
+      await this.ip(['link', 'set', veth, 'master', att.bridge ?? bridgeName(att.vpcId), 'up']);
+      await this.ip(['link', 'set', peer, 'netns', ns]);
+      const inNs = (args: string[]) => this.ip(['-n', ns, ...args]);
+      await inNs(['link', 'set', peer, 'name', 'eth0']);
+      await inNs(['link', 'set', 'eth0', 'address', att.mac]);
+      await inNs(['addr', 'add', `${att.ip}/${att.prefixLength}`, 'dev', 'eth0']);
+      await inNs(['link', 'set', 'eth0', 'up']);
+      await inNs(['link', 'set', 'lo', 'up']);
+      await inNs(['route', 'add', 'default', 'via', att.gateway, 'dev', 'eth0']);
+      if (att.firewall) await this.applyFirewall(instanceId, att.ip, att.firewall);
+      await this.ip(['route', 'replace', `${att.ip}/32`, 'dev', att.bridge ?? bridgeName(att.vpcId), 'src', att.gateway]);
+      revert.success();
+      return netnsPath(instanceId);
+    } catch (err) {
+      await revert.run();
+      throw err;
+    }
+  }
+
+  /** Replaces the firewall of the instance's namespace (atomically); a no-op when it has no namespace. */
+  async firewall(instanceId: string, fw: Firewall): Promise<void> {
+    const addr = await this.ip(['-n', netnsName(instanceId), '-4', '-o', 'addr', 'show', 'dev', 'eth0']).catch(() => '');
+    const ip = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(addr)?.[1];
+    if (ip) await this.applyFirewall(instanceId, ip, fw);
+  }
+
+  private async applyFirewall(instanceId: string, ip: string, fw: Firewall): Promise<void> {
+    this.nftPath ??= await findExecutable('nft');
+    if (!this.nftPath) throw new HostCommandError('nft is missing: it enforces security groups (apt-get install nftables)', [], '');
+    await execInput(await this.ipTool(), ['netns', 'exec', netnsName(instanceId), this.nftPath, '-f', '-'], firewallTable(ip, fw));
+  }
+
+  /** Removes the instance's namespace (its veth goes with it) and its host route. Safe when there is none. */
+  async disconnect(instanceId: string): Promise<void> {
+    const ns = netnsName(instanceId);
+    const addr = await this.ip(['-n', ns, '-4', '-o', 'addr', 'show', 'dev', 'eth0']).catch(() => '');
+    const ip = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(addr)?.[1];
+    if (ip) await this.ip(['route', 'delete', `${ip}/32`]).catch(() => undefined);
+    await this.ip(['link', 'delete', vethName(instanceId)]).catch(() => undefined);
+    await this.ip(['netns', 'delete', ns]).catch(() => undefined);
+  }
+
+  /** The VPC's bridge, up, with the router address; and the table that keeps VPCs apart. One launch at a time makes it. */
+  private ensureBridge(att: NetworkAttachment): Promise<void> {
+    const br = att.bridge ?? bridgeName(att.vpcId);
+    return this.bridges.run(br, () => this.makeBridge(br, att));
+  }
+
+  private async makeBridge(br: string, att: NetworkAttachment): Promise<void> {
+    const exists = await this.ip(['link', 'show', br]).then(() => true, () => false);
+    if (!exists) {
+      await this.ip(['link', 'add', br, 'type', 'bridge']).catch(async (err: HostCommandError) => {
+        if (!/exists/i.test(err.stderr ?? '')) throw err; // a concurrent launch made it first
+      });
+    }
+    const addrs = await this.ip(['-4', '-o', 'addr', 'show', 'dev', br]);
+    if (!addrs.includes(`inet ${att.gateway}/`)) {
+      await this.ip(['addr', 'add', `${att.gateway}/${att.prefixLength}`, 'dev', br, 'noprefixroute']).catch(async (err: HostCommandError) => {
+        if (!/exists|already assigned/i.test(err.stderr ?? '')) throw err;
+      });
+    }
+    await this.ip(['link', 'set', br, 'up']);
+    if (!exists || !this.tableWritten) await this.ensureTable();
+  }
+
+  /** Rewrites the table for the Kiln bridges there are now. */
+  private async ensureTable(): Promise<void> {
+    this.nftPath ??= await findExecutable('nft');
+    if (!this.nftPath) throw new HostCommandError('nft is missing: it keeps VPCs apart (apt-get install nftables)', [], '');
+    const links = await this.ip(['-o', 'link', 'show', 'type', 'bridge']);
+    const bridges = [...links.matchAll(/^\d+: (kb-[0-9a-f]{8})[:@]/gm)].map((m) => m[1]!).sort();
+    await execInput(this.nftPath, ['-f', '-'], nftTable(bridges));
+    this.tableWritten = true;
+  }
+
+  private async ipTool(): Promise<string> {
+    this.ipPath ??= await findExecutable('ip');
+    if (!this.ipPath) throw new HostCommandError('ip is missing (apt-get install iproute2)', [], '');
+    return this.ipPath;
+  }
+
+  private async ip(args: string[]): Promise<string> {
+    return exec(await this.ipTool(), args);
+  }
+}
+
+/** Runs a command with `input` on its stdin. */
+async function execInput(file: string, args: string[], input: string): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn(file, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve() : reject(new HostCommandError(`${file} ${args.join(' ')} failed: ${stderr}`, [file, ...args], stderr))));
+    p.stdin.end(input);
+  });
+}
