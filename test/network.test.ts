@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { EC2Client, Instance } from '@aws-sdk/client-ec2';
 import {
-  AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, DeleteSecurityGroupCommand, DescribeImagesCommand, DescribeInstancesCommand,
+  AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, CreateTagsCommand, DeleteSecurityGroupCommand, DescribeImagesCommand, DescribeInstancesCommand,
   DescribeSecurityGroupRulesCommand, DescribeSecurityGroupsCommand, RevokeSecurityGroupIngressCommand, RunInstancesCommand, TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { netnsName } from '../src/runtime/net/host-network.js';
@@ -119,6 +119,9 @@ test('the host and the account\'s own instances reach an instance at its private
 test('a rule naming a group admits exactly its members; groups in use or the default one cannot be deleted', { skip, timeout: 120_000 }, async () => {
   const group = async (name: string) => (await a.send(new CreateSecurityGroupCommand({ GroupName: name, Description: name }))).GroupId!;
   const [servers, clients] = [await group('servers'), await group('clients')];
+  await a.send(new CreateTagsCommand({ Resources: [servers], Tags: [{ Key: 'role', Value: 'web' }] }));
+  const tagged = await a.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:role', Values: ['web'] }] }));
+  assert.deepEqual(tagged.SecurityGroups?.map((g) => g.GroupId), [servers]);
   await a.send(new AuthorizeSecurityGroupIngressCommand({
     GroupId: servers, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, UserIdGroupPairs: [{ GroupId: clients }] }],
   }));

@@ -6,6 +6,7 @@
 import { ProtocolError } from '../protocol/protocol.js';
 import { DryRunPassed, DuplicateName, HostUnavailable, InUse, Invalid, InvalidState, MalformedId, NotFound, Unavailable } from '../services/core/errors.js';
 import type { ResourceKind } from '../services/core/errors.js';
+import { ID_PREFIXES } from '../services/core/ids.js';
 
 export class ApiError extends Error {
   constructor(readonly code: string, message: string, readonly status = 400) { super(message); }
@@ -13,11 +14,12 @@ export class ApiError extends Error {
 
 const PREFIX: Record<ResourceKind, string> = {
   image: 'InvalidAMIID', snapshot: 'InvalidSnapshot', volume: 'InvalidVolume', instance: 'InvalidInstanceID', 'key-pair': 'InvalidKeyPair',
+  'security-group': 'InvalidGroup',
 };
-const ID_PREFIX: Record<ResourceKind, string> = { image: 'ami', snapshot: 'snap', volume: 'vol', instance: 'i', 'key-pair': 'key' };
 /** Malformed ids have their own codes: InvalidSnapshotID.Malformed beside InvalidSnapshot.NotFound. */
 const MALFORMED_PREFIX: Record<ResourceKind, string> = {
   image: 'InvalidAMIID', snapshot: 'InvalidSnapshotID', volume: 'InvalidVolumeID', instance: 'InvalidInstanceID', 'key-pair': 'InvalidKeyPair',
+  'security-group': 'InvalidGroupId',
 };
 
 /** AWS's wording, singular or plural as AWS words it for each kind. */
@@ -28,6 +30,7 @@ function notFoundMessage(kind: ResourceKind, ids: string[]): string {
     case 'snapshot': return `The snapshot '${ids.join(', ')}' does not exist.`;
     case 'volume': return `The volume '${ids.join(', ')}' does not exist.`;
     case 'key-pair': return `The key pair '${ids.join(', ')}' does not exist`;
+    case 'security-group': return `The security group '${ids.join(', ')}' does not exist`;
     case 'instance': return one ? `The instance ID '${ids[0]}' does not exist` : `The instance IDs '${ids.join(', ')}' do not exist`;
   }
 }
@@ -50,7 +53,7 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof AuthError) return new ApiError(err.code, err.message, statusFor(err.code));
   if (err instanceof NotFound) return new ApiError(`${PREFIX[err.kind]}.NotFound`, notFoundMessage(err.kind, err.ids));
   if (err instanceof MalformedId) {
-    return new ApiError(`${MALFORMED_PREFIX[err.kind]}.Malformed`, `Invalid id: "${err.id}" (expecting "${ID_PREFIX[err.kind]}-...")`);
+    return new ApiError(`${MALFORMED_PREFIX[err.kind]}.Malformed`, `Invalid id: "${err.id}" (expecting "${ID_PREFIXES[err.kind]}-...")`);
   }
   if (err instanceof Unavailable) return new ApiError(`${PREFIX[err.kind]}.Unavailable`, `The image id '[${err.id}]' is no longer available`);
   if (err instanceof InUse) return new ApiError(`${PREFIX[err.kind]}.InUse`, `The ${err.kind} ${err.id} is currently in use by ${err.usedBy}`);

@@ -3,7 +3,7 @@
  * edge (api/errors.ts) maps each to AWS's error code, message and HTTP status.
  */
 
-export type ResourceKind = 'image' | 'snapshot' | 'volume' | 'instance' | 'key-pair';
+export type ResourceKind = 'image' | 'snapshot' | 'volume' | 'instance' | 'key-pair' | 'security-group';
 
 /**
  * A DryRun request got as far as its first change: every check passed, so it

@@ -13,17 +13,18 @@ import { ID_PREFIXES, isValidId } from '../core/ids.js';
 
 type Tagged = Owned & { tags: Tag[] };
 
-export type TaggedType = 'image' | 'instance' | 'snapshot' | 'volume' | 'key-pair';
+export type TaggedType = 'image' | 'instance' | 'snapshot' | 'volume' | 'key-pair' | 'security-group';
 
 const MAX_TAGS = 50;
 
-const TAGGED: ResourceKind[] = ['image', 'snapshot', 'volume', 'instance', 'key-pair'];
+const TAGGED: ResourceKind[] = ['image', 'snapshot', 'volume', 'instance', 'key-pair', 'security-group'];
 /** Id prefix -> kind, from the one table of prefixes. */
 const KINDS: Record<string, ResourceKind> = Object.fromEntries(TAGGED.map((k) => [ID_PREFIXES[k], k]));
 
 function collectionFor(ctx: Context, kind: ResourceKind): Collection<Tagged> {
   const { store } = ctx;
-  const colls = { image: store.images, snapshot: store.snapshots, volume: store.volumes, instance: store.instances, 'key-pair': store.collection<Tagged>('key-pair') };
+  const colls = { image: store.images, snapshot: store.snapshots, volume: store.volumes, instance: store.instances, 'key-pair': store.collection<Tagged>('key-pair'),
+    'security-group': store.collection<Tagged>('security-group') };
   return colls[kind] as unknown as Collection<Tagged>;
 }
 
@@ -74,7 +75,7 @@ export interface TagRow { resourceId: string; resourceType: TaggedType; key: str
 /** The tags of the caller's images (not deregistered), instances, snapshots, volumes and key pairs in its region. */
 export async function tagRows(ctx: Context, caller: Caller): Promise<TagRow[]> {
   const scope = { account: caller.account, region: caller.region };
-  const types: TaggedType[] = ['image', 'instance', 'snapshot', 'volume', 'key-pair'];
+  const types: TaggedType[] = ['image', 'instance', 'snapshot', 'volume', 'key-pair', 'security-group'];
   const rows: TagRow[] = [];
   for (const resourceType of types) {
     let recs = await collectionFor(ctx, resourceType).list(scope);
