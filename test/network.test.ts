@@ -16,7 +16,8 @@ import { promisify } from 'node:util';
 import type { EC2Client, Instance } from '@aws-sdk/client-ec2';
 import {
   AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, CreateTagsCommand, DeleteSecurityGroupCommand, DescribeImagesCommand, DescribeInstancesCommand,
-  DescribeSecurityGroupRulesCommand, DescribeSecurityGroupsCommand, RevokeSecurityGroupIngressCommand, RunInstancesCommand, TerminateInstancesCommand,
+  DescribeSecurityGroupRulesCommand, DescribeSecurityGroupsCommand, ModifyInstanceMetadataOptionsCommand, RevokeSecurityGroupIngressCommand,
+  RunInstancesCommand, TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { netnsName } from '../src/runtime/net/host-network.js';
 import { createAccount } from '../src/services/accounts/accounts.js';
@@ -40,7 +41,7 @@ busybox httpd -p 80 -h /srv/www
 
 before(async () => {
   if (skip) return;
-  kiln = await startKiln();
+  kiln = await startKiln(process.env.KILN_TEST_LOG ? { log: (m) => console.error(m) } : {});
   await createAccount(kiln.app.ctx, B);
   a = kiln.client();
   b = kiln.client('us-east-1', B);
@@ -96,11 +97,11 @@ test('the host and the account\'s own instances reach an instance at its private
   const { SecurityGroups: [dflt] = [] } = await a.send(new DescribeSecurityGroupsCommand({ GroupNames: ['default'] }));
   const open80 = { GroupId: dflt!.GroupId, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] };
   await a.send(new AuthorizeSecurityGroupIngressCommand(open80));
-  assert.equal(await fromHost(ip), 'hello from web-1');
+  assert.equal(await fromHost(ip), 'hello from web-1', 'open to the host once authorized');
   const rules = (await a.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [dflt!.GroupId!] }] }))).SecurityGroupRules!;
   assert.ok(rules.some((r) => !r.IsEgress && r.FromPort === 80 && r.CidrIpv4 === '0.0.0.0/0'));
   await a.send(new RevokeSecurityGroupIngressCommand(open80));
-  assert.equal(await fromHost(ip), 'unreachable');
+  assert.equal(await fromHost(ip), 'unreachable', 'closed again once revoked');
   assert.equal(await fetchFrom(peer.InstanceId!, ip), 'hello from web-1', 'members still reach it');
   assert.notEqual(await fetchFrom(stranger.InstanceId!, ip), 'hello from web-1');
 
@@ -153,4 +154,44 @@ test('a rule naming a group admits exactly its members; groups in use or the def
   await a.send(new RevokeSecurityGroupIngressCommand({ GroupId: servers, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 80, ToPort: 80, UserIdGroupPairs: [{ GroupId: clients }] }] }));
   await a.send(new DeleteSecurityGroupCommand({ GroupId: servers }));
   await a.send(new DeleteSecurityGroupCommand({ GroupId: clients }));
+});
+
+/** One HTTP/1.0 request to the metadata service from inside `id` (busybox nc), as status and body. */
+async function imds(id: string, method: string, path: string, headers: string[] = []): Promise<{ status: number; body: string }> {
+  const req = [`${method} ${path} HTTP/1.0`, ...headers, '', ''].join('\\r\\n');
+  const out = await inInstance(kiln, id, `printf '${req}' | nc -w 2 169.254.169.254 80 2>/dev/null || true`);
+  const [head = '', body = ''] = out.split('\r\n\r\n');
+  return { status: Number(/^HTTP\/1\.\d (\d+)/.exec(head)?.[1] ?? 0), body };
+}
+
+test('instance metadata at 169.254.169.254: IMDSv1 and v2 tokens, the tree, HttpTokens required, HttpEndpoint disabled', { skip, timeout: 120_000 }, async () => {
+  const inst = await launch(a);
+  const id = inst.InstanceId!;
+  const first = await until('the metadata service to answer', async () => {
+    const r = await imds(id, 'GET', '/latest/meta-data/instance-id');
+    return r.status && r;
+  }, 30_000, 250);
+  assert.deepEqual(first, { status: 200, body: id });
+  assert.equal((await imds(id, 'GET', '/latest/meta-data/local-ipv4')).body, inst.PrivateIpAddress);
+  assert.match((await imds(id, 'GET', '/latest/meta-data/')).body, /^ami-id$/m);
+  assert.match((await imds(id, 'GET', '/latest/meta-data/')).body, /^placement\/$/m);
+  assert.equal((await imds(id, 'GET', '/2009-04-04/meta-data/placement/availability-zone')).body, inst.Placement?.AvailabilityZone);
+  assert.equal((await imds(id, 'GET', '/latest/user-data')).status, 404);
+  const doc = JSON.parse((await imds(id, 'GET', '/latest/dynamic/instance-identity/document')).body);
+  assert.deepEqual([doc.instanceId, doc.accountId, doc.privateIp, doc.region], [id, '000000000000', inst.PrivateIpAddress, 'us-east-1']);
+
+  const token = await imds(id, 'PUT', '/latest/api/token', ['X-aws-ec2-metadata-token-ttl-seconds: 60']);
+  assert.equal(token.status, 200);
+  const withToken = [`X-aws-ec2-metadata-token: ${token.body}`];
+  assert.deepEqual(await imds(id, 'GET', '/latest/meta-data/instance-id', withToken), { status: 200, body: id });
+  assert.equal((await imds(id, 'GET', '/latest/meta-data/instance-id', ['X-aws-ec2-metadata-token: forged'])).status, 401);
+  assert.equal((await imds(id, 'PUT', '/latest/api/token', ['X-aws-ec2-metadata-token-ttl-seconds: 0'])).status, 400);
+  assert.equal((await imds(id, 'PUT', '/latest/api/token', ['X-aws-ec2-metadata-token-ttl-seconds: 60', 'X-Forwarded-For: 1.2.3.4'])).status, 403);
+
+  await a.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: id, HttpTokens: 'required' }));
+  assert.equal((await imds(id, 'GET', '/latest/meta-data/instance-id')).status, 401);
+  assert.equal((await imds(id, 'GET', '/latest/meta-data/instance-id', withToken)).status, 200);
+  await a.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: id, HttpEndpoint: 'disabled' }));
+  assert.equal((await imds(id, 'GET', '/latest/meta-data/instance-id', withToken)).status, 0, 'nothing answers at 169.254.169.254');
+  await a.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
 });

@@ -57,7 +57,16 @@ export interface FirewallRule {
  * stateful (replies to allowed traffic pass), everything else dropped, and
  * nothing sent from an address that is not the instance's own.
  */
-export interface Firewall { ingress: FirewallRule[]; egress: FirewallRule[] }
+export interface Firewall {
+  ingress: FirewallRule[];
+  egress: FirewallRule[];
+  /**
+   * The instance metadata service: traffic to 169.254.169.254:80 goes to this
+   * host address and port (whatever the egress rules say, as on AWS). Absent:
+   * the metadata endpoint is off for the instance.
+   */
+  metadata?: { address: string; port: number };
+}
 
 export interface NetworkAttachment {
   /** The VPC; its bridge is named from this id. */

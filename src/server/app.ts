@@ -19,6 +19,10 @@ import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { meterInstance } from '../services/marketplace/marketplace.js';
 import { Pruner } from '../blocks/prune.js';
 import { enforce } from '../services/network/security-groups.js';
+import { HostNetwork } from '../runtime/net/host-network.js';
+import { VPC_ROUTER } from '../services/network/network.js';
+import type { Imds } from './imds.js';
+import { startImds } from './imds.js';
 
 export const DEFAULT_REGIONS = [
   'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'eu-west-1', 'eu-west-2', 'eu-central-1', 'eu-north-1',
@@ -64,6 +68,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   });
   await ensureDefaultAccount(ctx);
   let unwatch: (() => void) | undefined;
+  let imds: Imds | undefined;
   const ready = (async () => {
     // Temporary files a crash left behind (restores and copies beside volumes; captures and
     // catalog builds in the scratch directory, all of it Kiln's own); nothing is writing them yet.
@@ -71,6 +76,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     await rm(paths.tmp, { recursive: true, force: true });
     await failInterruptedCaptures(ctx);
     await reconcileInstances(ctx);
+    imds = await startMetadataService(ctx);
     // From now on a shutdown from inside an instance is seen as it happens.
     unwatch = ctx.runtime.watchExits?.((id) => ctx.tasks.start(`guest exit ${id}`, () => guestExited(ctx, id)));
     await ensureMinimalImage(ctx).catch((err: Error) =>
@@ -83,6 +89,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     close: async () => {
       await ready.catch(() => undefined);
       unwatch?.();
+      await imds?.close();
       await ctx.tasks.idle();
       await ctx.pruner.idle();
       await store.close();
@@ -95,4 +102,23 @@ async function ensureDefaultAccount(ctx: Context): Promise<void> {
   await ctx.store.accounts.put({
     id: DEFAULT_ACCOUNT, keys: [{ accessKeyId: 'test', secretAccessKey: 'test', createdAt: new Date().toISOString() }],
   });
+}
+
+/**
+ * The metadata listener on the VPC router address, and every running
+ * instance's 169.254.169.254 pointed at it (its port is new at each start).
+ * Without it (no root, no ip) instances have no metadata service; the rest works.
+ */
+async function startMetadataService(ctx: Context): Promise<Imds | undefined> {
+  try {
+    await new HostNetwork().ensureLocalAddress(VPC_ROUTER);
+    const imds = await startImds(ctx, VPC_ROUTER);
+    ctx.metadataEndpoint = { address: VPC_ROUTER, port: imds.port };
+    const owners = new Map((await ctx.store.instances.list()).filter((i) => i.state === 'running').map((i) => [`${i.account}/${i.region}`, i]));
+    for (const inst of owners.values()) await enforce(ctx, inst);
+    return imds;
+  } catch (err) {
+    ctx.log(`kiln: no instance metadata service on this host (${(err as Error).message})`);
+    return undefined;
+  }
 }

@@ -5,7 +5,9 @@
  * whatever the host's own firewall is, and the instance cannot change it (it
  * holds no CAP_NET_ADMIN). Stateful: replies to allowed connections pass by
  * conntrack; everything else is dropped; and nothing leaves eth0 from an
- * address that is not the instance's own (anti-spoofing).
+ * address that is not the instance's own (anti-spoofing). The metadata
+ * service's address, 169.254.169.254:80, is translated (DNAT) to the host's
+ * metadata listener, which knows the instance by its (unspoofable) address.
  */
 import type { Firewall, FirewallRule } from '../runtime.js';
 
@@ -22,7 +24,10 @@ function match(r: FirewallRule, dir: 'saddr' | 'daddr'): string | undefined {
 }
 
 /** The table for an instance at `ip` with these rules. */
+export const METADATA_ADDRESS = '169.254.169.254';
+
 export function firewallTable(ip: string, fw: Firewall): string {
+  const md = fw.metadata;
   const lines = (rules: FirewallRule[], dir: 'saddr' | 'daddr') => rules.map((r) => match(r, dir)).filter((l): l is string => !!l).map((l) => `    ${l}`);
   return [
     'table inet kiln_sg {}',
@@ -40,8 +45,15 @@ export function firewallTable(ip: string, fw: Firewall): string {
     '    oifname "lo" accept',
     `    oifname "eth0" ip saddr != ${ip} drop`,
     '    ct state established,related accept',
+    ...(md ? [`    ip daddr ${md.address} tcp dport ${md.port} accept`] : []),
     ...lines(fw.egress, 'daddr'),
     '  }',
+    ...(md ? [
+      '  chain metadata {',
+      '    type nat hook output priority -100; policy accept;',
+      `    ip daddr ${METADATA_ADDRESS} tcp dport 80 dnat ip to ${md.address}:${md.port}`,
+      '  }',
+    ] : []),
     '}',
     '',
   ].join('\n');

@@ -35,9 +35,11 @@ import { exec, findExecutable, HostCommandError } from '../runc/host.js';
  * another Kiln bridge. (Where br_netfilter is loaded, traffic bridged within
  * one VPC passes this hook too, in and out of the same bridge: it is kept.)
  */
-function nftTable(bridges: string[]): string {
+function nftTable(bridges: string[], local: string[]): string {
   const rules = bridges.map((br) => `    iifname "${br}" oifname "kb-*" oifname != "${br}" drop`).join('\n');
-  return `table inet kiln {}\nflush table inet kiln\ntable inet kiln {\n  chain forward {\n    type filter hook forward priority filter; policy accept;\n${rules}\n  }\n}\n`;
+  const guard = local.map((a) => `    ip daddr ${a} iifname != "lo" iifname != "kb-*" drop`).join('\n');
+  return `table inet kiln {}\nflush table inet kiln\ntable inet kiln {\n  chain forward {\n    type filter hook forward priority filter; policy accept;\n${rules}\n  }\n`
+    + `  chain input {\n    type filter hook input priority filter; policy accept;\n${guard}\n  }\n}\n`;
 }
 
 const hex = (s: string, n: number) => createHash('sha256').update(s).digest('hex').slice(0, n);
@@ -107,6 +109,26 @@ export class HostNetwork {
     await execInput(await this.ipTool(), ['netns', 'exec', netnsName(instanceId), this.nftPath, '-f', '-'], firewallTable(ip, fw));
   }
 
+  /**
+   * Makes `address` local to the host on a small bridge of its own (kiln-md),
+   * so the metadata listener can bind it before any VPC bridge exists. The
+   * `inet kiln` table drops traffic to it that does not come in by a Kiln
+   * bridge or the loopback.
+   */
+  async ensureLocalAddress(address: string): Promise<void> {
+    const dev = 'kiln-md';
+    if (!(await this.ip(['link', 'show', dev]).then(() => true, () => false))) {
+      await this.ip(['link', 'add', dev, 'type', 'bridge']).catch((err: HostCommandError) => { if (!/exists/i.test(err.stderr ?? '')) throw err; });
+    }
+    if (!(await this.ip(['-4', '-o', 'addr', 'show', 'dev', dev])).includes(`inet ${address}/`)) {
+      await this.ip(['addr', 'add', `${address}/32`, 'dev', dev, 'noprefixroute']).catch((err: HostCommandError) => {
+        if (!/exists|already assigned/i.test(err.stderr ?? '')) throw err;
+      });
+    }
+    await this.ip(['link', 'set', dev, 'up']);
+    await this.ensureTable();
+  }
+
   /** Removes the instance's namespace (its veth goes with it) and its host route. Safe when there is none. */
   async disconnect(instanceId: string): Promise<void> {
     const ns = netnsName(instanceId);
@@ -146,7 +168,10 @@ export class HostNetwork {
     if (!this.nftPath) throw new HostCommandError('nft is missing: it keeps VPCs apart (apt-get install nftables)', [], '');
     const links = await this.ip(['-o', 'link', 'show', 'type', 'bridge']);
     const bridges = [...links.matchAll(/^\d+: (kb-[0-9a-f]{8})[:@]/gm)].map((m) => m[1]!).sort();
-    await execInput(this.nftPath, ['-f', '-'], nftTable(bridges));
+    // Addresses only instances may reach: the ones on kiln-md (the metadata listener's).
+    const md = await this.ip(['-4', '-o', 'addr', 'show', 'dev', 'kiln-md']).catch(() => '');
+    const local = [...md.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!);
+    await execInput(this.nftPath, ['-f', '-'], nftTable(bridges, local));
     this.tableWritten = true;
   }
 

@@ -39,6 +39,8 @@ export interface Context {
   tasks: Tasks;
   /** Per-resource serialisation of lifecycle work. */
   locks: KeyedMutex;
+  /** Where instances' 169.254.169.254 is served on the host, once the metadata listener runs (server/imds.ts). */
+  metadataEndpoint?: { address: string; port: number };
   /** Told of every instance state change, after it is stored (marketplace metering listens). */
   instanceStateListeners: Array<(inst: InstanceRecord) => Promise<void>>;
   log(msg: string): void;

@@ -331,7 +331,9 @@ export async function setCpuCreditsEach(
 export async function setMetadataOptions(ctx: Context, caller: Caller, instanceId: string, asked: Partial<Record<keyof MetadataOptions, string | number>>) {
   const inst = await oneInstance(ctx, caller, instanceId);
   if (inst.state === 'terminated') throw new InvalidState('instance', inst.id, inst.state, `The instance '${inst.id}' is terminated.`);
-  return updateAttributes(ctx, inst, (r) => ({ ...r, metadataOptions: metadataOptions(r.metadataOptions, asked) }));
+  const rec = await updateAttributes(ctx, inst, (r) => ({ ...r, metadataOptions: metadataOptions(r.metadataOptions, asked) }));
+  await enforce(ctx, caller); // HttpEndpoint turns the 169.254.169.254 translation on or off
+  return rec;
 }
 
 /** ModifyInstanceMaintenanceOptions; without a value, the options as they are. */

@@ -54,7 +54,9 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
       throw new Invalid('InvalidParameterValue', `User data is limited to ${MAX_USER_DATA_BYTES} bytes`);
     }
     const keyPair = req.keyName !== undefined ? await launchKeyPair(ctx, caller, req.keyName) : undefined;
-    const prepared = await prepareLaunch(ctx, caller, instanceType, req, count);
+    // An image marked ImdsSupport v2.0 launches instances that require IMDSv2 tokens, unless the request says otherwise.
+    const asked = image.imdsSupport === 'v2.0' ? { ...req, metadataOptions: { httpTokens: 'required', ...req.metadataOptions } } : req;
+    const prepared = await prepareLaunch(ctx, caller, instanceType, asked, count);
     const zones = availabilityZones(caller.region);
     const az = prepared.availabilityZone ?? zones[0]!;
     if (!zones.includes(az)) throw new Invalid('InvalidParameterValue', `Invalid availability zone: [${az}]`);

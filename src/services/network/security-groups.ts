@@ -199,6 +199,7 @@ export async function firewallOf(ctx: Context, attrs: InstanceAttributesRecord):
   const all = await securityGroups(ctx, owner);
   const mine = all.filter((g) => attrs.securityGroupIds.includes(g.id));
   const fw: Firewall = { ingress: [], egress: [] };
+  if (ctx.metadataEndpoint && attrs.metadataOptions.httpEndpoint === 'enabled') fw.metadata = ctx.metadataEndpoint;
   for (const r of mine.flatMap((g) => g.rules)) {
     const peers = r.cidr ? [r.cidr] : (await members(ctx, owner, r.groupId!)).map((m) => m.privateIp);
     (r.egress ? fw.egress : fw.ingress).push(toFirewall(r, peers));
@@ -206,12 +207,20 @@ export async function firewallOf(ctx: Context, attrs: InstanceAttributesRecord):
   return fw;
 }
 
-/** Re-applies the firewall of every running instance of the owner's region (rules or membership changed). */
+/**
+ * Re-applies the firewall of every running instance of the owner's region
+ * (rules or membership changed). One pass at a time per owner and region, each
+ * reading the store when it runs: a slower pass never applies older rules
+ * over a newer one's.
+ */
 export async function enforce(ctx: Context, owner: Caller): Promise<void> {
-  if (!ctx.runtime.firewall) return;
-  const running = (await ctx.store.instances.list({ account: owner.account, region: owner.region })).filter((i) => i.state === 'running');
-  for (const inst of running) {
-    const attrs = await attrsOf(ctx).get(inst.id);
-    if (attrs) await ctx.runtime.firewall(inst.id, await firewallOf(ctx, attrs)).catch((err: Error) => ctx.log(`kiln: firewall of ${inst.id}: ${err.message}`));
-  }
+  const firewall = ctx.runtime.firewall?.bind(ctx.runtime);
+  if (!firewall) return;
+  await ctx.locks.run(`firewalls ${owner.account} ${owner.region}`, async () => {
+    const running = (await ctx.store.instances.list({ account: owner.account, region: owner.region })).filter((i) => i.state === 'running');
+    for (const inst of running) {
+      const attrs = await attrsOf(ctx).get(inst.id);
+      if (attrs) await firewall(inst.id, await firewallOf(ctx, attrs)).catch((err: Error) => ctx.log(`kiln: firewall of ${inst.id}: ${err.message}`));
+    }
+  });
 }
