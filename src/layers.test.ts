@@ -90,13 +90,28 @@ export function fatHandlers(file: string, text: string): string[] {
   for (const m of text.matchAll(/^import \{([^}]*)\} from '\.\.\/\.\.\/services\/[^']+';/gm)) {
     for (const n of m[1]!.split(',')) if (n.trim()) services.add(n.trim().split(/\s+as\s+/).at(-1)!);
   }
+  // Every top-level declaration (handlers and the helpers beside them) with its body.
+  const decls = new Map<string, string>();
+  for (const part of text.split(/\n(?=(?:export )?(?:const|function|async function) \w+)/)) {
+    const m = /^(?:export )?(?:const|function|async function) (\w+)/.exec(part);
+    if (m) decls.set(m[1]!, part.split('\nexport const HANDLERS')[0]!);
+  }
+  // What a declaration calls: services directly (anything given the context), and through the helpers it calls.
+  const callsOf = (name: string, seen = new Set<string>()): Set<string> => {
+    const body = decls.get(name) ?? '';
+    const out = new Set([...services].filter((n) => new RegExp(`\\b${n}\\(ctx\\b`).test(body)));
+    seen.add(name);
+    for (const helper of decls.keys()) {
+      if (!seen.has(helper) && new RegExp(`\\b${helper}\\(`).test(body.slice(body.indexOf('=') + 1))) for (const c of callsOf(helper, seen)) out.add(c);
+    }
+    return out;
+  };
   const out: string[] = [];
-  for (const part of text.split(/\n(?=export const \w+: Handler)/).slice(1)) {
-    const name = /^export const (\w+)/.exec(part)![1]!;
-    const body = part.split('\nexport const HANDLERS')[0]!;
-    const called = [...services].filter((n) => new RegExp(`\\b${n}\\(ctx\\b`).test(body));
+  for (const [name, body] of decls) {
+    if (/\bctx\.(store|runtime|locks|blocks|tasks)\b|\{[^}]*\b(store|runtime|locks)\b[^}]*\}\s*=\s*ctx\b/.test(body)) out.push(`${file} ${name} reaches ctx internals`);
+    if (!/^export const \w+: Handler/.test(body)) continue;
+    const called = [...callsOf(name)];
     if (called.length > 1) out.push(`${file} ${name} calls ${called.join(', ')}`);
-    if (/ctx\.(store|runtime|locks|blocks|tasks)\b/.test(body)) out.push(`${file} ${name} reaches ctx internals`);
   }
   return out;
 }
@@ -106,6 +121,10 @@ test('each handler makes one service call and never touches the store itself', (
   const found = readdirSync(dir).filter((f) => f.endsWith('.ts')).flatMap((f) => fatHandlers(f, readFileSync(join(dir, f), 'utf8')));
   assert.deepEqual(found, []);
   assert.equal(fatHandlers('x.ts', "import { a, b } from '../../services/x/y.js';\nexport const h: Handler = async (ctx) => { await a(ctx); await b(ctx); };\n").length, 1);
+  // Through a helper beside the handlers, too; and reaching the store there.
+  const viaHelper = "import { a, b } from '../../services/x/y.js';\nasync function one(ctx) { return a(ctx); }\nfunction peek(ctx) { return ctx.store.images; }\n"
+    + "export const h: Handler = async (ctx) => { await one(ctx); await b(ctx); };\n";
+  assert.deepEqual(fatHandlers('x.ts', viaHelper).map((f) => f.split(' ').slice(1, 3).join(' ')), ['peek reaches', 'h calls']);
 });
 
 test('source files stay under ~400 lines', () => {
