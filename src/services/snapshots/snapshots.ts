@@ -215,13 +215,17 @@ export async function imagesUsingSnapshot(ctx: Context, snapshotId: string): Pro
 
 /** DeleteSnapshot: the caller's snapshot, unless a registered image uses it (InvalidSnapshot.InUse) or it is still pending. */
 export async function deleteSnapshot(ctx: Context, caller: Caller, snapshotId: string): Promise<void> {
-  const s = await ownSnapshot(ctx, caller, snapshotId);
-  const users = await imagesUsingSnapshot(ctx, snapshotId);
-  if (users.length) throw new InUse('snapshot', snapshotId, users[0]!.id);
-  if (s.state === 'pending') {
-    throw new Invalid('IncorrectState', `The snapshot '${snapshotId}' is still pending; delete it once it has completed.`);
-  }
-  await deleteSnapshotData(ctx, snapshotId);
+  // The checks and the delete together: an image registered meanwhile over this snapshot keeps it.
+  await ctx.store.transaction(async () => {
+    const s = await ownSnapshot(ctx, caller, snapshotId);
+    const users = await imagesUsingSnapshot(ctx, snapshotId);
+    if (users.length) throw new InUse('snapshot', snapshotId, users[0]!.id);
+    if (s.state === 'pending') {
+      throw new Invalid('IncorrectState', `The snapshot '${snapshotId}' is still pending; delete it once it has completed.`);
+    }
+    await dropSnapshot(ctx, snapshotId);
+  });
+  ctx.pruner.request(); // after the commit: a prune must never see a delete that could still roll back
 }
 
 /**
@@ -230,11 +234,16 @@ export async function deleteSnapshot(ctx: Context, caller: Caller, snapshotId: s
  * per delete (blocks/prune.ts).
  */
 export async function deleteSnapshotData(ctx: Context, snapshotId: string): Promise<void> {
+  await dropSnapshot(ctx, snapshotId);
+  ctx.pruner.request();
+}
+
+/** The snapshot's record and block map, together. */
+async function dropSnapshot(ctx: Context, snapshotId: string): Promise<void> {
   await ctx.store.transaction(async () => {
     await ctx.store.blockMaps.delete(snapshotId);
     await ctx.store.snapshots.delete(snapshotId);
   });
-  ctx.pruner.request();
 }
 
 /** Removes a temporary file, ignoring its absence. */
