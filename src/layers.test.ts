@@ -129,6 +129,6 @@ test('each handler makes one service call and never touches the store itself', (
 
 test('source files stay under ~400 lines', () => {
   const long = sources(SRC).filter((f) => !f.endsWith('.test.ts'))
-    .map((f) => [relative(SRC, f), readFileSync(f, 'utf8').split('\n').length] as const).filter(([, n]) => n > 420);
+    .map((f) => [relative(SRC, f), readFileSync(f, 'utf8').split('\n').length] as const).filter(([, n]) => n > 400);
   assert.deepEqual(long, []);
 });

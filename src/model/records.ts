@@ -138,7 +138,7 @@ export interface VolumeRecord extends Owned {
   encrypted: boolean;
   /** The KMS key a request named (else the owner's aws/ebs key is reported when encrypted). */
   kmsKeyId?: string;
-  /** Provisioned IOPS and throughput (MiB/s), when set; performanceOf() gives what EC2 reports otherwise. */
+  /** Provisioned IOPS and throughput (MiB/s), when set; reportedPerformance() (services/volumes) gives what EC2 reports otherwise. */
   iops?: number;
   throughput?: number;
   attachment?: VolumeAttachmentRecord;

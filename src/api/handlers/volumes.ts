@@ -14,7 +14,7 @@ import type { VolumeModificationRecord } from '../../model/extra-records.js';
 import { modifyVolume, volumeModifications } from '../../services/volumes/volume-modify.js';
 import { attachVolume, detachVolume } from '../../services/instances/volume-attach.js';
 import type { VolumeRecord } from '../../model/records.js';
-import { deleteOwnVolume, performanceOf, visibleVolumes } from '../../services/volumes/volumes.js';
+import { deleteOwnVolume, reportedPerformance, visibleVolumes } from '../../services/volumes/volumes.js';
 import { ApiError } from '../errors.js';
 import type { FilterFields } from '../filters.js';
 import { applyFilters } from '../filters.js';
@@ -25,7 +25,7 @@ import { tagsFromSpecs, toSdkTags } from '../tags.js';
 import { createVolumeFromSnapshot } from '../../services/snapshots/snapshots.js';
 
 export function toSdkVolume(v: VolumeRecord): Volume {
-  const perf = performanceOf(v);
+  const perf = reportedPerformance(v);
   const a = v.attachment;
   return {
     VolumeId: v.id, Size: v.size, SnapshotId: v.snapshotId ?? '', AvailabilityZone: v.availabilityZone, State: v.state,

@@ -109,3 +109,25 @@ export async function findExecutable(name: string): Promise<string | undefined> 
   }
   return undefined;
 }
+
+/** Host tools the driver runs, with the Debian package that ships each and what it is for. */
+export const TOOLS = {
+  runc: ['runc', 'it runs instances'],
+  mount: ['mount', 'it mounts volumes'],
+  umount: ['mount', 'it unmounts volumes'],
+  losetup: ['mount', 'volumes are mounted over loop devices'],
+  fsfreeze: ['util-linux', 'it freezes filesystems for no-reboot images'],
+  nsenter: ['util-linux', "it configures an instance's network namespace"],
+  ip: ['iproute2', "it brings up an instance's loopback interface"],
+  sync: ['coreutils', 'it flushes volumes before unmounting'],
+  'mkfs.ext4': ['e2fsprogs', 'it formats volumes'],
+  resize2fs: ['e2fsprogs', 'it grows the filesystems of volumes in use'],
+} as const;
+export type Tool = keyof typeof TOOLS;
+
+/** What `runc state` / `runc list` report for one container. */
+export interface RuncContainer {
+  id: string;
+  pid: number;
+  status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
+}

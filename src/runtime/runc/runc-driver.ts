@@ -19,39 +19,19 @@ import type { Bundle } from './bundle.js';
 import {
   bundleAt, readSpec, removeBundle, rootVolume, validateDevice, validateId, validateSpec, writeBundle, writeSpec,
 } from './bundle.js';
-import { exec, exists, findExecutable, HostCommandError, isExecutable, isNotExist, mountAt, runcLogErrors } from './host.js';
+import type { RuncContainer, Tool } from './host.js';
+import { exec, exists, findExecutable, HostCommandError, isExecutable, isNotExist, mountAt, runcLogErrors, TOOLS } from './host.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { BundleMounts } from './mounts.js';
 import { HostNetwork } from '../net/host-network.js';
 
 export { HostCommandError } from './host.js';
 
-/** Host tools the driver runs, with the Debian package that ships each and what it is for. */
-const TOOLS = {
-  runc: ['runc', 'it runs instances'],
-  mount: ['mount', 'it mounts volumes'],
-  umount: ['mount', 'it unmounts volumes'],
-  losetup: ['mount', 'volumes are mounted over loop devices'],
-  fsfreeze: ['util-linux', 'it freezes filesystems for no-reboot images'],
-  nsenter: ['util-linux', "it configures an instance's network namespace"],
-  ip: ['iproute2', "it brings up an instance's loopback interface"],
-  sync: ['coreutils', 'it flushes volumes before unmounting'],
-  'mkfs.ext4': ['e2fsprogs', 'it formats volumes'],
-  resize2fs: ['e2fsprogs', 'it grows the filesystems of volumes in use'],
-} as const;
-type Tool = keyof typeof TOOLS;
-
 const DEFAULT_GRACE_MS = 10_000;
 const POLL_MS = 20;
 /** How often watchExits looks for instances whose init exited. */
 const EXIT_POLL_MS = 500;
 
-/** What `runc state` / `runc list` report for one container. */
-interface RuncContainer {
-  id: string;
-  pid: number;
-  status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
-}
 
 export class RuncDriver implements RuntimeDriver {
   readonly name = 'runc';

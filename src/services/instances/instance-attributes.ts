@@ -65,7 +65,7 @@ export async function prepareLaunch(ctx: Context, caller: Caller, instanceType: 
   if (opts.privateIp !== undefined) {
     if (count > 1) throw new Invalid('InvalidParameterCombination', 'A private IP address cannot be given when launching more than one instance');
     const retry = (i: InstanceRecord) => !!opts.clientToken && i.clientToken === opts.clientToken;
-    if ((await addressesInUse(ctx, caller, retry)).has(opts.privateIp)) throw new Invalid('InvalidIPAddress.InUse', `Address ${opts.privateIp} is in use.`);
+    if ((await addressesInUse(ctx, retry)).has(opts.privateIp)) throw new Invalid('InvalidIPAddress.InUse', `Address ${opts.privateIp} is in use.`);
   }
   const groups = await resolveGroupIds(ctx, caller, opts.securityGroupIds, opts.securityGroupNames);
   return launchDefaults(caller, instanceType, opts, groups);
@@ -157,7 +157,7 @@ export async function ensureAttributes(ctx: Context, inst: InstanceRecord, launc
     const again = await attributeStore(ctx).get(inst.id);
     if (again && !launch) return again;
     const subnet = launch?.subnet ?? subnetForZone(owner, inst.availabilityZone) ?? defaultSubnets(owner)[0]!;
-    const used = await addressesInUse(ctx, owner, (i) => i.id === inst.id);
+    const used = await addressesInUse(ctx, (i) => i.id === inst.id);
     if (launch?.privateIp && used.has(launch.privateIp)) {
       throw new Invalid('InvalidIPAddress.InUse', `Address ${launch.privateIp} is in use.`);
     }
@@ -178,7 +178,7 @@ export async function ensureAttributes(ctx: Context, inst: InstanceRecord, launc
  * host: every account's default VPC is 172.31.0.0/16, as on AWS, and an
  * address is given once across them, so the host can route each to its VPC.
  */
-async function addressesInUse(ctx: Context, _owner: Caller, except: (i: InstanceRecord) => boolean = () => false): Promise<Set<string>> {
+async function addressesInUse(ctx: Context, except: (i: InstanceRecord) => boolean = () => false): Promise<Set<string>> {
   const live = new Set((await ctx.store.instances.list()).filter((i) => i.state !== 'terminated' && !except(i)).map((i) => i.id));
   return new Set((await attributeStore(ctx).list()).filter((r) => live.has(r.id)).map((r) => r.privateIp));
 }

@@ -12,12 +12,12 @@ import type { Firewall, FirewallRule } from '../../runtime/runtime.js';
 import { DuplicateError } from '../../store/store.js';
 import type { Caller, Context } from '../core/context.js';
 import { beforeChange, Invalid } from '../core/errors.js';
+import { newId } from '../core/ids.js';
 import { defaultSecurityGroup, defaultVpc, derivedId } from './network.js';
-import { randomBytes } from 'node:crypto';
 
 const groups = (ctx: Context) => ctx.store.collection<SecurityGroupRecord>('security-group');
 const attrsOf = (ctx: Context) => ctx.store.collection<InstanceAttributesRecord>('instance-attributes');
-const ruleId = () => `sgr-${randomBytes(9).toString('hex').slice(0, 17)}`;
+const ruleId = () => newId('security-group-rule');
 const ALL_OUT = (): SecurityGroupRuleRecord => ({ id: ruleId(), egress: true, protocol: '-1', fromPort: -1, toPort: -1, cidr: '0.0.0.0/0' });
 
 /** The owner's default group, made (with AWS's default rules) if this is its first use. */
@@ -72,7 +72,7 @@ export async function createSecurityGroup(
   await ensureDefaultGroup(ctx, caller);
   beforeChange(caller);
   const rec: SecurityGroupRecord = {
-    id: `sg-${randomBytes(9).toString('hex').slice(0, 17)}`, account: caller.account, region: caller.region, groupName: name,
+    id: newId('security-group'), account: caller.account, region: caller.region, groupName: name,
     description: req.description, vpcId: vpc.vpcId, rules: [ALL_OUT()], tags: req.tags ?? [],
   };
   try {

@@ -16,7 +16,7 @@ import type { Caller, Context } from '../core/context.js';
 import { Invalid } from '../core/errors.js';
 import { nowIso } from '../core/ids.js';
 import type { VolumeRecord } from '../../model/records.js';
-import { checkPerformance, growVolumeFile, ownVolume, performanceOf, VOLUME_TYPES, visibleVolumes } from './volumes.js';
+import { checkPerformance, growVolumeFile, ownVolume, reportedPerformance, VOLUME_TYPES, visibleVolumes } from './volumes.js';
 import type { VolumeModificationRecord } from '../../model/extra-records.js';
 
 const GiB = 1024 ** 3;
@@ -60,11 +60,11 @@ function validate(vol: VolumeRecord, req: ModifyRequest): VolumeModificationReco
   if (size === vol.size && volumeType === vol.volumeType && iops === vol.iops && throughput === vol.throughput) {
     throw new Invalid('InvalidParameterCombination', `Volume ${vol.id} already has the requested size, type, IOPS and throughput.`);
   }
-  const before = performanceOf(vol);
+  const before = reportedPerformance(vol);
   return {
     id: vol.id, account: vol.account, region: vol.region, state: 'modifying', progress: 0, startTime: nowIso(),
-    targetSize: size, targetVolumeType: volumeType, targetIops: iops ?? performanceOf({ ...vol, size, volumeType, iops }).iops,
-    targetThroughput: throughput ?? performanceOf({ ...vol, size, volumeType, throughput }).throughput,
+    targetSize: size, targetVolumeType: volumeType, targetIops: iops ?? reportedPerformance({ ...vol, size, volumeType, iops }).iops,
+    targetThroughput: throughput ?? reportedPerformance({ ...vol, size, volumeType, throughput }).throughput,
     originalSize: vol.size, originalVolumeType: vol.volumeType, originalIops: before.iops, originalThroughput: before.throughput,
   };
 }

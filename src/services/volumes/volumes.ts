@@ -58,8 +58,6 @@ export function reportedPerformance(v: { volumeType: string; size?: number; iops
   }
 }
 
-/** What EC2 reports for a volume's IOPS and throughput when none were set. */
-export const performanceOf = (v: VolumeRecord): { iops?: number; throughput?: number } => reportedPerformance(v);
 
 export interface NewVolume {
   availabilityZone: string;
