@@ -56,8 +56,9 @@ export interface KilnProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnKiln(dataDir: string): Promise<KilnProcess> {
-  const proc = spawn(process.execPath, ['bin/kiln.js', 'serve', '--port', '0', '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `args`: more `kiln serve` arguments; by default no Debian image (most tests do not need its build). */
+export async function spawnKiln(dataDir: string, args = ['--no-debian']): Promise<KilnProcess> {
+  const proc = spawn(process.execPath, ['bin/kiln.js', 'serve', '--port', '0', '--data', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
   proc.stderr!.on('data', (c: Buffer) => { out += c.toString(); });

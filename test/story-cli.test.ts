@@ -53,7 +53,7 @@ test('launch, change, capture, launch the capture, restart the server, stop/star
     '--tag-specifications', 'ResourceType=instance,Tags=[{Key=Name,Value=builder}]');
   const first = run.Instances[0].InstanceId as string;
   await ec2('wait', 'instance-running', '--instance-ids', first);
-  await until('user data output on the console', async () => (await consoleOf(first)).includes(`setup ran on ${first}`));
+  await until('user data output on the console', async () => /setup ran on ip-172-31-\d+-\d+\n/.test(await consoleOf(first)));
 
   const { ImageId: webV1 } = await ec2('create-image', '--instance-id', first, '--name', `web-v1-${nonce}`, '--no-reboot',
     '--tag-specifications', 'ResourceType=image,Tags=[{Key=team,Value=web}]', 'ResourceType=snapshot,Tags=[{Key=team,Value=web}]');

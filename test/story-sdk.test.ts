@@ -64,7 +64,7 @@ test('launch, change, capture, launch the capture, stop/start, terminate, deregi
   assert.equal(base.Public, true);
 
   const first = await launch(base.ImageId!, SETUP);
-  await until('user data to run', async () => (await consoleOf(first)).includes(`setup-done ${nonce} on ${first}`));
+  await until('user data to run', async () => new RegExp(`setup-done ${nonce} on ip-172-31-\\d+-\\d+\n`).test(await consoleOf(first)));
 
   const { ImageId: webV1 } = await ec2.send(new CreateImageCommand({ InstanceId: first, Name: `web-v1-${nonce}` }));
   assert.match(webV1!, /^ami-[0-9a-f]{17}$/);

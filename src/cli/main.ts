@@ -1,6 +1,6 @@
 /**
  * The `kiln` command.
- *   kiln serve [--host 127.0.0.1] [--port 4747] [--data ./.kiln]
+ *   kiln serve [--host 127.0.0.1] [--port 4747] [--data ./.kiln] [--cache /var/cache/kiln] [--no-debian]
  *   kiln doctor
  *   kiln accounts ...      (cli/accounts.ts)
  *   kiln marketplace ...   (cli/marketplace.ts)
@@ -11,9 +11,13 @@ import { accountsCommand } from './accounts.js';
 import { doctor } from './doctor.js';
 import { marketplaceCommand } from './marketplace.js';
 import { serve } from './serve.js';
+import { DEFAULT_CACHE_DIR } from '../server/app.js';
 
 const USAGE = `usage:
   kiln serve [--host HOST] [--port PORT] [--data DIR]   start the server (env KILN_HOST, KILN_PORT, KILN_DATA_DIR)
+      [--cache DIR] [--no-debian]                      host cache of built images (env KILN_CACHE_DIR, default
+                                                       /var/cache/kiln); no Debian 12 catalog image (only the minimal
+                                                       one). KILN_DEBIAN_MIRROR: a mirror URL or apt sources file
   kiln doctor                                          say what this host lacks to run instances
   kiln accounts create|list|show|rotate-key|delete-key accounts and access keys (admin API; kiln accounts help)
   kiln marketplace publish|products|subscribe|unsubscribe|subscriptions|usage
@@ -23,7 +27,9 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': {
-      const { values } = parseArgs({ args: rest, options: { host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' } } });
+      const { values } = parseArgs({ args: rest, options: {
+        host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, cache: { type: 'string' }, 'no-debian': { type: 'boolean' },
+      } });
       const port = Number(values.port ?? process.env.KILN_PORT ?? 4747);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
         console.error(`kiln: invalid port '${values.port ?? process.env.KILN_PORT}'`);
@@ -32,6 +38,10 @@ async function main(argv: string[]): Promise<number> {
       await serve({
         host: values.host ?? process.env.KILN_HOST ?? '127.0.0.1', port,
         dataDir: resolve(values.data ?? process.env.KILN_DATA_DIR ?? '.kiln'),
+        debian: values['no-debian'] ? false : {
+          cacheDir: resolve(values.cache ?? process.env.KILN_CACHE_DIR ?? DEFAULT_CACHE_DIR),
+          ...(process.env.KILN_DEBIAN_MIRROR ? { mirror: process.env.KILN_DEBIAN_MIRROR } : {}),
+        },
       });
       return 0;
     }

@@ -1,13 +1,14 @@
 import { createApp } from '../server/app.js';
+import type { DebianImageOptions } from '../server/app.js';
 import { adminTokenFile, ensureAdminToken, recordServer } from '../server/admin-token.js';
 import { createHttpServer } from '../server/http.js';
 import { DEFAULT_ACCOUNT } from '../model/records.js';
 
-export interface ServeOptions { host: string; port: number; dataDir: string }
+export interface ServeOptions { host: string; port: number; dataDir: string; debian: DebianImageOptions | false }
 
 /** Runs the server until SIGINT/SIGTERM. Instances keep running across restarts; the next start finds them again. */
 export async function serve(opts: ServeOptions): Promise<void> {
-  const app = await createApp({ dataDir: opts.dataDir });
+  const app = await createApp({ dataDir: opts.dataDir, debian: opts.debian });
   const adminToken = await ensureAdminToken(opts.dataDir);
   const missing = await app.ctx.runtime.check();
   if (missing.length) {

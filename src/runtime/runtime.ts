@@ -84,8 +84,10 @@ export interface NetworkAttachment {
 }
 
 export interface InstanceSpec {
-  /** i-... id; used as container id and hostname. */
+  /** i-... id; used as container id (and as hostname when `hostname` is absent). */
   id: string;
+  /** The machine's hostname (EC2: ip-172-31-0-5, from the private DNS name). */
+  hostname?: string;
   volumes: VolumeAttachment[];
   vcpus: number;
   memoryMiB: number;

@@ -7,6 +7,9 @@ import type { BlockStore } from '../blocks/blocks.js';
 import { FsBlockStore } from '../blocks/fs/fs-store.js';
 import { removeTempFiles } from '../blocks/volume-io.js';
 import { ensureMinimalImage } from '../catalog/catalog.js';
+export type { DebianImageOptions } from '../catalog/debian.js';
+import type { DebianImageOptions } from '../catalog/debian.js';
+import { ensureDebianImage } from '../catalog/debian.js';
 import { RuncDriver } from '../runtime/runc/runc-driver.js';
 import type { RuntimeDriver } from '../runtime/runtime.js';
 import { failInterruptedCaptures } from '../services/instances/capture.js';
@@ -36,7 +39,12 @@ export interface AppOptions {
   /** Replaces the runc driver (tests of the API without a host runtime). */
   runtime?: RuntimeDriver;
   blocks?: BlockStore;
+  /** The Debian 12 catalog image, built in the background once ready; absent or false: none (`kiln serve` asks for it). */
+  debian?: DebianImageOptions | false;
 }
+
+/** Where built root filesystems are cached, for every data directory on the host. */
+export const DEFAULT_CACHE_DIR = '/var/cache/kiln';
 
 export interface App {
   ctx: Context;
@@ -69,6 +77,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   await ensureDefaultAccount(ctx);
   let unwatch: (() => void) | undefined;
   let imds: Imds | undefined;
+  const stopping = new AbortController();
+  const debian = opts.debian ?? false;
   const ready = (async () => {
     // Temporary files a crash left behind (restores and copies beside volumes; captures and
     // catalog builds in the scratch directory, all of it Kiln's own); nothing is writing them yet.
@@ -83,10 +93,15 @@ export async function createApp(opts: AppOptions): Promise<App> {
       log(`kiln: could not build the minimal catalog image (${err.message}); run 'kiln doctor'`));
     // Blocks a crash left unreferenced (mid-delete, mid-prune) go now, in the background.
     ctx.pruner.request();
+    if (debian) {
+      await ensureDebianImage(ctx, debian, stopping.signal).catch((err: Error) =>
+        log(`kiln: could not start the Debian 12 image build (${err.message}); run 'kiln doctor'`));
+    }
   })();
   return {
     ctx, ready,
     close: async () => {
+      stopping.abort();
       await ready.catch(() => undefined);
       unwatch?.();
       await imds?.close();

@@ -64,7 +64,8 @@ export function metadataTree(d: InstanceDetails): Tree {
 
 /** A directory lists its entries, subtrees with a trailing '/'; public-keys lists "0=name" as EC2 does. */
 function listing(t: Tree): string {
-  return Object.entries(t).filter(([, v]) => v !== undefined).map(([k, v]) => (typeof v === 'string' ? k : `${k}/`)).join('\n');
+  // "0=name" has no trailing '/' although 0/ is a directory (cloud-init's crawler relies on that).
+  return Object.entries(t).filter(([, v]) => v !== undefined).map(([k, v]) => (typeof v === 'string' || k.includes('=') ? k : `${k}/`)).join('\n');
 }
 
 /** The value at `path` under the tree, as EC2 names it (public-keys/0/openssh-key reaches "0=name"). */

@@ -15,6 +15,7 @@
  *                      mnt/<device basename> (before create, or later by attach()),
  *                      and mount propagation carries it into the running instance
  *   <id>/runc.log      runc's own log of the create step (its error text on failure)
+ *   <id>/exit          how init ended (`exited N` / `signal N`), written by the shim
  *
  * A bundle exists exactly while its instance is started; stop removes it.
  */
@@ -22,6 +23,7 @@ import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/
 import { basename, join } from 'node:path';
 import type { InstanceSpec, VolumeAttachment } from '../runtime.js';
 import { HostCommandError, mountsUnder, realpathOrNull } from './host.js';
+import type { CgroupLayout } from './oci-config.js';
 import { ociConfig } from './oci-config.js';
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -45,6 +47,8 @@ export interface Bundle {
   spec: string;
   /** runc's JSON log of the create step. */
   runcLog: string;
+  /** Written by libexec/kiln-shim.py when init ends: `exited N` or `signal N`. */
+  exit: string;
 }
 
 /** Where the bundle of instance `id` lives under `stateDir` (nothing is created). */
@@ -52,7 +56,7 @@ export function bundleAt(stateDir: string, id: string): Bundle {
   const dir = join(stateDir, id);
   return {
     dir, rootfs: join(dir, 'rootfs'), meta: join(dir, 'meta'), volumes: join(dir, 'mnt'),
-    config: join(dir, 'config.json'), spec: join(dir, 'spec.json'), runcLog: join(dir, 'runc.log'),
+    config: join(dir, 'config.json'), spec: join(dir, 'spec.json'), runcLog: join(dir, 'runc.log'), exit: join(dir, 'exit'),
   };
 }
 
@@ -87,13 +91,13 @@ export function rootVolume(spec: InstanceSpec): VolumeAttachment {
 }
 
 /** Writes the metadata files, spec.json and config.json of a bundle whose directories may not exist yet. */
-export async function writeBundle(spec: InstanceSpec, b: Bundle): Promise<void> {
+export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: CgroupLayout): Promise<void> {
   await mkdir(b.meta, { recursive: true });
   for (const [name, content] of Object.entries(spec.metadata)) {
     await writeFile(join(b.meta, name), content, { mode: 0o644 });
   }
   await writeFile(b.spec, encodeSpec(spec), { mode: 0o600 });
-  await writeFile(b.config, JSON.stringify(ociConfig(spec, b.meta, b.volumes), null, 2));
+  await writeFile(b.config, JSON.stringify(ociConfig(spec, b.meta, b.volumes, cgroups), null, 2));
 }
 
 /** Replaces spec.json atomically: a crash leaves the old spec or the new one, never half of one. */

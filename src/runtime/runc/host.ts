@@ -8,6 +8,7 @@ import { constants } from 'node:fs';
 import { access, readFile, realpath } from 'node:fs/promises';
 import { basename, delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import type { CgroupLayout } from './oci-config.js';
 
 const execFileP = promisify(execFile);
 
@@ -121,9 +122,16 @@ export const TOOLS = {
   ip: ['iproute2', "it brings up an instance's loopback interface"],
   sync: ['coreutils', 'it flushes volumes before unmounting'],
   'mkfs.ext4': ['e2fsprogs', 'it formats volumes'],
+  python3: ['python3', "it runs each instance's console and exit-status shim (libexec/kiln-shim.py)"],
   resize2fs: ['e2fsprogs', 'it grows the filesystems of volumes in use'],
 } as const;
 export type Tool = keyof typeof TOOLS;
+
+/** The host's cgroup layout: v2 when /sys/fs/cgroup is one cgroup2 hierarchy, else v1 (hybrid when cgroup2 is at unified/). */
+export async function cgroupLayout(): Promise<CgroupLayout> {
+  if (await exists('/sys/fs/cgroup/cgroup.controllers')) return { version: 2, unified: true };
+  return { version: 1, unified: await exists('/sys/fs/cgroup/unified/cgroup.controllers') };
+}
 
 /** What `runc state` / `runc list` report for one container. */
 export interface RuncContainer {

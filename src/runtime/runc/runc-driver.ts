@@ -7,9 +7,8 @@
  * stderr, so they keep running (and logging) when the server process exits.
  * A bundle exists exactly while its instance is started; stop removes it.
  */
-import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access, mkdir, open } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Revert } from '../revert.js';
@@ -20,9 +19,11 @@ import {
   bundleAt, readSpec, removeBundle, rootVolume, validateDevice, validateId, validateSpec, writeBundle, writeSpec,
 } from './bundle.js';
 import type { RuncContainer, Tool } from './host.js';
-import { exec, exists, findExecutable, HostCommandError, isExecutable, isNotExist, mountAt, runcLogErrors, TOOLS } from './host.js';
+import type { CgroupLayout } from './oci-config.js';
+import { cgroupLayout, exec, exists, findExecutable, HostCommandError, isExecutable, isNotExist, mountAt, TOOLS } from './host.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { BundleMounts } from './mounts.js';
+import { createThroughShim, GUEST_REBOOT, initEnd, stopSignal } from './shim.js';
 import { HostNetwork } from '../net/host-network.js';
 
 export { HostCommandError } from './host.js';
@@ -49,6 +50,7 @@ export class RuncDriver implements RuntimeDriver {
   private readonly reported = new Set<string>();
   private exitTimer?: NodeJS.Timeout;
   private exitPolling = false;
+  private cgroupsFound?: Promise<CgroupLayout>;
 
   /**
    * `stateDir` holds the bundles and runc's state; two drivers over the same
@@ -202,7 +204,16 @@ export class RuncDriver implements RuntimeDriver {
     for (const id of stopped) {
       if (this.busy.has(id) || this.reported.has(id)) continue;
       // Checked again in the instance's queue: a stop() or start() since the list has removed or restarted it.
-      const exited = await this.serial.run(id, async () => (await this.container(id))?.status === 'stopped');
+      // A reboot from inside is the driver's to finish: the machine comes up again over the same volumes.
+      const exited = await this.serial.run(id, async () => {
+        if ((await this.container(id))?.status !== 'stopped') return false;
+        if (!await this.rebootedFromInside(id)) return true;
+        return this.busyWith(id, async () => {
+          const spec = await readSpec(this.bundle(id), id);
+          await this.stopNow(id, 0);
+          return this.startNow(spec).then(() => false, () => true);
+        });
+      });
       // Unreported while nobody listens, so a later subscriber still hears of it.
       if (!exited || this.reported.has(id) || !this.exitListeners.size) continue;
       this.reported.add(id);
@@ -211,6 +222,15 @@ export class RuncDriver implements RuntimeDriver {
         try { listener(id); } catch { /* the listener's own to report */ }
       }
     }
+  }
+
+  /** Whether the shim saw init end the way reboot(2) ends it. */
+  private async rebootedFromInside(id: string): Promise<boolean> {
+    return (await initEnd(this.bundle(id).exit)) === GUEST_REBOOT;
+  }
+
+  private cgroups(): Promise<CgroupLayout> {
+    return this.cgroupsFound ??= cgroupLayout();
   }
 
   /** Runs this driver's own start, stop or reboot of `id`, keeping watchExits off it. */
@@ -226,7 +246,7 @@ export class RuncDriver implements RuntimeDriver {
 
   private async startNow(spec: InstanceSpec): Promise<void> {
     const root = rootVolume(spec);
-    for (const tool of ['runc', 'mount', 'umount', 'nsenter', 'ip'] as const) await this.tool(tool);
+    for (const tool of ['runc', 'python3', 'mount', 'umount', 'nsenter', 'ip'] as const) await this.tool(tool);
     const status = (await this.container(spec.id))?.status;
     if (status === 'running' || status === 'paused') {
       throw new HostCommandError(`instance ${spec.id} is already running`, [], '');
@@ -248,7 +268,7 @@ export class RuncDriver implements RuntimeDriver {
         revert.add(() => this.net.disconnect(spec.id));
         await this.net.connect(spec.id, spec.network);
       }
-      await writeBundle(spec, b);
+      await writeBundle(spec, b, await this.cgroups());
       revert.add(() => this.deleteContainer(spec.id));
       await this.createContainer(spec, b);
       if (!spec.network) await this.loopbackUp(spec.id);
@@ -275,7 +295,7 @@ export class RuncDriver implements RuntimeDriver {
       await this.mounts.thawAll(b);
       let stopped = false;
       if (graceMs > 0) {
-        await this.runc(['kill', id, 'TERM']).catch(() => undefined);
+        await this.runc(['kill', id, await stopSignal(b.rootfs)]).catch(() => undefined);
         stopped = await this.waitStopped(id, graceMs);
       }
       if (!stopped) {
@@ -305,31 +325,13 @@ export class RuncDriver implements RuntimeDriver {
     }
   }
 
-  /**
-   * `runc create` with the console log as stdio: with no terminal runc hands
-   * its own stdio fds to the container, so they must be a file (a pipe would
-   * keep the container tied to this process). runc's own error text goes to
-   * runc.log, which is where it is read back from.
-   */
+  /** `runc create` through the instance's shim (shim.ts), with the console log and exit file of its bundle. */
   private async createContainer(spec: InstanceSpec, b: Bundle): Promise<void> {
-    const runc = await this.tool('runc');
-    const args = ['--root', this.runcRoot, '--log', b.runcLog, '--log-format', 'json', 'create', '--bundle', b.dir, spec.id];
     await mkdir(dirname(spec.consoleLog), { recursive: true });
-    const console = await open(spec.consoleLog, 'a', 0o640);
-    try {
-      const code = await new Promise<number | null>((done, fail) => {
-        const child = spawn(runc, args, { stdio: ['ignore', console.fd, console.fd], detached: true });
-        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-        child.once('error', (err) => { clearTimeout(timer); fail(err); });
-        child.once('exit', (exitCode) => { clearTimeout(timer); done(exitCode); });
-      });
-      if (code !== 0) {
-        const stderr = await runcLogErrors(b.runcLog);
-        throw new HostCommandError(`${spec.id}: ${stderr || `runc create failed with exit code ${code}`}`, [runc, ...args], stderr);
-      }
-    } finally {
-      await console.close();
-    }
+    await createThroughShim({
+      python: await this.tool('python3'), consoleLog: spec.consoleLog, exitFile: b.exit, runcLog: b.runcLog, id: spec.id,
+      runc: [await this.tool('runc'), '--root', this.runcRoot, '--log', b.runcLog, '--log-format', 'json', 'create', '--bundle', b.dir, spec.id],
+    });
   }
 
   /** runc leaves the new network namespace's `lo` down; a machine has it up before init runs. */
@@ -386,3 +388,4 @@ export class RuncDriver implements RuntimeDriver {
     return bundleAt(this.stateDir, id);
   }
 }
+

@@ -16,7 +16,7 @@ import { deleteVolume, growFilesystem } from '../volumes/volumes.js';
 import { checkProtection, ensureAttributes } from './instance-attributes.js';
 import { knownInstanceType } from './instance-types.js';
 import { visibleInstances } from './lookup.js';
-import { defaultVpc, macAddress, VPC_PREFIX_LENGTH, VPC_ROUTER } from '../network/network.js';
+import { defaultVpc, macAddress, privateDnsName, VPC_PREFIX_LENGTH, VPC_ROUTER } from '../network/network.js';
 import { firewallOf, securityGroups } from '../network/security-groups.js';
 
 export { liveInstanceCount, visibleInstances } from './lookup.js';
@@ -86,7 +86,7 @@ export async function instanceSpec(ctx: Context, instanceId: string): Promise<In
   const type = knownInstanceType(inst.instanceType);
   const metadata: Record<string, string | Buffer> = {
     'instance-id': inst.id, 'instance-type': inst.instanceType, 'ami-id': inst.imageId, region: inst.region,
-    'availability-zone': inst.availabilityZone, 'local-hostname': inst.id, hostname: inst.id,
+    'availability-zone': inst.availabilityZone,
     'reservation-id': inst.reservationId, 'ami-launch-index': String(inst.amiLaunchIndex), 'account-id': inst.account,
   };
   if (inst.userData) metadata['user-data'] = Buffer.from(inst.userData, 'base64');
@@ -99,8 +99,11 @@ export async function instanceSpec(ctx: Context, instanceId: string): Promise<In
   };
   metadata['local-ipv4'] = attrs.privateIp;
   metadata.mac = network.mac;
+  // As EC2's default (IP name) hostnames: ip-172-31-0-5, the first label of the private DNS name.
+  const hostname = privateDnsName(inst.region, attrs.privateIp).split('.')[0];
+  metadata.hostname = metadata['local-hostname'] = hostname;
   return {
-    id: inst.id, vcpus: type.vcpus, memoryMiB: type.memoryMiB, metadata, consoleLog: ctx.paths.console(inst.id), network,
+    id: inst.id, hostname, vcpus: type.vcpus, memoryMiB: type.memoryMiB, metadata, consoleLog: ctx.paths.console(inst.id), network,
     volumes: vols.map((v) => ({ device: v.attachment!.device, path: ctx.paths.volume(v.id), root: v.attachment!.device === inst.rootDeviceName })),
   };
 }

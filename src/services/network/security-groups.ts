@@ -68,7 +68,8 @@ export async function createSecurityGroup(
   if (name.length > 255 || req.description.length > 255) throw new Invalid('InvalidParameterValue', 'Group name and description are at most 255 characters');
   if (name.toLowerCase().startsWith('sg-')) throw new Invalid('InvalidParameterValue', "Group names may not be in the format sg-*");
   const vpc = defaultVpc(caller);
-  if (req.vpcId !== undefined && req.vpcId !== vpc.vpcId) throw new Invalid('InvalidVpcID.NotFound', `The vpc ID '${req.vpcId}' does not exist`);
+  // An empty VpcId is no VpcId (the default VPC), as on AWS: Packer's amazon builders send `VpcId=` when no VPC is configured.
+  if (req.vpcId && req.vpcId !== vpc.vpcId) throw new Invalid('InvalidVpcID.NotFound', `The vpc ID '${req.vpcId}' does not exist`);
   await ensureDefaultGroup(ctx, caller);
   beforeChange(caller);
   const rec: SecurityGroupRecord = {
