@@ -6,17 +6,23 @@
  *       vs `openssl dgst -sha256` of the same volume file (the hashing floor)
  *   RunInstances -> running of that image
  *       vs a bare `runc run` of the same root filesystem
+ *   RunInstances of the Debian 12 catalog image -> running, and -> SSH answers
+ *       vs a bare `runc run` of the same (Debian) root filesystem
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { EC2Client } from '@aws-sdk/client-ec2';
 import {
+  AuthorizeSecurityGroupIngressCommand, CreateKeyPairCommand, CreateSecurityGroupCommand, CreateVolumeCommand, DescribeVolumesCommand,
   CreateImageCommand, DescribeImagesCommand, DescribeInstancesCommand, GetConsoleOutputCommand, RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { copySparse } from '../src/blocks/volume-io.js';
+import { DEFAULT_CACHE_DIR } from '../src/server/app.js';
+import type { Paths } from '../src/services/core/context.js';
 import { startKiln, until } from '../test/harness.js';
 
 const run = promisify(execFile);
@@ -41,11 +47,15 @@ echo "fill-done $(du -sm /data | cut -f1) MiB"
 `;
 
 async function main(): Promise<void> {
-  const kiln = await startKiln();
+  const kiln = await startKiln({ debian: { cacheDir: process.env.KILN_CACHE_DIR ?? DEFAULT_CACHE_DIR } });
   const ec2 = kiln.client();
   const work = await mkdtemp(join(tmpdir(), 'kiln-bench-'));
   try {
-    const base = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images![0];
+    // The Debian image first (built, or taken from the host's cache), so its build does not share the CPU with what is timed.
+    const debian = await until('the Debian 12 image', async () => (await ec2.send(new DescribeImagesCommand({
+      Owners: ['amazon'], Filters: [{ Name: 'name', Values: ['debian-12-*'] }, { Name: 'state', Values: ['available'] }],
+    }))).Images?.[0], 1_800_000, 1000);
+    const base = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'name', Values: ['kiln-minimal-*'] }] }))).Images![0];
     const r = await ec2.send(new RunInstancesCommand({
       ImageId: base.ImageId, InstanceType: 't3.small', MinCount: 1, MaxCount: 1, UserData: Buffer.from(FILL).toString('base64'),
     }));
@@ -77,15 +87,55 @@ async function main(): Promise<void> {
     const bareMs = await bareRunc(volFile, work);
     row('RunInstances (to running)', launchMs, 'bare runc run, same rootfs', bareMs);
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [builder, launched] }));
+    await debianLaunch(ec2, debian.ImageId!, kiln.app.ctx.paths, work);
   } finally {
     await kiln.close();
     await rm(work, { recursive: true, force: true });
   }
 }
 
+/** Debian 12: RunInstances to running, and to an SSH login that runs a command, beside a bare runc run of its root filesystem. */
+async function debianLaunch(ec2: EC2Client, imageId: string, paths: Paths, work: string): Promise<void> {
+  const key = join(work, 'bench.pem');
+  await writeFile(key, (await ec2.send(new CreateKeyPairCommand({ KeyName: 'bench' }))).KeyMaterial!, { mode: 0o600 });
+  const { GroupId } = await ec2.send(new CreateSecurityGroupCommand({ GroupName: 'bench-ssh', Description: 'ssh' }));
+  await ec2.send(new AuthorizeSecurityGroupIngressCommand({
+    GroupId, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: '0.0.0.0/0' }] }],
+  }));
+  const t0 = performance.now();
+  const l = await ec2.send(new RunInstancesCommand({
+    ImageId: imageId, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, KeyName: 'bench', SecurityGroupIds: [GroupId!],
+  }));
+  const id = l.Instances![0].InstanceId!;
+  const inst = await until('running', async () => {
+    const i = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0].Instances![0];
+    return i.State!.Name === 'running' && i;
+  }, 120_000, 20);
+  const runningMs = performance.now() - t0;
+  await until('ssh', () => run('ssh', ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
+    '-o', 'ConnectTimeout=1', '-o', 'LogLevel=ERROR', `admin@${inst.PrivateIpAddress}`, 'true']).then(() => true), 120_000, 50);
+  const sshMs = performance.now() - t0;
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+  await until('terminated', async () => (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })))
+    .Reservations![0].Instances![0].State!.Name === 'terminated', 120_000, 100);
+  // The launched volume is gone with the instance: the baseline runs over the image restored once more.
+  const vol = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: inst.Placement!.AvailabilityZone, SnapshotId: await rootSnapshot(ec2, imageId) }));
+  await until('volume', async () => (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [vol.VolumeId!] }))).Volumes![0].State === 'available', 120_000, 50);
+  const bareMs = await bareRunc(paths.volume(vol.VolumeId!), work);
+  row('Debian RunInstances (to running)', runningMs, 'bare runc run, same rootfs', bareMs);
+  row('Debian RunInstances (to SSH login)', sshMs, 'bare runc run, same rootfs', bareMs);
+}
+
+async function rootSnapshot(ec2: EC2Client, imageId: string): Promise<string> {
+  const img = (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images![0];
+  return img.BlockDeviceMappings![0].Ebs!.SnapshotId!;
+}
+
+let bundles = 0;
+
 /** A bare `runc run` of /bin/true over a loop-mounted copy of the same volume: the floor for starting a container. */
 async function bareRunc(volFile: string, work: string): Promise<number> {
-  const bundle = join(work, 'bundle');
+  const bundle = join(work, `bundle-${bundles++}`);
   const rootfs = join(bundle, 'rootfs');
   await mkdir(rootfs, { recursive: true });
   const copy = join(work, 'vol.img');

@@ -5,7 +5,7 @@
  * security group; ssh in as admin; sudo; install and enable a service;
  * CreateImage; two instances of the image serve it at boot on their private
  * IPs; IMDSv2 from inside; another account's instance cannot reach them;
- * poweroff inside stops the instance; revoking the SSH rule closes port 22
+ * reboot inside boots the same instance again; poweroff inside stops it; revoking the SSH rule closes port 22
  * at once. All traffic is between the host and the instances' namespaces.
  */
 import assert from 'node:assert/strict';
@@ -156,6 +156,12 @@ test('Debian 12: ssh in, install a service, capture, two instances serve it; IMD
   assert.equal(await until('ssh to the other account\'s instance', () => ssh(keyB, other.ip, 'echo in'), 60_000, 500), 'in\n');
   await assert.rejects(ssh(keyB, other.ip, `curl -sf -m 3 http://${one.ip}:8080/`), 'another account cannot reach the web service');
   await assert.rejects(ssh(key, one.ip, `timeout 3 bash -c '</dev/tcp/${other.ip}/22'`), 'nor can this account reach the other one');
+
+  // reboot inside: the same instance boots again over the same volume (a fresh /run), and stays running.
+  await ssh(key, one.ip, 'sudo touch /run/booted-before /root/kept && sudo systemctl reboot').catch(() => undefined);
+  assert.equal(await until('ssh after the reboot', () => ssh(key, one.ip, 'test ! -e /run/booted-before && sudo test -e /root/kept && sudo cat /var/lib/cloud/data/instance-id'),
+    90_000, 500), `${one.id}\n`);
+  assert.equal((await ec2('describe-instances', '--instance-ids', one.id)).Reservations[0].Instances[0].State.Name, 'running');
 
   // poweroff inside: the instance is stopped, as on EC2 (shutdown behaviour stop).
   await ssh(key, two.ip, 'sudo systemctl poweroff').catch(() => undefined);

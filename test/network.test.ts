@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { EC2Client, Instance } from '@aws-sdk/client-ec2';
 import {
-  AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, CreateTagsCommand, DeleteSecurityGroupCommand, DescribeImagesCommand, DescribeInstancesCommand,
+  AuthorizeSecurityGroupIngressCommand, CreateKeyPairCommand, CreateSecurityGroupCommand, CreateTagsCommand, DeleteSecurityGroupCommand, DescribeImagesCommand, DescribeInstancesCommand,
   DescribeSecurityGroupRulesCommand, DescribeSecurityGroupsCommand, ModifyInstanceMetadataOptionsCommand, RevokeSecurityGroupIngressCommand,
   RunInstancesCommand, TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
@@ -49,9 +49,10 @@ before(async () => {
 });
 after(async () => { await kiln?.close(); });
 
-async function launch(client: EC2Client, userData?: string, SecurityGroupIds?: string[]): Promise<Instance> {
+async function launch(client: EC2Client, userData?: string, SecurityGroupIds?: string[], KeyName?: string): Promise<Instance> {
+  if (KeyName) await client.send(new CreateKeyPairCommand({ KeyName }));
   const { Instances = [] } = await client.send(new RunInstancesCommand({
-    ImageId: image, InstanceType: 't3.nano', MinCount: 1, MaxCount: 1, UserData: userData, SecurityGroupIds,
+    ImageId: image, InstanceType: 't3.nano', MinCount: 1, MaxCount: 1, UserData: userData, SecurityGroupIds, KeyName,
   }));
   const id = Instances[0]!.InstanceId!;
   return until(`${id} to run`, async () => {
@@ -187,11 +188,25 @@ test('instance metadata at 169.254.169.254: IMDSv1 and v2 tokens, the tree, Http
   assert.equal((await imds(id, 'GET', '/latest/meta-data/instance-id', ['X-aws-ec2-metadata-token: forged'])).status, 401);
   assert.equal((await imds(id, 'PUT', '/latest/api/token', ['X-aws-ec2-metadata-token-ttl-seconds: 0'])).status, 400);
   assert.equal((await imds(id, 'PUT', '/latest/api/token', ['X-aws-ec2-metadata-token-ttl-seconds: 60', 'X-Forwarded-For: 1.2.3.4'])).status, 403);
+  // public-keys/ lists "0=name" with no trailing '/', as EC2 (cloud-init's crawler depends on it).
+  const keyed = await launch(a, undefined, undefined, 'imds-key');
+  assert.equal((await until('metadata of the keyed instance', async () => {
+    const r = await imds(keyed.InstanceId!, 'GET', '/latest/meta-data/public-keys/');
+    return r.status ? r : undefined;
+  }, 30_000, 250)).body, '0=imds-key');
+  assert.match((await imds(keyed.InstanceId!, 'GET', '/latest/meta-data/public-keys/0/openssh-key')).body, /^ssh-/);
+
+  // The AWS SDK's own IMDS client (IMDSv2: token first), run in the instance's network namespace.
+  const sdk = `import { MetadataService } from '@aws-sdk/ec2-metadata-service';
+    const ms = new MetadataService({ endpoint: 'http://169.254.169.254', retries: 0 });
+    console.log(JSON.stringify([await ms.request('/latest/meta-data/instance-id', {}), await ms.request('/latest/meta-data/placement/region', {})]));`;
+  const { stdout } = await execFileP('ip', ['netns', 'exec', netnsName(id), process.execPath, '--input-type=module', '-e', sdk], { cwd: process.cwd() });
+  assert.deepEqual(JSON.parse(stdout), [id, 'us-east-1']);
 
   await a.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: id, HttpTokens: 'required' }));
   assert.equal((await imds(id, 'GET', '/latest/meta-data/instance-id')).status, 401);
   assert.equal((await imds(id, 'GET', '/latest/meta-data/instance-id', withToken)).status, 200);
   await a.send(new ModifyInstanceMetadataOptionsCommand({ InstanceId: id, HttpEndpoint: 'disabled' }));
   assert.equal((await imds(id, 'GET', '/latest/meta-data/instance-id', withToken)).status, 0, 'nothing answers at 169.254.169.254');
-  await a.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
+  await a.send(new TerminateInstancesCommand({ InstanceIds: [id, keyed.InstanceId!] }));
 });

@@ -15,6 +15,9 @@ export async function doctor(): Promise<number> {
   const problems = await new RuncDriver({ stateDir: join(tmpdir(), 'kiln-doctor') }).check();
   if (!(await has('busybox', ['true']))) problems.push('busybox is missing: the minimal catalog image is built from it (apt-get install busybox-static).');
   if (!(await has('openssl', ['version']))) problems.push('openssl is missing: `npm run bench` uses it as its hashing baseline (apt-get install openssl).');
+  if (!(await has('mmdebstrap', ['--version']))) {
+    problems.push('mmdebstrap is missing: the Debian 12 catalog image is built with it from the Debian archive (apt-get install mmdebstrap; or kiln serve --no-debian).');
+  }
   const awsCli = await has('/usr/bin/aws');
   if (problems.length === 0) {
     console.log('kiln doctor: this host can run instances.');

@@ -95,7 +95,8 @@ export function imdsHandler(ctx: Context, identify = (ip: string) => instanceAtA
       const ip = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
       const d = await identify(ip);
       if (!d || d.attrs.metadataOptions.httpEndpoint !== 'enabled') return send(404, 'Not Found');
-      const url = new URL(req.url ?? '/', 'http://169.254.169.254');
+      // Repeated slashes are one, as EC2's service takes them (the SDK's IMDS client sends //latest/...).
+      const url = new URL((req.url ?? '/').replace(/\/{2,}/g, '/'), 'http://169.254.169.254');
       const now = Date.now();
       for (const [t, v] of tokens) if (v.expires <= now) tokens.delete(t);
       if (url.pathname === '/latest/api/token') {

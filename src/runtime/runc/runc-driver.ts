@@ -33,7 +33,6 @@ const POLL_MS = 20;
 /** How often watchExits looks for instances whose init exited. */
 const EXIT_POLL_MS = 500;
 
-
 export class RuncDriver implements RuntimeDriver {
   readonly name = 'runc';
   private readonly stateDir: string;
@@ -81,9 +80,18 @@ export class RuncDriver implements RuntimeDriver {
     return [...problems, ...await this.net.check()];
   }
 
-  /** Security groups: the instance's namespace's firewall, replaced at once (serialised with its lifecycle). */
+  /**
+   * Security groups: the instance's namespace's firewall, replaced at once (serialised with its lifecycle),
+   * and kept in spec.json, so that a reboot (from inside, or reboot()) comes up with these rules.
+   */
   firewall(id: string, rules: Firewall): Promise<void> {
-    return this.serial.run(id, () => this.net.firewall(id, rules));
+    validateId(id);
+    return this.serial.run(id, async () => {
+      await this.net.firewall(id, rules);
+      const b = this.bundle(id);
+      const spec = await readSpec(b, id).catch(() => undefined);
+      if (spec?.network) await writeSpec(b, { ...spec, network: { ...spec.network, firewall: rules } });
+    });
   }
 
   start(spec: InstanceSpec): Promise<void> {
@@ -388,4 +396,3 @@ export class RuncDriver implements RuntimeDriver {
     return bundleAt(this.stateDir, id);
   }
 }
-
