@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import {
-  AuthorizeSecurityGroupIngressCommand, CreateKeyPairCommand, CreateSecurityGroupCommand, CreateVolumeCommand, DescribeVolumesCommand,
+  AuthorizeSecurityGroupIngressCommand, CreateKeyPairCommand, CreateSecurityGroupCommand, StopInstancesCommand,
   CreateImageCommand, DescribeImagesCommand, DescribeInstancesCommand, GetConsoleOutputCommand, RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
@@ -115,20 +115,14 @@ async function debianLaunch(ec2: EC2Client, imageId: string, paths: Paths, work:
   await until('ssh', () => run('ssh', ['-i', key, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes',
     '-o', 'ConnectTimeout=1', '-o', 'LogLevel=ERROR', `admin@${inst.PrivateIpAddress}`, 'true']).then(() => true), 120_000, 50);
   const sshMs = performance.now() - t0;
+  // The baseline runs over a copy of this instance's root volume, taken once it is stopped.
+  await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+  await until('stopped', async () => (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })))
+    .Reservations![0].Instances![0].State!.Name === 'stopped', 120_000, 100);
+  const bareMs = await bareRunc(paths.volume(inst.BlockDeviceMappings![0].Ebs!.VolumeId!), work);
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
-  await until('terminated', async () => (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] })))
-    .Reservations![0].Instances![0].State!.Name === 'terminated', 120_000, 100);
-  // The launched volume is gone with the instance: the baseline runs over the image restored once more.
-  const vol = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: inst.Placement!.AvailabilityZone, SnapshotId: await rootSnapshot(ec2, imageId) }));
-  await until('volume', async () => (await ec2.send(new DescribeVolumesCommand({ VolumeIds: [vol.VolumeId!] }))).Volumes![0].State === 'available', 120_000, 50);
-  const bareMs = await bareRunc(paths.volume(vol.VolumeId!), work);
   row('Debian RunInstances (to running)', runningMs, 'bare runc run, same rootfs', bareMs);
   row('Debian RunInstances (to SSH login)', sshMs, 'bare runc run, same rootfs', bareMs);
-}
-
-async function rootSnapshot(ec2: EC2Client, imageId: string): Promise<string> {
-  const img = (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images![0];
-  return img.BlockDeviceMappings![0].Ebs!.SnapshotId!;
 }
 
 let bundles = 0;

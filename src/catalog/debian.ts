@@ -60,7 +60,7 @@ export async function ensureDebianImage(ctx: Context, opts: DebianImageOptions, 
   const building = [...mine.filter((i) => i.state !== 'available' && i.name === name)];
   for (const region of missing) building.push(await registerPending(ctx, name, region));
   for (const img of building) await setProgress(ctx, img, 'waiting to start', 0);
-  ctx.log(`kiln: building the Debian 12 image ${name} in the background (the first build on a host downloads ~100 MB from the Debian archive)`);
+  ctx.log(`kiln: building the Debian 12 image ${name} in the background (from the cache in ${opts.cacheDir} when it has one; else mmdebstrap downloads about 100 MB of packages from the Debian archive)`);
   ctx.tasks.start(`build ${name}`, () => build(ctx, opts, building, signal));
 }
 
