@@ -56,9 +56,12 @@ export interface KilnProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** `args`: more `kiln serve` arguments; by default no Debian image (most tests do not need its build). */
+/**
+ * `args`: more `kiln serve` arguments; by default no Debian image (most tests do not need its build).
+ * Never NAT: no test's instance may reach beyond the host.
+ */
 export async function spawnKiln(dataDir: string, args = ['--no-debian']): Promise<KilnProcess> {
-  const proc = spawn(process.execPath, ['bin/kiln.js', 'serve', '--port', '0', '--data', dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['bin/kiln.js', 'serve', '--port', '0', '--data', dataDir, '--no-nat', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
   proc.stderr!.on('data', (c: Buffer) => { out += c.toString(); });

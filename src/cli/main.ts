@@ -18,6 +18,7 @@ const USAGE = `usage:
       [--cache DIR] [--no-debian]                      host cache of built images (env KILN_CACHE_DIR, default
                                                        /var/cache/kiln); no Debian 12 catalog image (only the minimal
                                                        one). KILN_DEBIAN_MIRROR: a mirror URL or apt sources file
+      [--no-nat]                                       instances do not reach beyond the host (env KILN_NAT=off)
   kiln doctor                                          say what this host lacks to run instances
   kiln accounts create|list|show|rotate-key|delete-key accounts and access keys (admin API; kiln accounts help)
   kiln marketplace publish|products|subscribe|unsubscribe|subscriptions|usage
@@ -28,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const { values } = parseArgs({ args: rest, options: {
-        host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, cache: { type: 'string' }, 'no-debian': { type: 'boolean' },
+        host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, cache: { type: 'string' }, 'no-debian': { type: 'boolean' }, 'no-nat': { type: 'boolean' },
       } });
       const port = Number(values.port ?? process.env.KILN_PORT ?? 4747);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -38,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
       await serve({
         host: values.host ?? process.env.KILN_HOST ?? '127.0.0.1', port,
         dataDir: resolve(values.data ?? process.env.KILN_DATA_DIR ?? '.kiln'),
+        nat: !values['no-nat'] && process.env.KILN_NAT !== 'off',
         debian: values['no-debian'] ? false : {
           cacheDir: resolve(values.cache ?? process.env.KILN_CACHE_DIR ?? DEFAULT_CACHE_DIR),
           ...(process.env.KILN_DEBIAN_MIRROR ? { mirror: process.env.KILN_DEBIAN_MIRROR } : {}),

@@ -41,6 +41,8 @@ export interface AppOptions {
   blocks?: BlockStore;
   /** The Debian 12 catalog image, built in the background once ready; absent or false: none (`kiln serve` asks for it). */
   debian?: DebianImageOptions | false;
+  /** Instances reach the outside through NAT (masquerade) on the host; off unless asked (`kiln serve` asks). */
+  nat?: boolean;
 }
 
 /** Where built root filesystems are cached, for every data directory on the host. */
@@ -62,7 +64,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const ctx: Context = {
     store, paths, log, blocks,
     pruner: new Pruner(blocks, () => store.blockMaps.liveHashes(), log),
-    runtime: opts.runtime ?? new RuncDriver({ stateDir: paths.runtime }),
+    runtime: opts.runtime ?? new RuncDriver({ stateDir: paths.runtime, nat: opts.nat }),
     regions: opts.regions ?? DEFAULT_REGIONS,
     tasks: new Tasks(log),
     locks: new KeyedMutex(),
@@ -86,7 +88,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     await rm(paths.tmp, { recursive: true, force: true });
     await failInterruptedCaptures(ctx);
     await reconcileInstances(ctx);
-    imds = await startMetadataService(ctx);
+    imds = await startMetadataService(ctx, !!opts.nat);
     // From now on a shutdown from inside an instance is seen as it happens.
     unwatch = ctx.runtime.watchExits?.((id) => ctx.tasks.start(`guest exit ${id}`, () => guestExited(ctx, id)));
     await ensureMinimalImage(ctx).catch((err: Error) =>
@@ -124,9 +126,9 @@ async function ensureDefaultAccount(ctx: Context): Promise<void> {
  * instance's 169.254.169.254 pointed at it (its port is new at each start).
  * Without it (no root, no ip) instances have no metadata service; the rest works.
  */
-async function startMetadataService(ctx: Context): Promise<Imds | undefined> {
+async function startMetadataService(ctx: Context, nat: boolean): Promise<Imds | undefined> {
   try {
-    await new HostNetwork().ensureLocalAddress(VPC_ROUTER);
+    await new HostNetwork({ nat }).ensureLocalAddress(VPC_ROUTER);
     const imds = await startImds(ctx, VPC_ROUTER);
     ctx.metadataEndpoint = { address: VPC_ROUTER, port: imds.port };
     const owners = new Map((await ctx.store.instances.list()).filter((i) => i.state === 'running').map((i) => [`${i.account}/${i.region}`, i]));

@@ -29,18 +29,53 @@ import type { Firewall, NetworkAttachment } from '../runtime.js';
 import { firewallTable } from './firewall.js';
 import { exec, findExecutable, HostCommandError } from '../runc/host.js';
 
+/** How instances reach beyond their VPC. */
+export interface NatOptions {
+  /** Masquerade what instances send out of the host (not to another VPC), as a NAT gateway does; nothing comes in unasked. */
+  nat: boolean;
+  /**
+   * Kiln itself turned the host's IPv4 forwarding on (it was off): then the
+   * host forwards nothing that is not an instance's, as before.
+   */
+  forwardingIsKilns: boolean;
+}
+
 /**
  * The `inet kiln` table, applied whole with `nft -f` (atomic: made if absent,
  * emptied, filled): for each Kiln bridge, traffic in from it may not leave by
  * another Kiln bridge. (Where br_netfilter is loaded, traffic bridged within
  * one VPC passes this hook too, in and out of the same bridge: it is kept.)
+ * With NAT: what instances send elsewhere leaves masqueraded as the host, and
+ * from elsewhere only replies reach them.
  */
-function nftTable(bridges: string[], local: string[]): string {
-  const rules = bridges.map((br) => `    iifname "${br}" oifname "kb-*" oifname != "${br}" drop`).join('\n');
+export function nftTable(bridges: string[], local: string[], nat: NatOptions = { nat: false, forwardingIsKilns: false }): string {
+  const forward = bridges.map((br) => `    iifname "${br}" oifname "kb-*" oifname != "${br}" drop`);
+  if (nat.nat) {
+    forward.push('    oifname "kb-*" iifname != "kb-*" ct state established,related accept', '    oifname "kb-*" iifname != "kb-*" drop');
+    if (nat.forwardingIsKilns) forward.push('    iifname != "kb-*" oifname != "kb-*" drop');
+  }
   const guard = local.map((a) => `    ip daddr ${a} iifname != "lo" iifname != "kb-*" drop`).join('\n');
-  return `table inet kiln {}\nflush table inet kiln\ntable inet kiln {\n  chain forward {\n    type filter hook forward priority filter; policy accept;\n${rules}\n  }\n`
-    + `  chain input {\n    type filter hook input priority filter; policy accept;\n${guard}\n  }\n}\n`;
+  const postrouting = nat.nat
+    ? '  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n    iifname "kb-*" oifname != "kb-*" oifname != "kiln-md" masquerade\n  }\n'
+    : '';
+  return `table inet kiln {}\nflush table inet kiln\ntable inet kiln {\n  chain forward {\n    type filter hook forward priority filter; policy accept;\n${forward.join('\n')}\n  }\n`
+    + `  chain input {\n    type filter hook input priority filter; policy accept;\n${guard}\n  }\n${postrouting}}\n`;
 }
+
+/**
+ * The resolver lines of a resolv.conf that make sense inside an instance: its
+ * nameservers but the loopback ones (the instance's loopback is its own),
+ * and search/options. Empty when nothing but loopback nameservers is left.
+ */
+export function resolverLines(text: string): string[] {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => /^(nameserver|search|domain|options)\s/.test(l));
+  const servers = lines.filter((l) => /^nameserver\s/.test(l) && !/^nameserver\s+(127\.|::1$)/.test(l));
+  return servers.length ? lines.filter((l) => !/^nameserver\s/.test(l) || servers.includes(l)) : [];
+}
+
+/** Where Kiln notes that it turned IPv4 forwarding on (a tmpfs: gone at reboot, as the setting is). */
+const FORWARDING_MARK = '/run/kiln/ip-forward-enabled-by-kiln';
+const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
 const hex = (s: string, n: number) => createHash('sha256').update(s).digest('hex').slice(0, n);
 
@@ -51,6 +86,8 @@ const vethName = (instanceId: string): string => `kv${hex(instanceId, 10)}`;
 const peerName = (instanceId: string): string => `kp${hex(instanceId, 10)}`;
 
 export class HostNetwork {
+  /** Instances reach the outside through NAT (masquerade) on the host. */
+  constructor(private readonly opts: { nat?: boolean } = {}) {}
   private ipPath?: string;
   private nftPath?: string;
   private readonly bridges = new KeyedMutex();
@@ -94,6 +131,22 @@ export class HostNetwork {
       await revert.run();
       throw err;
     }
+  }
+
+  /**
+   * What an instance's /etc/resolv.conf says when it can reach the outside
+   * (NAT): the host's own nameservers, or, behind systemd-resolved's stub,
+   * its upstream ones. Undefined without NAT or when the host has none an
+   * instance could reach.
+   */
+  async resolvConf(): Promise<string | undefined> {
+    if (!this.opts.nat) return undefined;
+    const { readFile } = await import('node:fs/promises');
+    for (const file of ['/etc/resolv.conf', '/run/systemd/resolve/resolv.conf']) {
+      const lines = resolverLines(await readFile(file, 'utf8').catch(() => ''));
+      if (lines.length) return `# written by Kiln from the host's resolvers\n${lines.join('\n')}\n`;
+    }
+    return undefined;
   }
 
   /** Replaces the firewall of the instance's namespace (atomically); a no-op when it has no namespace. */
@@ -171,7 +224,8 @@ export class HostNetwork {
     // Addresses only instances may reach: the ones on kiln-md (the metadata listener's).
     const md = await this.ip(['-4', '-o', 'addr', 'show', 'dev', 'kiln-md']).catch(() => '');
     const local = [...md.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!);
-    await execInput(this.nftPath, ['-f', '-'], nftTable(bridges, local));
+    const nat = { nat: !!this.opts.nat, forwardingIsKilns: this.opts.nat ? await ensureForwarding() : false };
+    await execInput(this.nftPath, ['-f', '-'], nftTable(bridges, local, nat));
     this.tableWritten = true;
   }
 
@@ -184,6 +238,20 @@ export class HostNetwork {
   private async ip(args: string[]): Promise<string> {
     return exec(await this.ipTool(), args);
   }
+}
+
+/**
+ * Turns the host's IPv4 forwarding on for NAT, noting when it was Kiln that
+ * did (so the table keeps the host from forwarding anything else). Whether
+ * forwarding is Kiln's doing.
+ */
+async function ensureForwarding(): Promise<boolean> {
+  const { mkdir, readFile, writeFile } = await import('node:fs/promises');
+  if ((await readFile(IP_FORWARD, 'utf8')).trim() === '1') return readFile(FORWARDING_MARK).then(() => true, () => false);
+  await mkdir('/run/kiln', { recursive: true });
+  await writeFile(FORWARDING_MARK, `IPv4 forwarding turned on by Kiln (pid ${process.pid}) for instance NAT\n`);
+  await writeFile(IP_FORWARD, '1\n');
+  return true;
 }
 
 /** Runs a command with `input` on its stdin. */

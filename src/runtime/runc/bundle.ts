@@ -16,6 +16,7 @@
  *                      and mount propagation carries it into the running instance
  *   <id>/runc.log      runc's own log of the create step (its error text on failure)
  *   <id>/exit          how init ended (`exited N` / `signal N`), written by the shim
+ *   <id>/resolv.conf   with NAT: the instance's /etc/resolv.conf (the host's resolvers), bind-mounted
  *
  * A bundle exists exactly while its instance is started; stop removes it.
  */
@@ -49,6 +50,8 @@ export interface Bundle {
   runcLog: string;
   /** Written by libexec/kiln-shim.py when init ends: `exited N` or `signal N`. */
   exit: string;
+  /** The instance's /etc/resolv.conf, when it gets one. */
+  resolvConf: string;
 }
 
 /** Where the bundle of instance `id` lives under `stateDir` (nothing is created). */
@@ -56,7 +59,7 @@ export function bundleAt(stateDir: string, id: string): Bundle {
   const dir = join(stateDir, id);
   return {
     dir, rootfs: join(dir, 'rootfs'), meta: join(dir, 'meta'), volumes: join(dir, 'mnt'),
-    config: join(dir, 'config.json'), spec: join(dir, 'spec.json'), runcLog: join(dir, 'runc.log'), exit: join(dir, 'exit'),
+    config: join(dir, 'config.json'), spec: join(dir, 'spec.json'), runcLog: join(dir, 'runc.log'), exit: join(dir, 'exit'), resolvConf: join(dir, 'resolv.conf'),
   };
 }
 
@@ -91,13 +94,15 @@ export function rootVolume(spec: InstanceSpec): VolumeAttachment {
 }
 
 /** Writes the metadata files, spec.json and config.json of a bundle whose directories may not exist yet. */
-export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: CgroupLayout): Promise<void> {
+export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: CgroupLayout, resolvConf?: string): Promise<void> {
   await mkdir(b.meta, { recursive: true });
   for (const [name, content] of Object.entries(spec.metadata)) {
     await writeFile(join(b.meta, name), content, { mode: 0o644 });
   }
   await writeFile(b.spec, encodeSpec(spec), { mode: 0o600 });
-  await writeFile(b.config, JSON.stringify(ociConfig(spec, b.meta, b.volumes, cgroups), null, 2));
+  if (resolvConf !== undefined) await writeFile(b.resolvConf, resolvConf, { mode: 0o644 });
+  const config = ociConfig(spec, b.meta, b.volumes, cgroups, resolvConf !== undefined ? b.resolvConf : undefined);
+  await writeFile(b.config, JSON.stringify(config, null, 2));
 }
 
 /** Replaces spec.json atomically: a crash leaves the old spec or the new one, never half of one. */

@@ -48,7 +48,7 @@ const CPU_PERIOD_US = 100_000;
  * metadata dir is `metaDir` and volumes dir is `volumesDir` (a shared mount
  * on the host, see the driver).
  */
-export function ociConfig(spec: InstanceSpec, metaDir: string, volumesDir: string, cgroups: CgroupLayout): Record<string, unknown> {
+export function ociConfig(spec: InstanceSpec, metaDir: string, volumesDir: string, cgroups: CgroupLayout, resolvConf?: string): Record<string, unknown> {
   return {
     ociVersion: '1.0.2-dev',
     process: {
@@ -66,7 +66,11 @@ export function ociConfig(spec: InstanceSpec, metaDir: string, volumesDir: strin
     },
     root: { path: 'rootfs', readonly: false },
     hostname: spec.hostname ?? spec.id,
-    mounts: [...mounts(spec, metaDir, volumesDir, cgroups.version === 2 ? 'rw' : 'ro'), ...cgroupMounts(spec.id, cgroups)],
+    mounts: [
+      ...mounts(spec, metaDir, volumesDir, cgroups.version === 2 ? 'rw' : 'ro'), ...cgroupMounts(spec.id, cgroups),
+      // The resolvers an instance that reaches the outside uses (as Docker gives a container its own file).
+      ...(resolvConf ? [{ destination: '/etc/resolv.conf', type: 'bind', source: resolvConf, options: ['bind', 'rw', 'nosuid', 'nodev', 'noexec'] }] : []),
+    ],
     linux: {
       cgroupsPath: cgroupPath(spec.id),
       resources: {

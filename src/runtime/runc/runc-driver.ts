@@ -23,7 +23,7 @@ import type { CgroupLayout } from './oci-config.js';
 import { cgroupLayout, exec, exists, findExecutable, HostCommandError, isExecutable, isNotExist, mountAt, TOOLS } from './host.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { BundleMounts } from './mounts.js';
-import { createThroughShim, GUEST_REBOOT, initEnd, stopSignal } from './shim.js';
+import { createThroughShim, GUEST_REBOOT, hasPlainResolvConf, initEnd, stopSignal } from './shim.js';
 import { HostNetwork } from '../net/host-network.js';
 
 export { HostCommandError } from './host.js';
@@ -41,7 +41,7 @@ export class RuncDriver implements RuntimeDriver {
   private readonly toolPaths = new Map<Tool, string>();
   private readonly serial = new KeyedMutex();
   private readonly mounts = new BundleMounts((tool) => this.tool(tool));
-  private readonly net = new HostNetwork();
+  private readonly net: HostNetwork;
   private readonly exitListeners = new Set<(id: string) => void>();
   /** Ids inside this driver's own start, stop or reboot: an exit seen there is not the guest's doing. */
   private readonly busy = new Set<string>();
@@ -53,9 +53,11 @@ export class RuncDriver implements RuntimeDriver {
 
   /**
    * `stateDir` holds the bundles and runc's state; two drivers over the same
-   * stateDir see the same instances. `runcPath` overrides the runc found on PATH.
+   * stateDir see the same instances. `runcPath` overrides the runc found on PATH;
+   * `nat`: instances reach the outside through NAT on the host.
    */
-  constructor(opts: { stateDir: string; runcPath?: string }) {
+  constructor(opts: { stateDir: string; runcPath?: string; nat?: boolean }) {
+    this.net = new HostNetwork({ nat: opts.nat });
     this.stateDir = resolve(opts.stateDir);
     this.runcRoot = join(this.stateDir, 'runc');
     this.runcPath = opts.runcPath;
@@ -215,7 +217,7 @@ export class RuncDriver implements RuntimeDriver {
       // A reboot from inside is the driver's to finish: the machine comes up again over the same volumes.
       const exited = await this.serial.run(id, async () => {
         if ((await this.container(id))?.status !== 'stopped') return false;
-        if (!await this.rebootedFromInside(id)) return true;
+        if (await initEnd(this.bundle(id).exit) !== GUEST_REBOOT) return true;
         return this.busyWith(id, async () => {
           const spec = await readSpec(this.bundle(id), id);
           await this.stopNow(id, 0);
@@ -230,11 +232,6 @@ export class RuncDriver implements RuntimeDriver {
         try { listener(id); } catch { /* the listener's own to report */ }
       }
     }
-  }
-
-  /** Whether the shim saw init end the way reboot(2) ends it. */
-  private async rebootedFromInside(id: string): Promise<boolean> {
-    return (await initEnd(this.bundle(id).exit)) === GUEST_REBOOT;
   }
 
   private cgroups(): Promise<CgroupLayout> {
@@ -276,7 +273,8 @@ export class RuncDriver implements RuntimeDriver {
         revert.add(() => this.net.disconnect(spec.id));
         await this.net.connect(spec.id, spec.network);
       }
-      await writeBundle(spec, b, await this.cgroups());
+      const resolvConf = spec.network && await hasPlainResolvConf(b.rootfs) ? await this.net.resolvConf() : undefined;
+      await writeBundle(spec, b, await this.cgroups(), resolvConf);
       revert.add(() => this.deleteContainer(spec.id));
       await this.createContainer(spec, b);
       if (!spec.network) await this.loopbackUp(spec.id);

@@ -2,10 +2,10 @@
  * The instance's shim (libexec/kiln-shim.py): `runc create` run through it,
  * so that the console pty is copied to the console log and init's end is
  * recorded, by a process that outlives the server. And what init's end and
- * the instance's own init say about stopping it.
+ * the guest's root filesystem say about stopping it and its resolver file.
  */
 import { spawn } from 'node:child_process';
-import { readFile, readlink, rm } from 'node:fs/promises';
+import { lstat, readFile, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HostCommandError, runcLogErrors } from './host.js';
@@ -53,4 +53,9 @@ export async function stopSignal(rootfs: string): Promise<string> {
   // /sbin/init of a systemd distribution is a symlink to .../systemd (read, never followed out of the rootfs).
   const target = await readlink(join(rootfs, 'sbin/init')).catch(() => '');
   return /(^|\/)systemd$/.test(target) ? SYSTEMD_HALT : 'TERM';
+}
+
+/** Whether the guest's /etc/resolv.conf is a plain file or absent (a symlink means the image manages it: Kiln leaves it). */
+export async function hasPlainResolvConf(rootfs: string): Promise<boolean> {
+  return lstat(join(rootfs, 'etc/resolv.conf')).then((st) => st.isFile(), () => true);
 }
