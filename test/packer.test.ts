@@ -35,7 +35,7 @@ import {
   DescribeKeyPairsCommand, DescribeSecurityGroupsCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client,
   RunInstancesCommand, TerminateInstancesCommand, waitUntilInstanceRunning, waitUntilInstanceTerminated,
 } from '@aws-sdk/client-ec2';
-import { VPC_ROUTER } from '../src/services/network/network.js';
+import { DEFAULT_VPC_CIDR, VpcRange } from '../src/services/network/network.js';
 import type { KilnProcess } from './harness.js';
 import { spawnKiln, until } from './harness.js';
 import { skipOrFail, skipUnless } from './skips.js';
@@ -44,7 +44,7 @@ const execFileP = promisify(execFile);
 const TEMPLATE = join(dirname(fileURLToPath(import.meta.url)), 'packer', 'debian-service.json');
 const PACKER = '/usr/bin/packer';
 /** The host reaches instances from the VPC router's address on their bridge (runtime/net/host-network.ts). */
-const HOST_CIDR = `${VPC_ROUTER}/32`;
+const HOST_CIDR = `${new VpcRange(DEFAULT_VPC_CIDR).router}/32`;
 
 /** Why this host cannot run the test, or false when it can. */
 async function missing(): Promise<string | false> {

@@ -19,6 +19,7 @@ const USAGE = `usage:
                                                        /var/cache/kiln); no Debian 12 catalog image (only the minimal
                                                        one). KILN_DEBIAN_MIRROR: a mirror URL or apt sources file
       [--no-nat]                                       instances do not reach beyond the host (env KILN_NAT=off)
+      [--vpc-cidr 172.31.0.0/16]                       every default VPC's range, a private /16 (env KILN_VPC_CIDR)
   kiln doctor                                          say what this host lacks to run instances
   kiln accounts create|list|show|rotate-key|delete-key accounts and access keys (admin API; kiln accounts help)
   kiln marketplace publish|products|subscribe|unsubscribe|subscriptions|usage
@@ -29,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const { values } = parseArgs({ args: rest, options: {
-        host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, cache: { type: 'string' }, 'no-debian': { type: 'boolean' }, 'no-nat': { type: 'boolean' },
+        host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, cache: { type: 'string' }, 'no-debian': { type: 'boolean' }, 'no-nat': { type: 'boolean' }, 'vpc-cidr': { type: 'string' },
       } });
       const port = Number(values.port ?? process.env.KILN_PORT ?? 4747);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -40,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
         host: values.host ?? process.env.KILN_HOST ?? '127.0.0.1', port,
         dataDir: resolve(values.data ?? process.env.KILN_DATA_DIR ?? '.kiln'),
         nat: !values['no-nat'] && process.env.KILN_NAT !== 'off',
+        vpcCidr: values['vpc-cidr'] ?? process.env.KILN_VPC_CIDR,
         debian: values['no-debian'] ? false : {
           cacheDir: resolve(values.cache ?? process.env.KILN_CACHE_DIR ?? DEFAULT_CACHE_DIR),
           ...(process.env.KILN_DEBIAN_MIRROR ? { mirror: process.env.KILN_DEBIAN_MIRROR } : {}),

@@ -23,7 +23,7 @@ import { meterInstance } from '../services/marketplace/marketplace.js';
 import { Pruner } from '../blocks/prune.js';
 import { enforce } from '../services/network/security-groups.js';
 import { HostNetwork } from '../runtime/net/host-network.js';
-import { VPC_ROUTER } from '../services/network/network.js';
+import { vpcRange } from '../services/network/network.js';
 import type { Imds } from './imds.js';
 import { startImds } from './imds.js';
 
@@ -43,6 +43,8 @@ export interface AppOptions {
   debian?: DebianImageOptions | false;
   /** Instances reach the outside through NAT (masquerade) on the host; off unless asked (`kiln serve` asks). */
   nat?: boolean;
+  /** The range of every default VPC, a private /16 (default AWS's 172.31.0.0/16). */
+  vpcCidr?: string;
 }
 
 /** Where built root filesystems are cached, for every data directory on the host. */
@@ -69,7 +71,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
     tasks: new Tasks(log),
     locks: new KeyedMutex(),
     instanceStateListeners: [],
+    vpcCidr: opts.vpcCidr,
   };
+  // A bad range stops the start here, with the reason.
+  try { vpcRange(ctx); } catch (err) { await store.close(); throw new Error(`kiln: ${(err as Error).message}`); }
   // Marketplace instance-hours follow each instance into and out of 'running'.
   ctx.instanceStateListeners.push((inst) => meterInstance(ctx, inst));
   // Security groups that reference a group follow its members as they come and go.
@@ -128,9 +133,10 @@ async function ensureDefaultAccount(ctx: Context): Promise<void> {
  */
 async function startMetadataService(ctx: Context, nat: boolean): Promise<Imds | undefined> {
   try {
-    await new HostNetwork({ nat }).ensureLocalAddress(VPC_ROUTER);
-    const imds = await startImds(ctx, VPC_ROUTER);
-    ctx.metadataEndpoint = { address: VPC_ROUTER, port: imds.port };
+    const router = vpcRange(ctx).router;
+    await new HostNetwork({ nat }).ensureLocalAddress(router);
+    const imds = await startImds(ctx, router);
+    ctx.metadataEndpoint = { address: router, port: imds.port };
     const owners = new Map((await ctx.store.instances.list()).filter((i) => i.state === 'running').map((i) => [`${i.account}/${i.region}`, i]));
     for (const inst of owners.values()) await enforce(ctx, inst);
     return imds;

@@ -10,8 +10,9 @@ import type {
   DescribeVpcsResult, NetworkInterface, Subnet, Vpc } from '@aws-sdk/client-ec2';
 import type { Caller, Context } from '../../services/core/context.js';
 import { describeInstances } from '../../services/instances/instances.js';
-import type { DefaultSubnet } from '../../services/network/network.js';
-import { defaultSubnets, defaultVpc, derivedId, macAddress, privateDnsName, zoneId } from '../../services/network/network.js';
+import { defaultSubnetsInUse } from '../../services/instances/instance-attributes.js';
+import type { DefaultSubnet, VpcRange } from '../../services/network/network.js';
+import { defaultVpc, derivedId, macAddress, privateDnsName, vpcRange, zoneId } from '../../services/network/network.js';
 import { ApiError } from '../errors.js';
 import type { FilterFields } from '../filters.js';
 import { applyFilters } from '../filters.js';
@@ -39,8 +40,8 @@ const VPC_FILTERS: FilterFields<Vpc> = {
   'state': (v) => v.State,
 };
 
-function sdkVpc(caller: Caller): Vpc {
-  const v = defaultVpc(caller);
+function sdkVpc(caller: Caller, range: VpcRange): Vpc {
+  const v = defaultVpc(caller, range);
   return {
     VpcId: v.vpcId, CidrBlock: v.cidr, State: 'available', DhcpOptionsId: v.dhcpOptionsId, InstanceTenancy: 'default', IsDefault: true,
     OwnerId: caller.account, Ipv6CidrBlockAssociationSet: [], BlockPublicAccessStates: { InternetGatewayBlockMode: 'off' },
@@ -48,8 +49,8 @@ function sdkVpc(caller: Caller): Vpc {
   };
 }
 
-export const describeVpcs: Handler<DescribeVpcsRequest, DescribeVpcsResult> = async (_ctx, caller, input) => {
-  const vpcs = pick([sdkVpc(caller)], input.VpcIds, (v) => v.VpcId!, 'InvalidVpcID.NotFound', 'vpc ID');
+export const describeVpcs: Handler<DescribeVpcsRequest, DescribeVpcsResult> = async (ctx, caller, input) => {
+  const vpcs = pick([sdkVpc(caller, vpcRange(ctx))], input.VpcIds, (v) => v.VpcId!, 'InvalidVpcID.NotFound', 'vpc ID');
   const page = paginate(applyFilters(vpcs, input.Filters, VPC_FILTERS, () => []), 'vpcs', input.MaxResults, input.NextToken, { min: 5, max: 1000 });
   return { Vpcs: page.items, NextToken: page.nextToken };
 };
@@ -83,8 +84,7 @@ function sdkSubnet(s: DefaultSubnet, used: number): Subnet {
 }
 
 export const describeSubnets: Handler<DescribeSubnetsRequest, DescribeSubnetsResult> = async (ctx, caller, input) => {
-  const enis = await interfaces(ctx, caller);
-  const subnets = defaultSubnets(caller).map((s) => sdkSubnet(s, enis.filter((e) => e.SubnetId === s.subnetId).length));
+  const subnets = (await defaultSubnetsInUse(ctx, caller)).map(({ subnet, used }) => sdkSubnet(subnet, used));
   const named = pick(subnets, input.SubnetIds, (s) => s.SubnetId!, 'InvalidSubnetID.NotFound', 'subnet ID');
   const page = paginate(applyFilters(named, input.Filters, SUBNET_FILTERS, () => []), 'subnets', input.MaxResults, input.NextToken, { min: 5, max: 1000 });
   return { Subnets: page.items, NextToken: page.nextToken };

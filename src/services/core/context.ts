@@ -41,6 +41,8 @@ export interface Context {
   locks: KeyedMutex;
   /** Where instances' 169.254.169.254 is served on the host, once the metadata listener runs (server/imds.ts). */
   metadataEndpoint?: { address: string; port: number };
+  /** The range of every default VPC on this host, a private /16 (absent: AWS's 172.31.0.0/16; services/network/network.ts). */
+  vpcCidr?: string;
   /** Told of every instance state change, after it is stored (marketplace metering listens). */
   instanceStateListeners: Array<(inst: InstanceRecord) => Promise<void>>;
   log(msg: string): void;

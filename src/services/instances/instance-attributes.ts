@@ -15,8 +15,8 @@ import { availabilityZones } from '../core/context.js';
 import { Invalid, InvalidState } from '../core/errors.js';
 import { architecturesOf, INSTANCE_TYPES, knownInstanceType, MAX_USER_DATA_BYTES, userDataTooLong } from './instance-types.js';
 import type { InstanceRecord, Owned } from '../../model/records.js';
-import type { DefaultSubnet } from '../network/network.js';
-import { defaultSecurityGroup, defaultSubnets, derivedId, inSubnet, nextFreeAddress, subnetForZone } from '../network/network.js';
+import type { DefaultSubnet, VpcRange } from '../network/network.js';
+import { defaultSecurityGroup, defaultSubnets, derivedId, inSubnet, nextFreeAddress, subnetForZone, vpcRange } from '../network/network.js';
 import type { CpuCredits, InstanceAttributesRecord, MetadataOptions } from '../../model/extra-records.js';
 import { visibleInstances } from './lookup.js';
 import { enforce, resolveGroupIds } from '../network/security-groups.js';
@@ -68,20 +68,20 @@ export async function prepareLaunch(ctx: Context, caller: Caller, instanceType: 
     if ((await addressesInUse(ctx, retry)).has(opts.privateIp)) throw new Invalid('InvalidIPAddress.InUse', `Address ${opts.privateIp} is in use.`);
   }
   const groups = await resolveGroupIds(ctx, caller, opts.securityGroupIds, opts.securityGroupNames);
-  return launchDefaults(caller, instanceType, opts, groups);
+  return launchDefaults(vpcRange(ctx), caller, instanceType, opts, groups);
 }
 
-function launchDefaults(caller: Caller, instanceType: string, opts: LaunchOptions, securityGroupIds: string[]): PreparedLaunch {
+function launchDefaults(range: VpcRange, caller: Caller, instanceType: string, opts: LaunchOptions, securityGroupIds: string[]): PreparedLaunch {
   let subnet: DefaultSubnet | undefined;
   if (opts.subnetId) {
-    subnet = defaultSubnets(caller).find((s) => s.subnetId === opts.subnetId);
+    subnet = defaultSubnets(caller, range).find((s) => s.subnetId === opts.subnetId);
     if (!subnet) throw new Invalid('InvalidSubnetID.NotFound', `The subnet ID '${opts.subnetId}' does not exist`);
     if (opts.availabilityZone && opts.availabilityZone !== subnet.availabilityZone) {
       throw new Invalid('InvalidParameterCombination', `Subnet ${subnet.subnetId} is in ${subnet.availabilityZone}, not ${opts.availabilityZone}`);
     }
   }
   if (opts.privateIp !== undefined) {
-    const s = subnet ?? subnetForZone(caller, opts.availabilityZone || availabilityZones(caller.region)[0]!);
+    const s = subnet ?? subnetForZone(caller, opts.availabilityZone || availabilityZones(caller.region)[0]!, range);
     if (!s || !inSubnet(s, opts.privateIp)) {
       throw new Invalid('InvalidParameterValue', `Address ${opts.privateIp} does not fall within the subnet's address range`);
     }
@@ -156,12 +156,13 @@ export async function ensureAttributes(ctx: Context, inst: InstanceRecord, launc
   return ctx.store.transaction(async () => {
     const again = await attributeStore(ctx).get(inst.id);
     if (again && !launch) return again;
-    const subnet = launch?.subnet ?? subnetForZone(owner, inst.availabilityZone) ?? defaultSubnets(owner)[0]!;
+    const range = vpcRange(ctx);
+    const subnet = launch?.subnet ?? subnetForZone(owner, inst.availabilityZone, range) ?? defaultSubnets(owner, range)[0]!;
     const used = await addressesInUse(ctx, (i) => i.id === inst.id);
     if (launch?.privateIp && used.has(launch.privateIp)) {
       throw new Invalid('InvalidIPAddress.InUse', `Address ${launch.privateIp} is in use.`);
     }
-    const prepared = launch ?? launchDefaults(owner, inst.instanceType, {}, [defaultSecurityGroup(owner).groupId]);
+    const prepared = launch ?? launchDefaults(range, owner, inst.instanceType, {}, [defaultSecurityGroup(owner).groupId]);
     const rec: InstanceAttributesRecord = {
       id: inst.id, account: inst.account, region: inst.region, subnetId: subnet.subnetId,
       privateIp: launch?.privateIp ?? nextFreeAddress(subnet, used), securityGroupIds: prepared.securityGroupIds,
@@ -173,9 +174,17 @@ export async function ensureAttributes(ctx: Context, inst: InstanceRecord, launc
   });
 }
 
+/** The caller's default subnets (in the server's VPC range), each with how many of its addresses instances hold. */
+export async function defaultSubnetsInUse(ctx: Context, caller: Caller): Promise<Array<{ subnet: DefaultSubnet; used: number }>> {
+  const live = new Set((await ctx.store.instances.list({ account: caller.account, region: caller.region }))
+    .filter((i) => i.state !== 'terminated').map((i) => i.id));
+  const held = (await attributeStore(ctx).list()).filter((r) => live.has(r.id)).map((r) => r.subnetId);
+  return defaultSubnets(caller, vpcRange(ctx)).map((subnet) => ({ subnet, used: held.filter((id) => id === subnet.subnetId).length }));
+}
+
 /**
  * Private addresses held by instances that are not terminated, on the whole
- * host: every account's default VPC is 172.31.0.0/16, as on AWS, and an
+ * host: every account's default VPC has the same range (AWS's 172.31.0.0/16 by default), and an
  * address is given once across them, so the host can route each to its VPC.
  */
 async function addressesInUse(ctx: Context, except: (i: InstanceRecord) => boolean = () => false): Promise<Set<string>> {

@@ -16,7 +16,7 @@ import { deleteVolume, growFilesystem } from '../volumes/volumes.js';
 import { checkProtection, ensureAttributes } from './instance-attributes.js';
 import { knownInstanceType } from './instance-types.js';
 import { visibleInstances } from './lookup.js';
-import { defaultVpc, macAddress, privateDnsName, VPC_PREFIX_LENGTH, VPC_ROUTER } from '../network/network.js';
+import { defaultVpc, macAddress, privateDnsName, vpcRange } from '../network/network.js';
 import { firewallOf, securityGroups } from '../network/security-groups.js';
 
 export { liveInstanceCount, visibleInstances } from './lookup.js';
@@ -94,7 +94,7 @@ export async function instanceSpec(ctx: Context, instanceId: string): Promise<In
   await mkdir(ctx.paths.consoles, { recursive: true });
   const attrs = await ensureAttributes(ctx, inst);
   const network = {
-    vpcId: defaultVpc(inst).vpcId, ip: attrs.privateIp, prefixLength: VPC_PREFIX_LENGTH, gateway: VPC_ROUTER,
+    vpcId: defaultVpc(inst).vpcId, ip: attrs.privateIp, prefixLength: vpcRange(ctx).prefixLength, gateway: vpcRange(ctx).router,
     mac: macAddress(attrs.networkInterfaceId), firewall: await firewallOf(ctx, attrs),
   };
   metadata['local-ipv4'] = attrs.privateIp;

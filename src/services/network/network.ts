@@ -1,25 +1,55 @@
 /**
  * The network an instance sits in, as AWS's default VPC shapes it: one
- * default VPC per account and region (172.31.0.0/16), one default subnet per
- * availability zone (a /20 each), one `default` security group. Kiln does not
+ * default VPC per account and region (172.31.0.0/16 unless the server's VPC
+ * range setting names another private /16, for a host whose own networks use
+ * AWS's range), one default subnet per availability zone (a /20 each), one
+ * `default` security group. Kiln does not
  * create VPCs; these exist implicitly, with ids derived from the account and
  * region so they are stable across restarts and the same in every answer.
  * Instances get a private address in their subnet, kept on the instance's
  * attribute record (services/instance-attributes.ts).
  */
 import { createHash } from 'node:crypto';
-import type { Caller } from '../core/context.js';
+import type { Caller, Context } from '../core/context.js';
 import { availabilityZones } from '../core/context.js';
+import { Invalid } from '../core/errors.js';
 
-export const VPC_CIDR = '172.31.0.0/16';
-/** The VPC router's address (AWS: the subnet's base + 1); the host holds it on the VPC's bridge. */
-export const VPC_ROUTER = '172.31.0.1';
-export const VPC_PREFIX_LENGTH = 16;
+/** AWS's default VPC range. */
+export const DEFAULT_VPC_CIDR = '172.31.0.0/16';
+
+/** The range every default VPC on this host has: a private /16. */
+export class VpcRange {
+  /** The first two octets ("172.31"). */
+  readonly base: string;
+  readonly prefixLength = 16;
+  constructor(readonly cidr: string = DEFAULT_VPC_CIDR) {
+    const m = /^(\d{1,3})\.(\d{1,3})\.0\.0\/16$/.exec(cidr);
+    const [a, b] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+    const isPrivate = a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+    if (!m || b > 255 || !isPrivate) {
+      throw new Invalid('InvalidParameterValue', `the VPC range must be a private /16 such as 172.31.0.0/16 or 10.99.0.0/16, not '${cidr}'`);
+    }
+    this.base = `${a}.${b}`;
+  }
+
+  /** The VPC router's address (AWS: the base + 1); the host holds it on the VPC's bridge. */
+  get router(): string { return `${this.base}.0.1`; }
+}
+
+const ranges = new Map<string, VpcRange>();
+/** The server's VPC range (Context.vpcCidr, else AWS's). */
+export function vpcRange(ctx: Pick<Context, 'vpcCidr'>): VpcRange {
+  const cidr = ctx.vpcCidr ?? DEFAULT_VPC_CIDR;
+  let r = ranges.get(cidr);
+  if (!r) ranges.set(cidr, r = new VpcRange(cidr));
+  return r;
+}
+const DEFAULT_RANGE = new VpcRange();
 
 export interface DefaultVpc { vpcId: string; cidr: string; dhcpOptionsId: string; account: string; region: string }
 export interface DefaultSubnet {
   subnetId: string; vpcId: string; availabilityZone: string; cidr: string; account: string; region: string;
-  /** Index of the zone in the region (0 for ...a): the subnet is 172.31.(16*index).0/20. */
+  /** Index of the zone in the region (0 for ...a): the subnet is <base>.(16*index).0/20. */
   index: number;
 }
 export interface DefaultSecurityGroup { groupId: string; groupName: string; description: string; vpcId: string; account: string }
@@ -29,23 +59,24 @@ export function derivedId(prefix: string, ...parts: string[]): string {
   return `${prefix}-${createHash('sha256').update([prefix, ...parts].join('/')).digest('hex').slice(0, 17)}`;
 }
 
-export function defaultVpc(owner: Caller): DefaultVpc {
+/** The default VPC (its id depends only on the owner; its range is the server's). */
+export function defaultVpc(owner: Caller, range: VpcRange = DEFAULT_RANGE): DefaultVpc {
   return {
-    vpcId: derivedId('vpc', owner.account, owner.region), cidr: VPC_CIDR,
+    vpcId: derivedId('vpc', owner.account, owner.region), cidr: range.cidr,
     dhcpOptionsId: derivedId('dopt', owner.account, owner.region), account: owner.account, region: owner.region,
   };
 }
 
-export function defaultSubnets(owner: Caller): DefaultSubnet[] {
+export function defaultSubnets(owner: Caller, range: VpcRange = DEFAULT_RANGE): DefaultSubnet[] {
   const vpcId = defaultVpc(owner).vpcId;
   return availabilityZones(owner.region).map((az, index) => ({
     subnetId: derivedId('subnet', owner.account, az), vpcId, availabilityZone: az,
-    cidr: `172.31.${16 * index}.0/20`, account: owner.account, region: owner.region, index,
+    cidr: `${range.base}.${16 * index}.0/20`, account: owner.account, region: owner.region, index,
   }));
 }
 
-export function subnetForZone(owner: Caller, availabilityZone: string): DefaultSubnet | undefined {
-  return defaultSubnets(owner).find((s) => s.availabilityZone === availabilityZone);
+export function subnetForZone(owner: Caller, availabilityZone: string, range: VpcRange = DEFAULT_RANGE): DefaultSubnet | undefined {
+  return defaultSubnets(owner, range).find((s) => s.availabilityZone === availabilityZone);
 }
 
 export function defaultSecurityGroup(owner: Caller): DefaultSecurityGroup {
@@ -70,9 +101,12 @@ export function zoneId(region: string, index: number): string {
 const FIRST_HOST = 4;
 const LAST_HOST = 4096 - 2;
 
+/** The first two octets of the subnet's range. */
+const baseOf = (subnet: DefaultSubnet) => subnet.cidr.split('.').slice(0, 2).join('.');
+
 export function addressAt(subnet: DefaultSubnet, host: number): string {
   const third = 16 * subnet.index + Math.floor(host / 256);
-  return `172.31.${third}.${host % 256}`;
+  return `${baseOf(subnet)}.${third}.${host % 256}`;
 }
 
 /** The lowest free address of the subnet, given the addresses in use. */
@@ -86,10 +120,10 @@ export function nextFreeAddress(subnet: DefaultSubnet, used: Set<string>): strin
 
 /** Whether `ip` is a usable host address of the subnet. */
 export function inSubnet(subnet: DefaultSubnet, ip: string): boolean {
-  const m = /^172\.31\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (!m) return false;
-  const host = (Number(m[1]) - 16 * subnet.index) * 256 + Number(m[2]);
-  return Number(m[2]) < 256 && host >= FIRST_HOST && host <= LAST_HOST;
+  const m = /^(\d{1,3}\.\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  if (!m || m[1] !== baseOf(subnet) || Number(m[3]) > 255) return false;
+  const host = (Number(m[2]) - 16 * subnet.index) * 256 + Number(m[3]);
+  return host >= FIRST_HOST && host <= LAST_HOST;
 }
 
 /** AWS's private DNS name for an address: ip-172-31-0-4.ec2.internal in us-east-1, REGION.compute.internal elsewhere. */
