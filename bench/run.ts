@@ -47,7 +47,8 @@ echo "fill-done $(du -sm /data | cut -f1) MiB"
 `;
 
 async function main(): Promise<void> {
-  const kiln = await startKiln({ debian: { cacheDir: process.env.KILN_CACHE_DIR ?? DEFAULT_CACHE_DIR } });
+  const kiln = await startKiln({ debian: { cacheDir: process.env.KILN_CACHE_DIR ?? DEFAULT_CACHE_DIR }, pool: process.env.KILN_POOL === 'copy' ? 'copy' : 'auto' });
+  console.log(`volume pool: ${kiln.app.ctx.pool.mode} (${kiln.app.ctx.pool.reason}); KILN_POOL=copy measures full restores\n`);
   const ec2 = kiln.client();
   const work = await mkdtemp(join(tmpdir(), 'kiln-bench-'));
   try {

@@ -10,10 +10,10 @@ cd "$(dirname "$0")/.."
 # (namespaces, veth, bridges) and nftables keeps VPCs apart;
 # openssh-client's ssh-keygen checks, in the tests, the key pairs Kiln makes, and its ssh logs in to
 # instances; python3 runs each instance's console shim (libexec/kiln-shim.py); mmdebstrap builds the
-# Debian 12 image from Debian's archive; python3-boto3 runs the boto3 story test and packer (HashiCorp
+# Debian 12 image from Debian's archive; xfsprogs makes the XFS volume pool (reflink clones); python3-boto3 runs the boto3 story test and packer (HashiCorp
 # Packer 1.6.6, amazon-ebs builder) the Packer story (terraform is not in Debian's archive: the
 # Terraform story needs it on PATH).
-PACKAGES="runc e2fsprogs util-linux mount busybox-static openssl awscli iproute2 nftables openssh-client python3 mmdebstrap python3-boto3 packer"
+PACKAGES="runc e2fsprogs util-linux mount busybox-static openssl awscli iproute2 nftables openssh-client python3 mmdebstrap xfsprogs python3-boto3 packer"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -39,7 +39,7 @@ before(async () => {
   if (skip) return;
   dataDir = join(await tmp(), 'data');
   kilnHome = await tmp();
-  server = spawn(process.execPath, ['bin/kiln.js', 'serve', '--port', '0', '--data', dataDir, '--no-debian', '--no-nat'],
+  server = spawn(process.execPath, ['bin/kiln.js', 'serve', '--port', '0', '--data', dataDir, '--no-debian', '--no-nat', '--pool', 'copy'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KILN_HOME: kilnHome } });
   server.stdout!.on('data', (c: Buffer) => { printed += c.toString(); });
   server.stderr!.on('data', (c: Buffer) => { printed += c.toString(); });

@@ -41,6 +41,7 @@ export async function startKiln(opts: Partial<AppOptions> = {}): Promise<Kiln> {
       await new Promise<void>((res) => server.close(() => res()));
       await stopAllInstances(app);
       await app.close();
+      await app.ctx.pool.release();
       if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
@@ -58,10 +59,11 @@ export interface KilnProcess {
 
 /**
  * `args`: more `kiln serve` arguments; by default no Debian image (most tests do not need its build).
- * Never NAT: no test's instance may reach beyond the host.
+ * Never NAT: no test's instance may reach beyond the host. The copy pool: a loop-mounted pool would outlive the
+ * process (as it must for a user's instances) and its data directory (test/pool.test.ts tests the pool).
  */
 export async function spawnKiln(dataDir: string, args = ['--no-debian']): Promise<KilnProcess> {
-  const proc = spawn(process.execPath, ['bin/kiln.js', 'serve', '--port', '0', '--data', dataDir, '--no-nat', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['bin/kiln.js', 'serve', '--port', '0', '--data', dataDir, '--no-nat', '--pool', 'copy', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
   proc.stderr!.on('data', (c: Buffer) => { out += c.toString(); });

@@ -46,7 +46,7 @@ const tmp = tempDirs('kiln-marketplace-cli-');
 before(async () => {
   if (skip) return;
   dataDir = join(await tmp(), 'data');
-  server = spawn(process.execPath, ['bin/kiln.js', 'serve', '--port', '0', '--data', dataDir, '--no-debian', '--no-nat'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  server = spawn(process.execPath, ['bin/kiln.js', 'serve', '--port', '0', '--data', dataDir, '--no-debian', '--no-nat', '--pool', 'copy'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let printed = '';
   server.stdout!.on('data', (c: Buffer) => { printed += c.toString(); });
   server.stderr!.on('data', (c: Buffer) => { printed += c.toString(); });

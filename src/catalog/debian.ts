@@ -108,8 +108,10 @@ async function build(ctx: Context, opts: DebianImageOptions, images: ImageRecord
     ctx.log(`kiln: Debian 12 image: ${what} (${percent}%)`);
     for (const img of images) await setProgress(ctx, img, what, percent);
   };
-  await mkdir(ctx.paths.tmp, { recursive: true });
-  const work = await mkdtemp(join(ctx.paths.tmp, 'debian-'));
+  // In the pool where it clones: the built volume becomes the snapshots' base, so the first launch is a clone too.
+  const scratch = ctx.pool.stagingDir || ctx.paths.tmp;
+  await mkdir(scratch, { recursive: true });
+  const work = await mkdtemp(join(scratch, 'debian-'));
   try {
     const rootfs = await debianRootfs({
       cacheDir: opts.cacheDir, arch: debianArch(), mirror: opts.mirror, signal,
@@ -132,6 +134,8 @@ async function build(ctx: Context, opts: DebianImageOptions, images: ImageRecord
         }
       });
     });
+    const [first, ...others] = images.map((i) => i.blockDeviceMappings[0].ebs!.snapshotId!);
+    if (await ctx.pool.adopt(first, file)) for (const s of others) await ctx.pool.shareBase(first, s);
     ctx.log(`kiln: catalog image ${images[0].name} available in ${images.map((i) => i.region).join(', ')} (built in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   } catch (err) {
     if (signal.aborted) {

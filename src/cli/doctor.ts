@@ -18,6 +18,9 @@ export async function doctor(): Promise<number> {
   if (!(await has('mmdebstrap', ['--version']))) {
     problems.push('mmdebstrap is missing: the Debian 12 catalog image is built with it from the Debian archive (apt-get install mmdebstrap; or kiln serve --no-debian).');
   }
+  if (!(await has('mkfs.xfs', ['-V']))) {
+    console.log('  note: mkfs.xfs (Debian package xfsprogs) is absent: without a reflink-capable filesystem for the data directory, volumes are copied in full at each launch.');
+  }
   const awsCli = await has('/usr/bin/aws');
   if (problems.length === 0) {
     console.log('kiln doctor: this host can run instances.');

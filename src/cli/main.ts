@@ -20,17 +20,25 @@ const USAGE = `usage:
                                                        one). KILN_DEBIAN_MIRROR: a mirror URL or apt sources file
       [--no-nat]                                       instances do not reach beyond the host (env KILN_NAT=off)
       [--vpc-cidr 172.31.0.0/16]                       every default VPC's range, a private /16 (env KILN_VPC_CIDR)
+      [--pool auto|copy]                               auto: volumes are reflink clones of per-snapshot bases (on
+                                                       XFS/btrfs, or an XFS pool file Kiln makes); copy: restored
+                                                       in full (env KILN_POOL)
   kiln doctor                                          say what this host lacks to run instances
   kiln accounts create|list|show|rotate-key|delete-key accounts and access keys (admin API; kiln accounts help)
   kiln marketplace publish|products|subscribe|unsubscribe|subscriptions|usage
                                                        marketplace products (admin API; kiln marketplace help)`;
+
+function poolMode(mode: string): 'auto' | 'copy' {
+  if (mode !== 'auto' && mode !== 'copy') throw new Error(`--pool must be auto or copy, not '${mode}'`);
+  return mode;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': {
       const { values } = parseArgs({ args: rest, options: {
-        host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, cache: { type: 'string' }, 'no-debian': { type: 'boolean' }, 'no-nat': { type: 'boolean' }, 'vpc-cidr': { type: 'string' },
+        host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, cache: { type: 'string' }, 'no-debian': { type: 'boolean' }, 'no-nat': { type: 'boolean' }, 'vpc-cidr': { type: 'string' }, pool: { type: 'string' },
       } });
       const port = Number(values.port ?? process.env.KILN_PORT ?? 4747);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -42,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
         dataDir: resolve(values.data ?? process.env.KILN_DATA_DIR ?? '.kiln'),
         nat: !values['no-nat'] && process.env.KILN_NAT !== 'off',
         vpcCidr: values['vpc-cidr'] ?? process.env.KILN_VPC_CIDR,
+        pool: poolMode(values.pool ?? process.env.KILN_POOL ?? 'auto'),
         debian: values['no-debian'] ? false : {
           cacheDir: resolve(values.cache ?? process.env.KILN_CACHE_DIR ?? DEFAULT_CACHE_DIR),
           ...(process.env.KILN_DEBIAN_MIRROR ? { mirror: process.env.KILN_DEBIAN_MIRROR } : {}),

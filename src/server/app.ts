@@ -3,6 +3,7 @@
  * data directory, and starts the background work (catalog, reconciliation).
  */
 import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { BlockStore } from '../blocks/blocks.js';
 import { FsBlockStore } from '../blocks/fs/fs-store.js';
 import { removeTempFiles } from '../blocks/volume-io.js';
@@ -21,6 +22,8 @@ import { DEFAULT_ACCOUNT } from '../model/records.js';
 import { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { meterInstance } from '../services/marketplace/marketplace.js';
 import { Pruner } from '../blocks/prune.js';
+import type { PoolOptions } from '../blocks/pool.js';
+import { VolumePool } from '../blocks/pool.js';
 import { enforce } from '../services/network/security-groups.js';
 import { HostNetwork } from '../runtime/net/host-network.js';
 import { vpcRange } from '../services/network/network.js';
@@ -45,6 +48,8 @@ export interface AppOptions {
   nat?: boolean;
   /** The range of every default VPC, a private /16 (default AWS's 172.31.0.0/16). */
   vpcCidr?: string;
+  /** The volume pool: 'auto' clones volumes from per-snapshot bases where it can (`kiln serve`'s default), 'copy' restores them in full. */
+  pool?: PoolOptions['mode'];
 }
 
 /** Where built root filesystems are cached, for every data directory on the host. */
@@ -63,8 +68,11 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const log = opts.log ?? ((m: string) => console.error(m));
   const store = new SqliteStore(paths.db);
   const blocks = opts.blocks ?? await FsBlockStore.open(paths.blocks);
+  // Before anything reads a volume: a loop pool is mounted where the volumes live.
+  const pool = await VolumePool.open(paths.volumes, { mode: opts.pool ?? 'copy', poolFile: paths.poolFile });
+  if (opts.pool === 'auto') log(`kiln: volume pool: ${pool.mode} (${pool.reason})`);
   const ctx: Context = {
-    store, paths, log, blocks,
+    store, paths, log, blocks, pool,
     pruner: new Pruner(blocks, () => store.blockMaps.liveHashes(), log),
     runtime: opts.runtime ?? new RuncDriver({ stateDir: paths.runtime, nat: opts.nat }),
     regions: opts.regions ?? DEFAULT_REGIONS,
@@ -90,6 +98,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     // Temporary files a crash left behind (restores and copies beside volumes; captures and
     // catalog builds in the scratch directory, all of it Kiln's own); nothing is writing them yet.
     await removeTempFiles(paths.volumes);
+    await removeTempFiles(join(paths.volumes, '.bases'));
+    if (pool.stagingDir) await rm(pool.stagingDir, { recursive: true, force: true });
     await rm(paths.tmp, { recursive: true, force: true });
     await failInterruptedCaptures(ctx);
     await reconcileInstances(ctx);

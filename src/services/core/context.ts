@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { BlockStore } from '../../blocks/blocks.js';
 import type { Pruner } from '../../blocks/prune.js';
+import type { VolumePool } from '../../blocks/pool.js';
 import type { RuntimeDriver } from '../../runtime/runtime.js';
 import type { InstanceRecord } from '../../model/records.js';
 import type { Store } from '../../store/store.js';
@@ -22,6 +23,8 @@ export class Paths {
   get consoles() { return join(this.dataDir, 'console'); }
   get tmp() { return join(this.dataDir, 'tmp'); }
   get catalog() { return join(this.dataDir, 'catalog'); }
+  /** The XFS pool file a loop-mounted volume pool lives in (blocks/pool.ts). */
+  get poolFile() { return join(this.dataDir, 'volumes.xfs'); }
   volume(id: string) { return join(this.volumes, `${id}.img`); }
   console(instanceId: string) { return join(this.consoles, `${instanceId}.log`); }
 }
@@ -32,6 +35,8 @@ export interface Context {
   blocks: BlockStore;
   /** Garbage collection of blocks: snapshot builds hold it, deletes request it. */
   pruner: Pruner;
+  /** Where volume files live, and how a volume is made from a snapshot (a reflink clone of its base, or a full restore). */
+  pool: VolumePool;
   runtime: RuntimeDriver;
   paths: Paths;
   /** Regions this server serves; the first is the default. */

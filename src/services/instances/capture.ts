@@ -1,7 +1,6 @@
 /** CreateImage: an image of an instance's volumes, captured at one point in time. */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { copySparse } from '../../blocks/volume-io.js';
 import type { MappingRequest } from '../images/block-mappings.js';
 import { applyOverrides, mappingSnapshots, validateMappings } from '../images/block-mappings.js';
 import type { Caller, Context } from '../core/context.js';
@@ -102,9 +101,11 @@ async function attachedVolumes(ctx: Context, inst: InstanceRecord) {
 
 /** Copies the volume files at one point in time, under the instance's lock so no lifecycle action interleaves. */
 async function pointInTimeCopies(ctx: Context, inst: InstanceRecord, vols: VolumeRecord[], noReboot: boolean): Promise<string[]> {
-  await mkdir(ctx.paths.tmp, { recursive: true });
-  const files = vols.map((v) => join(ctx.paths.tmp, `${v.id}-${Date.now()}.capture`));
-  const copyAll = () => Promise.all(vols.map((v, i) => copySparse(ctx.paths.volume(v.id), files[i])));
+  // In the pool where it clones: the copies are instant (the freeze lasts milliseconds) and become the snapshots' bases.
+  const dir = ctx.pool.stagingDir || ctx.paths.tmp;
+  await mkdir(dir, { recursive: true });
+  const files = vols.map((v) => join(dir, `${v.id}-${Date.now()}.capture`));
+  const copyAll = () => Promise.all(vols.map((v, i) => ctx.pool.copy(ctx.paths.volume(v.id), files[i])));
   await ctx.locks.run(inst.id, async () => {
     const live = (await ctx.runtime.state(inst.id)) === 'running';
     if (!live) return void await copyAll();

@@ -57,6 +57,8 @@ export async function completeSnapshot(ctx: Context, snapshotId: string, file: s
       await ctx.store.snapshots.update(snapshotId, (s) => ({
         ...s, state: 'completed', progress: '100%', completionTime: nowIso(), dataBytes: result.changedBlocks * BLOCK_SIZE,
       }));
+      // The copy in the pool holds exactly this snapshot: it becomes its base (volumes of it are clones).
+      await ctx.pool.adopt(snapshotId, file).catch((err: Error) => ctx.log(`kiln: no base for ${snapshotId}: ${err.message}`));
       return map;
     });
   } catch (err) {

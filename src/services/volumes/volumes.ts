@@ -15,7 +15,6 @@ import { mkdir, open, rename, rm, stat, truncate } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BlockMap } from '../../blocks/blocks.js';
-import { copySparse, restoreFile } from '../../blocks/volume-io.js';
 import { syncDir } from '../../blocks/fsync.js';
 import type { Caller, Context } from '../core/context.js';
 import { availabilityZones } from '../core/context.js';
@@ -195,7 +194,7 @@ async function fillVolume(ctx: Context, rec: VolumeRecord, map: BlockMap | undef
   try {
     await mkdir(ctx.paths.volumes, { recursive: true });
     if (map) {
-      await restoreFile(map, ctx.blocks, staging);
+      await ctx.pool.restore(map, ctx.blocks, rec.snapshotId, staging);
       if (rec.size * GiB > map.sizeBytes) await growVolumeFile(staging, rec.size * GiB);
     } else {
       await makeEmptyVolume(staging, rec.size * GiB);
@@ -294,7 +293,7 @@ export async function pointInTimeCopy(ctx: Context, volumeId: string, dst: strin
       const vol = await ctx.store.volumes.get(volumeId);
       if (!vol) throw new NotFound('volume', [volumeId]);
       if (vol.attachment?.instanceId !== instanceId) return undefined; // attached or detached meanwhile: again
-      const copy = () => copySparse(ctx.paths.volume(volumeId), dst);
+      const copy = () => ctx.pool.copy(ctx.paths.volume(volumeId), dst);
       const live = instanceId && (await ctx.runtime.state(instanceId)) === 'running';
       await (live ? ctx.runtime.whileFrozen(instanceId, copy) : copy());
       return vol;
@@ -315,6 +314,8 @@ export async function failInterruptedVolumes(ctx: Context): Promise<void> {
 
 /** Where a snapshot's point-in-time copy of a volume waits to be stored (a name removeTempFiles clears after a crash). */
 export async function snapshotStagingFile(ctx: Context, snapshotId: string): Promise<string> {
-  await mkdir(ctx.paths.tmp, { recursive: true });
-  return join(ctx.paths.tmp, `.${snapshotId}.copy-${randomBytes(6).toString('hex')}`);
+  // In the pool where it clones: the copy is instant and becomes the snapshot's base.
+  const dir = ctx.pool.stagingDir || ctx.paths.tmp;
+  await mkdir(dir, { recursive: true });
+  return join(dir, `.${snapshotId}.copy-${randomBytes(6).toString('hex')}`);
 }

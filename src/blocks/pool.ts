@@ -1,0 +1,257 @@
+/**
+ * The volume pool: where volume files live, on a filesystem that can clone a
+ * file without copying its data (a reflink), so a volume made from a snapshot
+ * costs the same whatever the image's size.
+ *
+ * Modes, found at open:
+ *   reflink   the volumes directory is on a reflink-capable filesystem (XFS
+ *             with reflink=1, btrfs): used as it is.
+ *   xfs-loop  it is not, and Kiln may make one: an XFS filesystem
+ *             (`mkfs.xfs -m reflink=1`) in a sparse pool file in the data
+ *             directory, loop-mounted at the volumes directory (mounted again
+ *             at the next start; it stays mounted while the server is down,
+ *             as instances keep running over its files).
+ *   copy      neither (no xfsprogs, not root, volumes already stored on the
+ *             plain filesystem): every volume is written out in full, as
+ *             before. `reason` says why.
+ *
+ * With reflinks, each snapshot launched on this host has one base file,
+ * `.bases/<snapshot id>.img` beside the volumes: built once from the block
+ * store (every block verified on the way), renamed into place complete,
+ * read-only. A volume from that snapshot is a reflink clone of its base
+ * (`copyFile` with COPYFILE_FICLONE_FORCE), fsynced, renamed into place. A
+ * clone owns its extents once written, and shares the rest by reference
+ * count, so removing a base never touches a volume made from it: bases are
+ * evicted least recently used past a byte budget.
+ */
+import { execFile } from 'node:child_process';
+import { constants } from 'node:fs';
+import { chmod, copyFile, mkdir, open, readdir, readFile, realpath, rename, rm, stat, statfs, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { KeyedMutex } from '../lib/keyed-mutex.js';
+import type { BlockMap, BlockStore } from './blocks.js';
+import { syncDir, syncFile } from './fsync.js';
+import { copySparse, restoreFile } from './volume-io.js';
+
+const run = promisify(execFile);
+
+export type PoolMode = 'reflink' | 'xfs-loop' | 'copy';
+
+export interface PoolOptions {
+  /** 'auto': reflinks where the filesystem has them, else an XFS pool file where Kiln can make one; 'copy': never. */
+  mode: 'auto' | 'copy';
+  /** The pool file (xfs-loop), e.g. <data>/volumes.xfs. */
+  poolFile: string;
+  /** The pool file's size (sparse: only what is written takes space). Default: 90% of the free space, at most 1 TiB. */
+  sizeGiB?: number;
+  /** Bytes the base files may take before the least recently used go. Default 16 GiB. */
+  baseBudgetBytes?: number;
+}
+
+const GIB = 1024 ** 3;
+const BASES = '.bases';
+const PROBE = '.reflink-probe';
+
+export class VolumePool {
+  private readonly bases = new KeyedMutex();
+
+  private constructor(
+    /** The volumes directory. */
+    readonly dir: string,
+    readonly mode: PoolMode,
+    /** Why the mode is what it is (for `kiln doctor`, the log and the bench). */
+    readonly reason: string,
+    private readonly budget: number,
+  ) {}
+
+  /** Finds (or, in auto mode, makes) the pool for the volumes directory `dir`. */
+  static async open(dir: string, opts: PoolOptions): Promise<VolumePool> {
+    await mkdir(dir, { recursive: true });
+    const budget = opts.baseBudgetBytes ?? 16 * GIB;
+    if (opts.mode === 'copy') return new VolumePool(dir, 'copy', 'reflink clones are off (pool mode copy)', budget);
+    if (await mountedAt(dir) === opts.poolFile) return new VolumePool(dir, 'xfs-loop', `XFS pool ${opts.poolFile}, mounted`, budget);
+    if (await canReflink(dir)) return new VolumePool(dir, 'reflink', `${dir} is on a reflink-capable filesystem`, budget);
+    const why = await makeLoopPool(dir, opts).catch((err: Error) => err.message);
+    if (why) return new VolumePool(dir, 'copy', why, budget);
+    return new VolumePool(dir, 'xfs-loop', `XFS pool ${opts.poolFile}, loop-mounted at ${dir}`, budget);
+  }
+
+  get clones(): boolean {
+    return this.mode !== 'copy';
+  }
+
+  /**
+   * Writes the volume of `map` at `dst` (a temporary name the caller renames):
+   * a clone of the snapshot's base where the pool clones, else a full restore.
+   */
+  async restore(map: BlockMap, store: BlockStore, snapshotId: string | undefined, dst: string): Promise<'clone' | 'copy'> {
+    if (!this.clones || !snapshotId) {
+      await restoreFile(map, store, dst);
+      return 'copy';
+    }
+    const base = await this.base(snapshotId, map, store);
+    await copyFile(base, dst, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+    await chmod(dst, 0o644);
+    await syncFile(dst);
+    return 'clone';
+  }
+
+  /** The snapshot's base file, built now if this host has none (one build per snapshot at a time). */
+  async base(snapshotId: string, map: BlockMap, store: BlockStore): Promise<string> {
+    if (!/^snap-[0-9a-f]+$/.test(snapshotId)) throw new Error(`invalid snapshot id for a base file: ${snapshotId}`);
+    const file = join(this.dir, BASES, `${snapshotId}.img`);
+    return this.bases.run(snapshotId, async () => {
+      const now = new Date();
+      if (await stat(file).then(() => true, () => false)) {
+        await utimes(file, now, now); // most recently used
+        return file;
+      }
+      await mkdir(join(this.dir, BASES), { recursive: true });
+      await restoreFile(map, store, file); // verified block by block; complete or absent under this name
+      await chmod(file, 0o444);
+      await this.evict(file);
+      return file;
+    });
+  }
+
+  /** Removes the least recently used bases until they fit the budget; never `keep`. */
+  private async evict(keep: string): Promise<void> {
+    const dir = join(this.dir, BASES);
+    const bases = await Promise.all((await readdir(dir)).filter((n) => n.endsWith('.img')).map(async (n) => {
+      const st = await stat(join(dir, n));
+      return { file: join(dir, n), bytes: st.blocks * 512, used: st.mtimeMs };
+    }));
+    let total = bases.reduce((a, b) => a + b.bytes, 0);
+    for (const b of bases.sort((x, y) => x.used - y.used)) {
+      if (total <= this.budget) break;
+      if (b.file === keep) continue;
+      await rm(b.file, { force: true });
+      total -= b.bytes;
+    }
+  }
+
+  /**
+   * Where point-in-time copies of volumes are taken (captures, snapshots):
+   * in the pool, so the copy is a clone (instant, whatever the volume's size)
+   * and can become the new snapshot's base. Emptied at each start.
+   */
+  get stagingDir(): string {
+    return this.clones ? join(this.dir, '.staging') : '';
+  }
+
+  /**
+   * A point-in-time copy of the volume file `src` at `dst`: a reflink clone
+   * where the pool clones (no data read or written), else a sparse copy.
+   * The caller keeps `src` still meanwhile (instance stopped or frozen).
+   */
+  async copy(src: string, dst: string): Promise<void> {
+    if (!this.clones) return copySparse(src, dst);
+    await copyFile(src, dst, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+  }
+
+  /**
+   * `file` holds exactly the snapshot's data (it was just stored from it):
+   * it becomes the snapshot's base, so launching the new image is a clone
+   * too. A no-op (false) without clones, or when `file` is on another
+   * filesystem; the caller removes it then.
+   */
+  async adopt(snapshotId: string, file: string): Promise<boolean> {
+    if (!this.clones || !/^snap-[0-9a-f]+$/.test(snapshotId)) return false;
+    const base = join(this.dir, BASES, `${snapshotId}.img`);
+    return this.bases.run(snapshotId, async () => {
+      await mkdir(join(this.dir, BASES), { recursive: true });
+      await chmod(file, 0o444);
+      await syncFile(file).catch(() => undefined);
+      const moved = await rename(file, base).then(() => true, (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EXDEV') return false;
+        throw err;
+      });
+      if (moved) {
+        await syncDir(join(this.dir, BASES));
+        await this.evict(base);
+      }
+      return moved;
+    });
+  }
+
+  /** Gives snapshot `to`, whose data is `from`'s (the same image in another region), a clone of `from`'s base. */
+  async shareBase(from: string, to: string): Promise<boolean> {
+    const src = join(this.dir, BASES, `${from}.img`);
+    if (!this.clones || !(await stat(src).then(() => true, () => false))) return false;
+    await mkdir(this.stagingDir, { recursive: true });
+    const tmp = join(this.stagingDir, `.${to}.share-${process.pid}-${Date.now()}`);
+    await this.copy(src, tmp);
+    return this.adopt(to, tmp).finally(() => rm(tmp, { force: true }));
+  }
+
+  /** The base files there are (snapshot ids), for tests and reports. */
+  async baseSnapshots(): Promise<string[]> {
+    const names = await readdir(join(this.dir, BASES)).catch(() => [] as string[]);
+    return names.filter((n) => n.endsWith('.img')).map((n) => n.slice(0, -4)).sort();
+  }
+
+  /**
+   * Unmounts a loop pool (tests, after their instances are gone). A server
+   * leaves it mounted: instances run over its files while the server is down.
+   */
+  async release(): Promise<void> {
+    if (this.mode === 'xfs-loop') await run('umount', [this.dir]);
+  }
+}
+
+/** Whether files in `dir` can be cloned (FICLONE). */
+async function canReflink(dir: string): Promise<boolean> {
+  const probe = join(dir, PROBE);
+  try {
+    const fh = await open(probe, 'w');
+    await fh.write(Buffer.alloc(4096, 1));
+    await fh.close();
+    await copyFile(probe, `${probe}.clone`, constants.COPYFILE_FICLONE_FORCE);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await rm(probe, { force: true });
+    await rm(`${probe}.clone`, { force: true });
+  }
+}
+
+/** The backing file of the loop device mounted at `dir`, if one is. */
+async function mountedAt(dir: string): Promise<string | undefined> {
+  const real = await realpath(dir).catch(() => dir);
+  const line = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').find((l) => l.split(' ')[4] === real);
+  const majorMinor = line?.split(' ')[2];
+  if (!majorMinor) return undefined;
+  return readFile(`/sys/dev/block/${majorMinor}/loop/backing_file`, 'utf8').then((t) => t.trim(), () => undefined);
+}
+
+/** Makes (first time) and mounts the XFS pool file at `dir`; resolves with why it could not, or undefined. */
+async function makeLoopPool(dir: string, opts: PoolOptions): Promise<string | undefined> {
+  if (process.getuid?.() !== 0) return 'not root: no XFS pool can be mounted';
+  const mkfs = ['/usr/sbin/mkfs.xfs', '/sbin/mkfs.xfs'];
+  const mkfsXfs = (await Promise.all(mkfs.map((p) => stat(p).then(() => p, () => undefined)))).find(Boolean);
+  if (!mkfsXfs) return 'mkfs.xfs is missing: volumes are copied in full (apt-get install xfsprogs for reflink clones)';
+  const exists = await stat(opts.poolFile).then(() => true, () => false);
+  if (!exists) {
+    const entries = (await readdir(dir)).filter((n) => n !== PROBE);
+    if (entries.length) return `${dir} already holds volumes on a filesystem without reflinks: they stay there, copied in full`;
+    const free = await statfs(join(opts.poolFile, '..')).then((s) => s.bavail * s.bsize);
+    const size = opts.sizeGiB ? opts.sizeGiB * GIB : Math.min(1024 * GIB, Math.floor(free * 0.9 / GIB) * GIB);
+    if (size < GIB) return `too little free space for an XFS pool beside ${opts.poolFile}`;
+    const tmp = `${opts.poolFile}.tmp-${process.pid}`;
+    try {
+      const fh = await open(tmp, 'wx', 0o600);
+      await fh.truncate(size);
+      await fh.close();
+      await run(mkfsXfs, ['-q', '-m', 'reflink=1', tmp]);
+      await rename(tmp, opts.poolFile);
+      await syncDir(join(opts.poolFile, '..'));
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+  await run('mount', ['-o', 'loop', opts.poolFile, dir]);
+  return (await canReflink(dir)) ? undefined : `the XFS pool at ${dir} does not clone files`;
+}
