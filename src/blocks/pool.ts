@@ -23,6 +23,13 @@
  * clone owns its extents once written, and shares the rest by reference
  * count, so removing a base never touches a volume made from it: bases are
  * evicted least recently used past a byte budget.
+ *
+ * Captures: the point-in-time copy of a volume is a clone too (`copy`,
+ * instant, so a no-reboot capture freezes the instance for milliseconds);
+ * the blocks that can differ from the volume's parent snapshot are found
+ * from the extents the copy still shares with the parent's base
+ * (`changedSince`, changed-blocks.ts), and only those are read and hashed;
+ * then the copy becomes the new snapshot's base (`adopt`).
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
@@ -33,6 +40,7 @@ import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { BlockMap, BlockStore } from './blocks.js';
 import { syncDir, syncFile } from './fsync.js';
 import { copySparse, restoreFile } from './volume-io.js';
+import { changedBlocks } from './changed-blocks.js';
 
 const run = promisify(execFile);
 
@@ -173,6 +181,20 @@ export class VolumePool {
       }
       return moved;
     });
+  }
+
+  /**
+   * The blocks of `file` (a point-in-time copy of a volume cloned from the
+   * base of `parent`, whose data is `parentSize` bytes) that may differ
+   * from that snapshot, from the extents the two share; undefined when this
+   * host has no such base or cannot tell (then every block is read).
+   */
+  async changedSince(parent: string, file: string, parentSize: number): Promise<Set<number> | undefined> {
+    if (!this.clones || !/^snap-[0-9a-f]+$/.test(parent)) return undefined;
+    const base = join(this.dir, BASES, `${parent}.img`);
+    const size = await stat(file).then((s) => s.size, () => -1);
+    if (size < 0 || !(await stat(base).then(() => true, () => false))) return undefined;
+    return changedBlocks(file, base, size, parentSize);
   }
 
   /** Gives snapshot `to`, whose data is `from`'s (the same image in another region), a clone of `from`'s base. */

@@ -36,6 +36,12 @@ export interface SnapshotOptions {
    * filefrag is missing or unsupported there, the whole file is read.
    */
   skipHoles?: boolean;
+  /**
+   * With `parent`: the only blocks that can differ from the parent's
+   * (changed-blocks.ts finds them from the extents the file shares with the
+   * parent's base). The others take the parent's blocks without being read.
+   */
+  changed?: Set<number>;
 }
 
 export type SnapshotResult = BlockMap & {
@@ -59,8 +65,15 @@ export async function snapshotFile(path: string, store: BlockStore, opts: Snapsh
     const { size } = await fh.stat();
     const count = Math.ceil(size / BLOCK_SIZE);
     const found: Array<BlockHash | undefined> = new Array(count);
+    const reused = opts.changed && opts.parent ? new Map(opts.parent.blocks.filter(([i]) => i < count && !opts.changed!.has(i))) : undefined;
+    for (const [index, hash] of reused ?? []) {
+      // A block taken from the parent must still be stored (the parent may have been swept since).
+      if (await store.has(hash)) found[index] = hash;
+      else opts.changed!.add(index);
+    }
     // Through /proc, filefrag maps the very file we have open even if `path` is replaced meanwhile.
-    const todo = (opts.skipHoles ?? true) ? await blocksWithData(`/proc/${process.pid}/fd/${fh.fd}`, size) : undefined;
+    const todo = reused ? [...opts.changed!].filter((i) => i < count).sort((a, b) => a - b)
+      : (opts.skipHoles ?? true) ? await blocksWithData(`/proc/${process.pid}/fd/${fh.fd}`, size) : undefined;
     await inLanes(todo?.length ?? count, () => Buffer.allocUnsafeSlow(BLOCK_SIZE), async (i, buf) => {
       const index = todo ? todo[i] : i;
       const len = Math.min(BLOCK_SIZE, size - index * BLOCK_SIZE);

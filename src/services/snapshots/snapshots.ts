@@ -51,7 +51,9 @@ export async function completeSnapshot(ctx: Context, snapshotId: string, file: s
   try {
     return await ctx.pruner.hold(async () => {
       const parent = parentSnapshotId ? await ctx.store.blockMaps.get(parentSnapshotId) : undefined;
-      const result = await snapshotFile(file, ctx.blocks, { parent });
+      // In the pool, only the blocks whose extents the copy no longer shares with the parent's base are read.
+      const changed = parent ? await ctx.pool.changedSince(parentSnapshotId!, file, parent.sizeBytes) : undefined;
+      const result = await snapshotFile(file, ctx.blocks, { parent, changed });
       const map: BlockMap = { sizeBytes: result.sizeBytes, blocks: result.blocks };
       await ctx.store.blockMaps.put(snapshotId, map);
       await ctx.store.snapshots.update(snapshotId, (s) => ({
