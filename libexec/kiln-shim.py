@@ -26,6 +26,7 @@ import signal
 import socket
 import sys
 import tempfile
+import time
 
 PR_SET_CHILD_SUBREAPER = 36
 TIOCGPTPEER = 0x5441
@@ -94,8 +95,12 @@ def main() -> None:
     os.close(w)
     if code != 0 or master is None or master < 0:
         sys.exit(1)
-    peer = libc.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY)  # noqa: F841 (held open)
+    peer = libc.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY)  # held open
     log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    if peer < 0:
+        # A kernel without TIOCGPTPEER (< 4.13): the master reports a hang-up whenever no slave is
+        # open, so the loop below must not spin on it.
+        os.write(log, b'kiln-shim: cannot hold the console open; console output may be lost between writes\n')
     os.set_blocking(master, False)
 
     def drain() -> None:
@@ -122,6 +127,8 @@ def main() -> None:
             poller.poll()
         except InterruptedError:
             pass
+        if peer < 0:
+            time.sleep(0.05)
         drain()
         try:
             os.read(wake_r, 512)

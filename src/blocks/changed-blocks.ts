@@ -10,6 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { BLOCK_SIZE } from './blocks.js';
 
@@ -30,10 +31,14 @@ export async function fileExtents(path: string): Promise<Extent[] | undefined> {
   }
   if (!/ extents? found\s*$/.test(out)) return undefined;
   const rows = [...out.matchAll(/^\s*\d+:\s*(\d+)\.\.\s*(\d+):\s*(\d+)\.\.\s*(\d+):\s*(\d+):\s*(?:\d+:)?\s*(\S*)\s*$/gm)];
+  // Fail closed: every extent line must parse, and "no extents" must mean the file has no data at all
+  // (filefrag falls back to FIBMAP without a word where FIEMAP fails, and FIBMAP knows nothing of reflinks).
+  if ((out.match(/^\s*\d+:/gm) ?? []).length !== rows.length) return undefined;
+  if (!rows.length && (await stat(path).then((s) => s.blocks, () => 1)) > 0) return undefined;
   if (rows.length && !/\blast\b/.test(rows[rows.length - 1][6])) return undefined;
   return rows.map(([, ls, le, ps, , , flags]) => ({
     logical: Number(ls), physical: Number(ps), length: Number(le) - Number(ls) + 1,
-    exact: !/delalloc|unknown_loc|inline|encoded|not_aligned|data_inline|encrypted/.test(flags),
+    exact: !/delalloc|unknown_loc|inline|encoded|not_aligned|data_inline|encrypted|merged/.test(flags),
     unwritten: /unwritten/.test(flags),
   }));
 }

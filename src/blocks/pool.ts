@@ -80,7 +80,12 @@ export class VolumePool {
     if (opts.mode === 'copy') return new VolumePool(dir, 'copy', 'reflink clones are off (pool mode copy)', budget);
     if (await mountedAt(dir) === opts.poolFile) return new VolumePool(dir, 'xfs-loop', `XFS pool ${opts.poolFile}, mounted`, budget);
     if (await canReflink(dir)) return new VolumePool(dir, 'reflink', `${dir} is on a reflink-capable filesystem`, budget);
-    const why = await makeLoopPool(dir, opts).catch((err: Error) => err.message);
+    // A pool file that exists but does not mount stops the start: its volumes are in it.
+    const poolExists = await stat(opts.poolFile).then(() => true, () => false);
+    const why = await makeLoopPool(dir, opts).catch((err: Error) => {
+      if (poolExists) throw new Error(`the volume pool ${opts.poolFile} holds this server's volumes but does not mount at ${dir}: ${err.message}`);
+      return err.message;
+    });
     if (why) return new VolumePool(dir, 'copy', why, budget);
     return new VolumePool(dir, 'xfs-loop', `XFS pool ${opts.poolFile}, loop-mounted at ${dir}`, budget);
   }
@@ -98,8 +103,15 @@ export class VolumePool {
       await restoreFile(map, store, dst);
       return 'copy';
     }
-    const base = await this.base(snapshotId, map, store);
-    await copyFile(base, dst, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE);
+    // A concurrent build of another snapshot's base may evict this one between the two steps: once more, then.
+    for (let attempt = 0; ; attempt++) {
+      const base = await this.base(snapshotId, map, store);
+      const cloned = await copyFile(base, dst, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE_FORCE).then(() => true, (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT' || attempt > 0) throw err;
+        return false;
+      });
+      if (cloned) break;
+    }
     await chmod(dst, 0o644);
     await syncFile(dst);
     return 'clone';
@@ -207,6 +219,12 @@ export class VolumePool {
     return this.adopt(to, tmp).finally(() => rm(tmp, { force: true }));
   }
 
+  /** Removes the snapshot's base (its data changed, or it is deleted); volumes cloned from it keep theirs. */
+  async forget(snapshotId: string): Promise<void> {
+    if (!/^snap-[0-9a-f]+$/.test(snapshotId)) return;
+    await this.bases.run(snapshotId, () => rm(join(this.dir, BASES, `${snapshotId}.img`), { force: true }));
+  }
+
   /** The base files there are (snapshot ids), for tests and reports. */
   async baseSnapshots(): Promise<string[]> {
     const names = await readdir(join(this.dir, BASES)).catch(() => [] as string[]);
@@ -274,6 +292,7 @@ async function makeLoopPool(dir: string, opts: PoolOptions): Promise<string | un
       throw err;
     }
   }
-  await run('mount', ['-o', 'loop', opts.poolFile, dir]);
+  // discard: space XFS frees (deleted volumes, TRIM inside instances) goes back to the host's filesystem.
+  await run('mount', ['-o', 'loop,discard', opts.poolFile, dir]);
   return (await canReflink(dir)) ? undefined : `the XFS pool at ${dir} does not clone files`;
 }

@@ -128,6 +128,7 @@ async function build(ctx: Context, opts: DebianImageOptions, images: ImageRecord
       await ctx.store.transaction(async () => {
         for (const img of images) {
           const snapshotId = img.blockDeviceMappings[0].ebs!.snapshotId!;
+          await ctx.pool.forget(snapshotId); // a base of an earlier build of this snapshot must not outlive its data
           await ctx.store.blockMaps.put(snapshotId, { sizeBytes, blocks });
           await ctx.store.snapshots.update(snapshotId, (s) => ({ ...s, state: 'completed', progress: '100%', completionTime: nowIso(), dataBytes: 0 }));
           await ctx.store.images.update(img.id, (i) => ({ ...i, state: 'available', stateReason: undefined }));
@@ -135,7 +136,9 @@ async function build(ctx: Context, opts: DebianImageOptions, images: ImageRecord
       });
     });
     const [first, ...others] = images.map((i) => i.blockDeviceMappings[0].ebs!.snapshotId!);
-    if (await ctx.pool.adopt(first, file)) for (const s of others) await ctx.pool.shareBase(first, s);
+    // Bases are an optimisation: failing to make them leaves the (available) images as they are.
+    await (async () => { if (await ctx.pool.adopt(first, file)) for (const s of others) await ctx.pool.shareBase(first, s); })()
+      .catch((err: Error) => ctx.log(`kiln: no base for the Debian image's snapshots: ${err.message}`));
     ctx.log(`kiln: catalog image ${images[0].name} available in ${images.map((i) => i.region).join(', ')} (built in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   } catch (err) {
     if (signal.aborted) {

@@ -11,7 +11,10 @@ test('the host table: VPCs apart; with NAT, masquerade out, only replies in, and
   assert.match(nat, /type nat hook postrouting priority srcnat; policy accept;\n\s+iifname "kb-\*" oifname != "kb-\*" oifname != "kiln-md" masquerade/);
   assert.ok(nat.indexOf('ct state established,related accept') < nat.indexOf('oifname "kb-*" iifname != "kb-*" drop'), 'replies pass before new connections are dropped');
   assert.doesNotMatch(nat, /iifname != "kb-\*" oifname != "kb-\*" drop/);
-  assert.match(nftTable([], [], { nat: true, forwardingIsKilns: true }), /iifname != "kb-\*" oifname != "kb-\*" drop/);
+  assert.match(nftTable([], [], { nat: true, forwardingIsKilns: true }), /meta nfproto ipv4 iifname != "kb-\*" oifname != "kb-\*" drop/);
+  // Forwarding Kiln turned on stays guarded after a restart without NAT; link-local is never forwarded.
+  assert.match(nftTable([], [], { nat: false, forwardingIsKilns: true }), /meta nfproto ipv4 iifname != "kb-\*" oifname != "kb-\*" drop/);
+  assert.match(plain, /iifname "kb-\*" ip daddr 169\.254\.0\.0\/16 drop/);
 });
 
 test('the resolver an instance gets: the host\'s nameservers, never a loopback one', () => {

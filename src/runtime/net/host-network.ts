@@ -50,10 +50,11 @@ export interface NatOptions {
  */
 export function nftTable(bridges: string[], local: string[], nat: NatOptions = { nat: false, forwardingIsKilns: false }): string {
   const forward = bridges.map((br) => `    iifname "${br}" oifname "kb-*" oifname != "${br}" drop`);
-  if (nat.nat) {
-    forward.push('    oifname "kb-*" iifname != "kb-*" ct state established,related accept', '    oifname "kb-*" iifname != "kb-*" drop');
-    if (nat.forwardingIsKilns) forward.push('    iifname != "kb-*" oifname != "kb-*" drop');
-  }
+  // Link-local addresses (another metadata service: the host's own cloud's) are never reached through the host.
+  forward.push('    iifname "kb-*" ip daddr 169.254.0.0/16 drop');
+  if (nat.nat) forward.push('    oifname "kb-*" iifname != "kb-*" ct state established,related accept', '    oifname "kb-*" iifname != "kb-*" drop');
+  // Where Kiln turned IPv4 forwarding on (even if NAT is off now), the host forwards no one else's IPv4.
+  if (nat.forwardingIsKilns) forward.push('    meta nfproto ipv4 iifname != "kb-*" oifname != "kb-*" drop');
   const guard = local.map((a) => `    ip daddr ${a} iifname != "lo" iifname != "kb-*" drop`).join('\n');
   const postrouting = nat.nat
     ? '  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n    iifname "kb-*" oifname != "kb-*" oifname != "kiln-md" masquerade\n  }\n'
@@ -224,7 +225,7 @@ export class HostNetwork {
     // Addresses only instances may reach: the ones on kiln-md (the metadata listener's).
     const md = await this.ip(['-4', '-o', 'addr', 'show', 'dev', 'kiln-md']).catch(() => '');
     const local = [...md.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!);
-    const nat = { nat: !!this.opts.nat, forwardingIsKilns: this.opts.nat ? await ensureForwarding() : false };
+    const nat = { nat: !!this.opts.nat, forwardingIsKilns: this.opts.nat ? await ensureForwarding() : await forwardingMarked() };
     await execInput(this.nftPath, ['-f', '-'], nftTable(bridges, local, nat));
     this.tableWritten = true;
   }
@@ -247,11 +248,18 @@ export class HostNetwork {
  */
 async function ensureForwarding(): Promise<boolean> {
   const { mkdir, readFile, writeFile } = await import('node:fs/promises');
-  if ((await readFile(IP_FORWARD, 'utf8')).trim() === '1') return readFile(FORWARDING_MARK).then(() => true, () => false);
+  if ((await readFile(IP_FORWARD, 'utf8')).trim() === '1') return forwardingMarked();
   await mkdir('/run/kiln', { recursive: true });
   await writeFile(FORWARDING_MARK, `IPv4 forwarding turned on by Kiln (pid ${process.pid}) for instance NAT\n`);
   await writeFile(IP_FORWARD, '1\n');
   return true;
+}
+
+/** Whether the IPv4 forwarding on now is Kiln's doing (its mark, and forwarding still on). */
+async function forwardingMarked(): Promise<boolean> {
+  const { readFile } = await import('node:fs/promises');
+  const on = (await readFile(IP_FORWARD, 'utf8').catch(() => '0')).trim() === '1';
+  return on && readFile(FORWARDING_MARK).then(() => true, () => false);
 }
 
 /** Runs a command with `input` on its stdin. */

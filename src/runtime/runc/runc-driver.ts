@@ -1,11 +1,8 @@
 /**
- * The runc runtime driver: each instance is an OCI container run by `runc`
- * over its loop-mounted ext4 root volume, from a bundle directory under
- * `stateDir` (its layout: bundle.ts; its mounts: mounts.ts).
- *
- * Containers are created detached with the console log as their stdout and
- * stderr, so they keep running (and logging) when the server process exits.
- * A bundle exists exactly while its instance is started; stop removes it.
+ * The runc runtime driver: each instance is an OCI container run by `runc` over its loop-mounted ext4
+ * root volume, from a bundle directory under `stateDir` (bundle.ts, mounts.ts), created through a shim
+ * (shim.ts) that keeps its console and exit status when the server exits. A bundle exists exactly
+ * while its instance is started; stop removes it.
  */
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
@@ -50,6 +47,8 @@ export class RuncDriver implements RuntimeDriver {
   private exitTimer?: NodeJS.Timeout;
   private exitPolling = false;
   private cgroupsFound?: Promise<CgroupLayout>;
+  /** Polls waited for the shim to write how init ended. */
+  private readonly awaitingEnd = new Map<string, number>();
 
   /**
    * `stateDir` holds the bundles and runc's state; two drivers over the same
@@ -213,17 +212,21 @@ export class RuncDriver implements RuntimeDriver {
     for (const id of this.reported) if (!stopped.has(id)) this.reported.delete(id);
     for (const id of stopped) {
       if (this.busy.has(id) || this.reported.has(id)) continue;
-      // Checked again in the instance's queue: a stop() or start() since the list has removed or restarted it.
-      // A reboot from inside is the driver's to finish: the machine comes up again over the same volumes.
+      // Checked again in the instance's queue (a stop() or start() since may have moved it on); a reboot from inside is the driver's to finish.
       const exited = await this.serial.run(id, async () => {
         if ((await this.container(id))?.status !== 'stopped') return false;
-        if (await initEnd(this.bundle(id).exit) !== GUEST_REBOOT) return true;
+        // runc says stopped once init is a zombie; the shim writes how it ended once it has reaped it (wait ~3 s).
+        const end = await initEnd(this.bundle(id).exit);
+        const waited = this.awaitingEnd.get(id) ?? 0;
+        if (!end && waited < 6) { this.awaitingEnd.set(id, waited + 1); return false; }
+        this.awaitingEnd.delete(id);
+        if (end !== GUEST_REBOOT) return true;
         return this.busyWith(id, async () => {
           const spec = await readSpec(this.bundle(id), id);
           await this.stopNow(id, 0);
           return this.startNow(spec).then(() => false, () => true);
         });
-      });
+      }).catch(() => true); // a reboot that could not be done is a shutdown; one instance's failure never stops the others'
       // Unreported while nobody listens, so a later subscriber still hears of it.
       if (!exited || this.reported.has(id) || !this.exitListeners.size) continue;
       this.reported.add(id);

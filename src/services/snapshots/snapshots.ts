@@ -248,6 +248,7 @@ async function dropSnapshot(ctx: Context, snapshotId: string): Promise<void> {
     await ctx.store.blockMaps.delete(snapshotId);
     await ctx.store.snapshots.delete(snapshotId);
   });
+  await ctx.pool.forget(snapshotId).catch(() => undefined); // its base, if this host has one
 }
 
 /** Removes a temporary file, ignoring its absence. */
