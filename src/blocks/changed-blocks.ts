@@ -8,40 +8,11 @@
  * copies on write, for a base nobody writes. Extents whose address is not
  * known yet (delayed allocation, inline, encoded) count as changed.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { BLOCK_SIZE } from './blocks.js';
+import type { Extent } from './fiemap.js';
+import { fileExtents } from './fiemap.js';
 
-const run = promisify(execFile);
-const FILEFRAG = existsSync('/usr/sbin/filefrag') ? '/usr/sbin/filefrag' : 'filefrag';
 const SECTOR = 512;
-
-/** One extent in 512-byte units: logical start, physical start, length; `exact`: its physical address is known. */
-export interface Extent { logical: number; physical: number; length: number; exact: boolean; unwritten: boolean }
-
-/** The file's extents, or undefined when FIEMAP is not available or the report is incomplete. */
-export async function fileExtents(path: string): Promise<Extent[] | undefined> {
-  let out: string;
-  try {
-    out = (await run(FILEFRAG, ['-s', '-e', '-b512', path], { maxBuffer: 256 * 1024 * 1024 })).stdout;
-  } catch {
-    return undefined;
-  }
-  if (!/ extents? found\s*$/.test(out)) return undefined;
-  const rows = [...out.matchAll(/^\s*\d+:\s*(\d+)\.\.\s*(\d+):\s*(\d+)\.\.\s*(\d+):\s*(\d+):\s*(?:\d+:)?\s*(\S*)\s*$/gm)];
-  // Fail closed: every extent line must parse, and "no extents" must mean the file has no data at all
-  // (filefrag falls back to FIBMAP without a word where FIEMAP fails, and FIBMAP knows nothing of reflinks).
-  if ((out.match(/^\s*\d+:/gm) ?? []).length !== rows.length) return undefined;
-  if (!rows.length && (await stat(path).then((s) => s.blocks, () => 1)) > 0) return undefined;
-  if (rows.length && !/\blast\b/.test(rows[rows.length - 1][6])) return undefined;
-  return rows.map(([, ls, le, ps, , , flags]) => ({
-    logical: Number(ls), physical: Number(ps), length: Number(le) - Number(ls) + 1,
-    exact: !/delalloc|unknown_loc|inline|encoded|not_aligned|data_inline|encrypted|merged/.test(flags),
-    unwritten: /unwritten/.test(flags),
-  }));
-}
 
 /** What a sector range maps to: a physical address (per sector linear), a hole, or unknown. */
 type Piece = { start: number; end: number; physical?: number; unwritten?: boolean; unknown?: boolean };
@@ -87,7 +58,7 @@ function sameMapping(a: Piece[], b: Piece[]): boolean {
  * every block must be read). Blocks past the base's end always count.
  */
 export async function changedBlocks(copy: string, base: string, size: number, baseSize: number): Promise<Set<number> | undefined> {
-  const [ec, eb] = await Promise.all([fileExtents(copy), fileExtents(base)]);
+  const [ec, eb] = await Promise.all([fileExtents(copy, { sync: true }), fileExtents(base, { sync: true })]);
   if (!ec || !eb) return undefined;
   const changed = new Set<number>();
   const count = Math.ceil(size / BLOCK_SIZE);

@@ -33,9 +33,10 @@
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { chmod, copyFile, mkdir, open, readdir, readFile, realpath, rename, rm, stat, statfs, utimes } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, readdir, rename, rm, stat, statfs, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { exists, findExecutable, loopBackingFile, mountAt } from '../lib/host-files.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { BlockMap, BlockStore } from './blocks.js';
 import { syncDir, syncFile } from './fsync.js';
@@ -81,7 +82,7 @@ export class VolumePool {
     if (await mountedAt(dir) === opts.poolFile) return new VolumePool(dir, 'xfs-loop', `XFS pool ${opts.poolFile}, mounted`, budget);
     if (await canReflink(dir)) return new VolumePool(dir, 'reflink', `${dir} is on a reflink-capable filesystem`, budget);
     // A pool file that exists but does not mount stops the start: its volumes are in it.
-    const poolExists = await stat(opts.poolFile).then(() => true, () => false);
+    const poolExists = await exists(opts.poolFile);
     const why = await makeLoopPool(dir, opts).catch((err: Error) => {
       if (poolExists) throw new Error(`the volume pool ${opts.poolFile} holds this server's volumes but does not mount at ${dir}: ${err.message}`);
       return err.message;
@@ -123,7 +124,7 @@ export class VolumePool {
     const file = join(this.dir, BASES, `${snapshotId}.img`);
     return this.bases.run(snapshotId, async () => {
       const now = new Date();
-      if (await stat(file).then(() => true, () => false)) {
+      if (await exists(file)) {
         await utimes(file, now, now); // most recently used
         return file;
       }
@@ -205,14 +206,14 @@ export class VolumePool {
     if (!this.clones || !/^snap-[0-9a-f]+$/.test(parent)) return undefined;
     const base = join(this.dir, BASES, `${parent}.img`);
     const size = await stat(file).then((s) => s.size, () => -1);
-    if (size < 0 || !(await stat(base).then(() => true, () => false))) return undefined;
+    if (size < 0 || !(await exists(base))) return undefined;
     return changedBlocks(file, base, size, parentSize);
   }
 
   /** Gives snapshot `to`, whose data is `from`'s (the same image in another region), a clone of `from`'s base. */
   async shareBase(from: string, to: string): Promise<boolean> {
     const src = join(this.dir, BASES, `${from}.img`);
-    if (!this.clones || !(await stat(src).then(() => true, () => false))) return false;
+    if (!this.clones || !(await exists(src))) return false;
     await mkdir(this.stagingDir, { recursive: true });
     const tmp = join(this.stagingDir, `.${to}.share-${process.pid}-${Date.now()}`);
     await this.copy(src, tmp);
@@ -259,21 +260,16 @@ async function canReflink(dir: string): Promise<boolean> {
 
 /** The backing file of the loop device mounted at `dir`, if one is. */
 async function mountedAt(dir: string): Promise<string | undefined> {
-  const real = await realpath(dir).catch(() => dir);
-  const line = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').find((l) => l.split(' ')[4] === real);
-  const majorMinor = line?.split(' ')[2];
-  if (!majorMinor) return undefined;
-  return readFile(`/sys/dev/block/${majorMinor}/loop/backing_file`, 'utf8').then((t) => t.trim(), () => undefined);
+  const mount = await mountAt(dir);
+  return mount && loopBackingFile(mount.majorMinor);
 }
 
 /** Makes (first time) and mounts the XFS pool file at `dir`; resolves with why it could not, or undefined. */
 async function makeLoopPool(dir: string, opts: PoolOptions): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'not root: no XFS pool can be mounted';
-  const mkfs = ['/usr/sbin/mkfs.xfs', '/sbin/mkfs.xfs'];
-  const mkfsXfs = (await Promise.all(mkfs.map((p) => stat(p).then(() => p, () => undefined)))).find(Boolean);
+  const mkfsXfs = await findExecutable('mkfs.xfs');
   if (!mkfsXfs) return 'mkfs.xfs is missing: volumes are copied in full (apt-get install xfsprogs for reflink clones)';
-  const exists = await stat(opts.poolFile).then(() => true, () => false);
-  if (!exists) {
+  if (!(await exists(opts.poolFile))) {
     const entries = (await readdir(dir)).filter((n) => n !== PROBE);
     if (entries.length) return `${dir} already holds volumes on a filesystem without reflinks: they stay there, copied in full`;
     const free = await statfs(join(opts.poolFile, '..')).then((s) => s.bavail * s.bsize);

@@ -4,18 +4,16 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { open, readdir, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { BLOCK_SIZE, hashBlock } from './blocks.js';
 import type { BlockHash, BlockMap, BlockStore } from './blocks.js';
+import { fileExtents } from './fiemap.js';
 import { syncDir, syncFile } from './fsync.js';
 
 const run = promisify(execFile);
-/** e2fsprogs lives in /usr/sbin, which a non-root PATH may lack. */
-const FILEFRAG = existsSync('/usr/sbin/filefrag') ? '/usr/sbin/filefrag' : 'filefrag';
 
 /**
  * Blocks in flight at once. Each lane reads, checks, hashes and stores one
@@ -186,25 +184,17 @@ async function inLanes<S>(count: number, state: () => S, work: (index: number, s
  * Indexes of the BLOCK_SIZE blocks of the file at `path` (`size` bytes long)
  * that overlap any extent the filesystem maps, from FIEMAP as `filefrag`
  * reports it (delayed-allocation and unwritten extents included), or
- * undefined when that is not available (tmpfs, no e2fsprogs, no /proc). Only
- * trusted when the report is complete: filefrag succeeded, printed its
- * summary line, and the last extent carries FIEMAP's `last` flag.
+ * undefined when that is not available (tmpfs, no e2fsprogs, no /proc) or
+ * the report is not whole (fiemap.ts).
  */
 export async function blocksWithData(path: string, size: number): Promise<number[] | undefined> {
-  let out: string;
-  try {
-    out = (await run(FILEFRAG, ['-e', '-b512', path], { maxBuffer: 256 * 1024 * 1024 })).stdout;
-  } catch {
-    return undefined;
-  }
-  if (!/ extents? found\s*$/.test(out)) return undefined;
-  const rows = [...out.matchAll(/^\s*\d+:\s*(\d+)\.\.\s*(\d+):.*$/gm)];
-  if (rows.length && !/\blast\b/.test(rows[rows.length - 1][0])) return undefined;
+  const extents = await fileExtents(path);
+  if (!extents) return undefined;
   const perBlock = BLOCK_SIZE / 512;
   const blocks = new Set<number>();
-  for (const [, start, end] of rows) {
-    const last = Math.min(Math.floor(Number(end) / perBlock), Math.ceil(size / BLOCK_SIZE) - 1);
-    for (let b = Math.floor(Number(start) / perBlock); b <= last; b++) blocks.add(b);
+  for (const e of extents) {
+    const last = Math.min(Math.floor((e.logical + e.length - 1) / perBlock), Math.ceil(size / BLOCK_SIZE) - 1);
+    for (let b = Math.floor(e.logical / perBlock); b <= last; b++) blocks.add(b);
   }
   return [...blocks].sort((a, b) => a - b);
 }

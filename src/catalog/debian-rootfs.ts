@@ -11,11 +11,12 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { exists, mountsUnder } from '../lib/host-files.js';
 
 const execFileP = promisify(execFile);
 
@@ -71,7 +72,7 @@ export async function debianRootfsPath(opts: Pick<RootfsBuild, 'cacheDir' | 'arc
 /** Returns the cached root filesystem, building it first when the cache has none. */
 export async function debianRootfs(opts: RootfsBuild): Promise<{ path: string; cached: boolean }> {
   const path = await debianRootfsPath(opts);
-  if (await access(join(path, 'etc/os-release')).then(() => true, () => false)) return { path, cached: true };
+  if (await exists(join(path, 'etc/os-release'))) return { path, cached: true };
   const entry = join(path, '..');
   await mkdir(entry, { recursive: true });
   const work = join(entry, `rootfs.tmp-${process.pid}-${Date.now()}`);
@@ -95,11 +96,8 @@ export async function debianRootfs(opts: RootfsBuild): Promise<{ path: string; c
  * deleting through them would reach the host's, so they go first.
  */
 async function removeBuildDir(dir: string): Promise<void> {
-  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
-  const points = mountinfo.split('\n').map((l) => l.split(' ')[4]).filter((m) => m && (m === dir || m.startsWith(`${dir}/`)));
-  for (const m of points.reverse()) await execFileP('umount', ['-l', m]).catch(() => undefined);
-  const left = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').some((l) => l.split(' ')[4]?.startsWith(`${dir}/`));
-  if (!left) await rm(dir, { recursive: true, force: true });
+  for (const m of (await mountsUnder(dir)).reverse()) await execFileP('umount', ['-l', m.mountPoint]).catch(() => undefined);
+  if (!(await mountsUnder(dir)).length) await rm(dir, { recursive: true, force: true });
 }
 
 async function runMmdebstrap(opts: RootfsBuild, dir: string): Promise<void> {
@@ -138,6 +136,6 @@ async function runMmdebstrap(opts: RootfsBuild, dir: string): Promise<void> {
 }
 
 async function firstExisting(paths: string[]): Promise<string | undefined> {
-  for (const p of paths) if (await access(p).then(() => true, () => false)) return p;
+  for (const p of paths) if (await exists(p)) return p;
   return undefined;
 }

@@ -7,7 +7,7 @@
  * next server start tries again (as does an aborted one: a server stopped
  * mid-build leaves them pending).
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlockMap } from '../blocks/blocks.js';
 import { snapshotFile } from '../blocks/volume-io.js';
@@ -17,6 +17,7 @@ import { insertImage } from '../services/images/images.js';
 import { CATALOG_ACCOUNT } from '../model/records.js';
 import type { ImageRecord } from '../model/records.js';
 import { createPendingSnapshot, snapshotFromMap } from '../services/snapshots/snapshots.js';
+import { stagingDir } from '../services/volumes/volumes.js';
 import { hostArchitecture } from './catalog.js';
 import { debianRootfs } from './debian-rootfs.js';
 import { makeExt4Volume } from './minimal-rootfs.js';
@@ -109,9 +110,7 @@ async function build(ctx: Context, opts: DebianImageOptions, images: ImageRecord
     for (const img of images) await setProgress(ctx, img, what, percent);
   };
   // In the pool where it clones: the built volume becomes the snapshots' base, so the first launch is a clone too.
-  const scratch = ctx.pool.stagingDir || ctx.paths.tmp;
-  await mkdir(scratch, { recursive: true });
-  const work = await mkdtemp(join(scratch, 'debian-'));
+  const work = await mkdtemp(join(await stagingDir(ctx), 'debian-'));
   try {
     const rootfs = await debianRootfs({
       cacheDir: opts.cacheDir, arch: debianArch(), mirror: opts.mirror, signal,

@@ -5,10 +5,10 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, chmod, mkdir, open, readFile, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
-import { basename, delimiter, dirname, join, relative } from 'node:path';
+import { chmod, mkdir, open, readFile, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
+import { findExecutable } from '../lib/host-files.js';
 import { GUEST_INIT } from './guest-init.js';
 
 const execFileP = promisify(execFile);
@@ -110,13 +110,4 @@ function isStaticElf(buf: Buffer): boolean {
     if (u32(off) === 3 /* PT_INTERP */) return false;
   }
   return true;
-}
-
-async function findExecutable(name: string): Promise<string | undefined> {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin'];
-  for (const d of dirs) {
-    const ok = await access(join(d, name), constants.X_OK).then(() => true, () => false);
-    if (ok) return join(d, name);
-  }
-  return undefined;
 }

@@ -22,7 +22,9 @@
  * Everything is made idempotently and undone on failure; `disconnect` removes
  * what `connect` made, and is safe on an instance that has nothing.
  */
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { Revert } from '../revert.js';
 import type { Firewall, NetworkAttachment } from '../runtime.js';
@@ -142,7 +144,6 @@ export class HostNetwork {
    */
   async resolvConf(): Promise<string | undefined> {
     if (!this.opts.nat) return undefined;
-    const { readFile } = await import('node:fs/promises');
     for (const file of ['/etc/resolv.conf', '/run/systemd/resolve/resolv.conf']) {
       const lines = resolverLines(await readFile(file, 'utf8').catch(() => ''));
       if (lines.length) return `# written by Kiln from the host's resolvers\n${lines.join('\n')}\n`;
@@ -247,7 +248,6 @@ export class HostNetwork {
  * forwarding is Kiln's doing.
  */
 async function ensureForwarding(): Promise<boolean> {
-  const { mkdir, readFile, writeFile } = await import('node:fs/promises');
   if ((await readFile(IP_FORWARD, 'utf8')).trim() === '1') return forwardingMarked();
   await mkdir('/run/kiln', { recursive: true });
   await writeFile(FORWARDING_MARK, `IPv4 forwarding turned on by Kiln (pid ${process.pid}) for instance NAT\n`);
@@ -257,14 +257,12 @@ async function ensureForwarding(): Promise<boolean> {
 
 /** Whether the IPv4 forwarding on now is Kiln's doing (its mark, and forwarding still on). */
 async function forwardingMarked(): Promise<boolean> {
-  const { readFile } = await import('node:fs/promises');
   const on = (await readFile(IP_FORWARD, 'utf8').catch(() => '0')).trim() === '1';
   return on && readFile(FORWARDING_MARK).then(() => true, () => false);
 }
 
 /** Runs a command with `input` on its stdin. */
 async function execInput(file: string, args: string[], input: string): Promise<void> {
-  const { spawn } = await import('node:child_process');
   await new Promise<void>((resolve, reject) => {
     const p = spawn(file, args, { stdio: ['pipe', 'ignore', 'pipe'] });
     let stderr = '';

@@ -1,13 +1,14 @@
 /**
  * Host plumbing the runc driver is built on: running host commands with
- * readable errors, reading the mount table, finding tools, and per-key
- * serialisation. Nothing here knows about instances.
+ * readable errors, runc's own output, the host tools and the cgroup layout
+ * (the mount table and file lookups come from lib/host-files.ts). Nothing
+ * here knows about instances.
  */
 import { execFile } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, readFile, realpath } from 'node:fs/promises';
-import { basename, delimiter, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { promisify } from 'node:util';
+import { exists } from '../../lib/host-files.js';
 import type { CgroupLayout } from './oci-config.js';
 
 const execFileP = promisify(execFile);
@@ -61,55 +62,8 @@ export function isNotExist(err: unknown): boolean {
   return err instanceof HostCommandError && /does not exist/.test(err.stderr);
 }
 
-export interface MountEntry {
-  mountPoint: string;
-  majorMinor: string;
-}
-
-export async function mounts(): Promise<MountEntry[]> {
-  const text = await readFile('/proc/self/mountinfo', 'utf8');
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  return text.split('\n').filter(Boolean).map((line) => {
-    const f = line.split(' ');
-    return { mountPoint: unescape(f[4]), majorMinor: f[2] };
-  });
-}
-
-export async function mountAt(path: string): Promise<MountEntry | undefined> {
-  const real = await realpathOrNull(path);
-  return real ? (await mounts()).find((m) => m.mountPoint === real) : undefined;
-}
-
-export async function mountsUnder(dir: string): Promise<MountEntry[]> {
-  return (await mounts()).filter((m) => m.mountPoint === dir || m.mountPoint.startsWith(`${dir}/`));
-}
-
-/** The file behind a loop block device, or undefined when it is not an attached loop device. */
-export async function loopBackingFile(majorMinor: string): Promise<string | undefined> {
-  return readFile(`/sys/dev/block/${majorMinor}/loop/backing_file`, 'utf8').then((t) => t.trim(), () => undefined);
-}
-
-export async function realpathOrNull(path: string): Promise<string | null> {
-  return realpath(path).catch(() => null);
-}
-
-export async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
-}
-
-export async function isExecutable(path: string): Promise<boolean> {
-  return access(path, constants.X_OK).then(() => true, () => false);
-}
-
-/** Finds a command on PATH, also looking in the sbin directories a non-root PATH often lacks. */
-export async function findExecutable(name: string): Promise<string | undefined> {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/local/sbin', '/usr/sbin', '/sbin', '/usr/bin', '/bin'];
-  for (const dir of dirs) {
-    const path = join(dir, name);
-    if (await isExecutable(path)) return path;
-  }
-  return undefined;
-}
+export type { MountEntry } from '../../lib/host-files.js';
+export { exists, findExecutable, isExecutable, loopBackingFile, mountAt, mounts, mountsUnder, realpathOrNull } from '../../lib/host-files.js';
 
 /** Host tools the driver runs, with the Debian package that ships each and what it is for. */
 export const TOOLS = {

@@ -1,5 +1,4 @@
 /** CreateImage: an image of an instance's volumes, captured at one point in time. */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MappingRequest } from '../images/block-mappings.js';
 import { applyOverrides, mappingSnapshots, validateMappings } from '../images/block-mappings.js';
@@ -10,7 +9,7 @@ import { instanceSpec, visibleInstances } from './instances.js';
 import type { BlockDeviceMapping, ImageRecord, InstanceRecord, Tag, VolumeRecord } from '../../model/records.js';
 import { present } from '../../model/records.js';
 import { completeSnapshot, createPendingSnapshot, discard } from '../snapshots/snapshots.js';
-import { failInterruptedVolumes } from '../volumes/volumes.js';
+import { failInterruptedVolumes, stagingDir } from '../volumes/volumes.js';
 
 export interface CaptureRequest {
   instanceId: string;
@@ -101,9 +100,8 @@ async function attachedVolumes(ctx: Context, inst: InstanceRecord) {
 
 /** Copies the volume files at one point in time, under the instance's lock so no lifecycle action interleaves. */
 async function pointInTimeCopies(ctx: Context, inst: InstanceRecord, vols: VolumeRecord[], noReboot: boolean): Promise<string[]> {
-  // In the pool where it clones: the copies are instant (the freeze lasts milliseconds) and become the snapshots' bases.
-  const dir = ctx.pool.stagingDir || ctx.paths.tmp;
-  await mkdir(dir, { recursive: true });
+  // In the pool where it clones, the copies are instant: the freeze lasts milliseconds.
+  const dir = await stagingDir(ctx);
   const files = vols.map((v) => join(dir, `${v.id}-${Date.now()}.capture`));
   const copyAll = () => Promise.all(vols.map((v, i) => ctx.pool.copy(ctx.paths.volume(v.id), files[i])));
   await ctx.locks.run(inst.id, async () => {

@@ -312,10 +312,18 @@ export async function failInterruptedVolumes(ctx: Context): Promise<void> {
   }
 }
 
-/** Where a snapshot's point-in-time copy of a volume waits to be stored (a name removeTempFiles clears after a crash). */
-export async function snapshotStagingFile(ctx: Context, snapshotId: string): Promise<string> {
-  // In the pool where it clones: the copy is instant and becomes the snapshot's base.
+/**
+ * Where volume copies that become snapshots wait to be stored (made): in the
+ * pool where it clones, so a copy is instant and becomes the snapshot's base;
+ * else the scratch directory.
+ */
+export async function stagingDir(ctx: Context): Promise<string> {
   const dir = ctx.pool.stagingDir || ctx.paths.tmp;
   await mkdir(dir, { recursive: true });
-  return join(dir, `.${snapshotId}.copy-${randomBytes(6).toString('hex')}`);
+  return dir;
+}
+
+/** Where a snapshot's point-in-time copy of a volume waits to be stored (a name removeTempFiles clears after a crash). */
+export async function snapshotStagingFile(ctx: Context, snapshotId: string): Promise<string> {
+  return join(await stagingDir(ctx), `.${snapshotId}.copy-${randomBytes(6).toString('hex')}`);
 }
