@@ -79,7 +79,14 @@ async function launch(cli: typeof ec2, image: string, key: string, group: string
     .map((i: { InstanceId: string; PrivateIpAddress: string }) => ({ id: i.InstanceId, ip: i.PrivateIpAddress }));
 }
 
-const web = async (ip: string) => (await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(3000) })).text();
+/** GET http://ip:8080/; a failure is an Error that says what (a fetch timeout is a DOMException, which the test runner reports as {}). */
+const web = async (ip: string) => {
+  try {
+    return await (await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(3000) })).text();
+  } catch (err) {
+    throw new Error(`GET http://${ip}:8080/ failed: ${String(err)}`);
+  }
+};
 
 const SERVICE = `[Unit]
 Description=Hello web service (installed over ssh)
@@ -172,7 +179,7 @@ test('Debian 12: ssh in, install a service, capture, two instances serve it; IMD
   // Revoking the SSH rule closes port 22 on the running instance at once; the web port stays open.
   await ec2('revoke-security-group-ingress', '--group-id', group, '--protocol', 'tcp', '--port', '22', '--cidr', '0.0.0.0/0');
   await assert.rejects(ssh(key, one.ip, 'true'), 'ssh is refused once the rule is revoked');
-  assert.equal(await web(one.ip), `hello ${nonce}\n`);
+  assert.equal(await until('the web port to stay open', () => web(one.ip), 30_000, 500), `hello ${nonce}\n`);
   assert.equal(await awsErrorCode(ec2('revoke-security-group-ingress', '--group-id', group, '--protocol', 'tcp', '--port', '22', '--cidr', '0.0.0.0/0')),
     'InvalidPermission.NotFound');
 });
