@@ -7,10 +7,9 @@
  * them. Two snapshots of nearly the same volume therefore share every
  * unchanged block on disk (incremental by construction).
  *
- * Implementations (one folder each, e.g. blocks/fs/) must:
- *  - make `put` atomic: a crash never leaves a partial block under its final
- *    name (write to a temporary name, fsync, rename);
- *  - re-verify a block after writing it;
+ * Implementations (one folder each, e.g. blocks/pack/) must:
+ *  - never let a crash leave a partial block under its final name, nor an
+ *    index entry for bytes that are not durable;
  *  - verify the hash of every block they return from `get` and throw
  *    BlockCorruptError on mismatch, BlockNotFoundError when absent.
  * The on-disk format of each implementation is written down in docs/.
@@ -28,21 +27,20 @@ export const BLOCK_SIZE = 512 * 1024;
 
 export interface BlockStore {
   /**
-   * Stores `data` (1..BLOCK_SIZE bytes) and returns its hash. Idempotent:
-   * storing an existing block is cheap and does not rewrite it. Concurrent
-   * puts of the same block are safe. Throws RangeError on an empty or
-   * oversized block.
+   * Stores one block durably and returns its hash: a writer with one put,
+   * committed. For many blocks use `writer()`, which makes them durable
+   * together (one fsync per pack, not per block). Idempotent; RangeError on
+   * an empty or oversized block.
    */
   put(data: Uint8Array): Promise<BlockHash>;
   /**
-   * Stores `data` whose hash the caller has already computed (skips hashing
-   * before the write). The written block is still verified: if it does not
-   * hash to `hash` (a wrong caller hash included) nothing is stored and
-   * BlockCorruptError is thrown. When `hash` is already stored nothing is
-   * written or checked. TypeError if `hash` is not a BlockHash, RangeError
-   * on a bad size.
+   * A write session. Its puts are readable (`get`) and deduplicated at once
+   * but durable only when `commit()` resolves: save nothing that refers to a
+   * block (a snapshot's map) before then. Writers may run concurrently; an
+   * uncommitted writer's blocks are garbage to the next prune once its caller
+   * stops holding the pruner.
    */
-  putHashed(hash: BlockHash, data: Uint8Array): Promise<void>;
+  writer(): BlockWriter;
   /**
    * Returns the block's bytes after checking they hash to `hash`. Throws
    * BlockNotFoundError when absent (or `hash` is not a BlockHash at all),
@@ -63,6 +61,19 @@ export interface BlockStore {
 }
 
 /** A snapshot's content: volume size plus the non-zero blocks, by index. */
+export interface BlockWriter {
+  /** Stores `data` (1..BLOCK_SIZE bytes, RangeError otherwise) unless already stored; returns its hash. */
+  put(data: Uint8Array): Promise<BlockHash>;
+  /**
+   * Stores `data` whose hash the caller was given (an upload's checksum): the
+   * bytes are hashed and nothing is stored when they do not hash to `hash`
+   * (BlockCorruptError). TypeError if `hash` is not a BlockHash.
+   */
+  putHashed(hash: BlockHash, data: Uint8Array): Promise<void>;
+  /** Every block put so far through this writer is durable once this resolves. */
+  commit(): Promise<void>;
+}
+
 export interface BlockMap {
   sizeBytes: number;
   /** [blockIndex, hash] pairs in ascending index order. */

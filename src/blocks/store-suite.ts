@@ -28,7 +28,7 @@ export function blockStoreSuite<S extends BlockStore>(name: string, make: () => 
       const store = await make();
       const data = randomBytes(4096);
       const hash = sha256(data) as BlockHash;
-      await store.putHashed(hash, data);
+      await store.writer().putHashed(hash, data);
       assert.deepEqual(await store.get(hash), data);
     });
 
@@ -63,13 +63,13 @@ export function blockStoreSuite<S extends BlockStore>(name: string, make: () => 
       const store = await make();
       await assert.rejects(store.put(new Uint8Array(0)), RangeError);
       await assert.rejects(store.put(new Uint8Array(BLOCK_SIZE + 1)), RangeError);
-      await assert.rejects(store.putHashed('0'.repeat(64) as BlockHash, new Uint8Array(0)), RangeError);
+      await assert.rejects(store.writer().putHashed('0'.repeat(64) as BlockHash, new Uint8Array(0)), RangeError);
     });
 
     test('putHashed with a hash that does not match the bytes stores nothing', async () => {
       const store = await make();
       const wrong = sha256(Buffer.from('something else')) as BlockHash;
-      await assert.rejects(store.putHashed(wrong, randomBytes(100)), (e: BlockCorruptError) => e.code === 'BlockCorrupt' && e.hash === wrong);
+      await assert.rejects(store.writer().putHashed(wrong, randomBytes(100)), (e: BlockCorruptError) => e.code === 'BlockCorrupt' && e.hash === wrong);
       assert.equal(await store.has(wrong), false);
       await assert.rejects(store.get(wrong), BlockNotFoundError);
     });

@@ -8,7 +8,7 @@ import { open, readdir, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { BLOCK_SIZE, hashBlock } from './blocks.js';
+import { BLOCK_SIZE } from './blocks.js';
 import type { BlockHash, BlockMap, BlockStore } from './blocks.js';
 import { fileExtents } from './fiemap.js';
 import { syncDir, syncFile } from './fsync.js';
@@ -63,6 +63,7 @@ export async function snapshotFile(path: string, store: BlockStore, opts: Snapsh
     const { size } = await fh.stat();
     const count = Math.ceil(size / BLOCK_SIZE);
     const found: Array<BlockHash | undefined> = new Array(count);
+    const writer = store.writer();
     const reused = opts.changed && opts.parent ? new Map(opts.parent.blocks.filter(([i]) => i < count && !opts.changed!.has(i))) : undefined;
     for (const [index, hash] of reused ?? []) {
       // A block taken from the parent must still be stored (the parent may have been swept since).
@@ -77,11 +78,10 @@ export async function snapshotFile(path: string, store: BlockStore, opts: Snapsh
       const len = Math.min(BLOCK_SIZE, size - index * BLOCK_SIZE);
       const data = await readAt(fh, buf, len, index * BLOCK_SIZE);
       if (data.equals(len === BLOCK_SIZE ? ZERO : ZERO.subarray(0, len))) return;
-      const hash = hashBlock(data);
-      found[index] = hash;
-      // Even a block equal to the parent's is checked: the parent may have been swept since.
-      if (!(await store.has(hash))) await store.putHashed(hash, data);
+      // Even a block equal to the parent's is stored again if the parent's was swept since.
+      found[index] = await writer.put(data);
     });
+    await writer.commit();
     const blocks: Array<[number, BlockHash]> = [];
     found.forEach((hash, index) => hash && blocks.push([index, hash]));
     return { sizeBytes: size, blocks, changedBlocks: countChanged(blocks, opts.parent) };

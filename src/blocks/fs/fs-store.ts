@@ -8,7 +8,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:f
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BLOCK_SIZE, BlockCorruptError, BlockNotFoundError, hashBlock, isBlockHash } from '../blocks.js';
-import type { BlockHash, BlockStore } from '../blocks.js';
+import type { BlockHash, BlockStore, BlockWriter } from '../blocks.js';
 import { syncDir } from '../fsync.js';
 
 const SHARD = /^[0-9a-f]{2}$/;
@@ -51,6 +51,11 @@ export class FsBlockStore implements BlockStore {
     const hash = hashBlock(data);
     await this.putHashed(hash, data);
     return hash;
+  }
+
+  /** Every put of this store is durable when it resolves, so a writer's commit has nothing left to do. */
+  writer(): BlockWriter {
+    return { put: (d) => this.put(d), putHashed: (h, d) => this.putHashed(h, d), commit: async () => undefined };
   }
 
   putHashed(hash: BlockHash, data: Uint8Array): Promise<void> {
