@@ -11,7 +11,7 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { FsBlockStore } from '../src/blocks/fs/fs-store.js';
+import { PackBlockStore } from '../src/blocks/pack/pack-store.js';
 import { restoreFile, snapshotFile } from '../src/blocks/volume-io.js';
 
 const run = promisify(execFile);
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       openssl.push(await timed(() => run('openssl', ['dgst', '-sha256', vol])));
       const storeDir = join(work, `store-${r}`);
-      const store = await FsBlockStore.open(storeDir);
+      const store = await PackBlockStore.open(storeDir);
       let map: Awaited<ReturnType<typeof snapshotFile>> | undefined;
       fresh.push(await timed(async () => { map = await snapshotFile(vol, store); }));
       again.push(await timed(() => snapshotFile(vol, store, { parent: map })));

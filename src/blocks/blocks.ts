@@ -58,6 +58,29 @@ export interface BlockStore {
    * it against every snapshot's map and the snapshots being built.
    */
   remove(hashes: Iterable<BlockHash>): Promise<{ removed: number; bytes: number }>;
+  /** What the store holds on disk. */
+  stats(): StoreStats;
+  /** Reads every stored block and reports those missing or not hashing to their name (fsck). */
+  check(progress?: (done: number, total: number) => void): Promise<CheckReport>;
+  /** Makes what was put durable and releases the store's files. */
+  close(): Promise<void>;
+}
+
+export interface StoreStats {
+  /** Files the blocks live in (packs) and their bytes on disk. */
+  packs: number;
+  packBytes: number;
+  blocks: number;
+  /** Bytes of the stored blocks (what snapshots can refer to). */
+  blockBytes: number;
+}
+
+export interface CheckReport {
+  checked: number;
+  /** Blocks whose bytes do not hash to their name. */
+  corrupt: BlockHash[];
+  /** Blocks the store lists whose bytes are gone (a pack missing or cut short). */
+  missing: BlockHash[];
 }
 
 /** A snapshot's content: volume size plus the non-zero blocks, by index. */

@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { BlockHash, BlockMap, BlockStore } from './blocks.js';
 import { BLOCK_SIZE } from './blocks.js';
-import { FsBlockStore } from './fs/fs-store.js';
+import { PackBlockStore } from './pack/pack-store.js';
 import type { PoolMode } from './pool.js';
 import { VolumePool } from './pool.js';
 import { snapshotFile } from './volume-io.js';
@@ -35,14 +35,14 @@ class CountingStore {
 }
 
 let work: string;
-let store: FsBlockStore;
+let store: PackBlockStore;
 let map: BlockMap;
 let source: string;
 const pools: VolumePool[] = [];
 
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'kiln-pool-'));
-  store = await FsBlockStore.open(join(work, 'blocks'));
+  store = await PackBlockStore.open(join(work, 'blocks'));
   // A 48 MiB "volume": 24 MiB of random data, holes around it.
   source = join(work, 'source.img');
   const fh = await open(source, 'w');

@@ -3,14 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { tempDirs } from '../../test/temp.js';
 import type { BlockHash } from './blocks.js';
-import { FsBlockStore } from './fs/fs-store.js';
+import { PackBlockStore } from './pack/pack-store.js';
 import type { PruneReport } from './prune.js';
 import { Pruner } from './prune.js';
 
 const tempDir = tempDirs('kiln-prune-');
 
 async function setup() {
-  const blocks = await FsBlockStore.open(await tempDir());
+  const blocks = await PackBlockStore.open(await tempDir());
   const live = new Set<BlockHash>();
   const reports: PruneReport[] = [];
   const pruner = new Pruner(blocks, async () => live, () => undefined);

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import { tempDirs } from '../../test/temp.js';
 import { BLOCK_SIZE, BlockCorruptError, BlockNotFoundError } from './blocks.js';
 import type { BlockHash, BlockMap } from './blocks.js';
-import { FsBlockStore } from './fs/fs-store.js';
+import { PackBlockStore } from './pack/pack-store.js';
 import { blocksWithData, copySparse, removeTempFiles, restoreFile, snapshotFile } from './volume-io.js';
 
 const MiB = 1024 * 1024;
@@ -32,10 +32,6 @@ async function patch(path: string, at: number, data: Buffer): Promise<void> {
   }
 }
 
-async function countBlockFiles(dir: string): Promise<number> {
-  const shards = (await readdir(dir)).filter((n) => /^[0-9a-f]{2}$/.test(n));
-  return (await Promise.all(shards.map(async (s) => (await readdir(join(dir, s))).length))).reduce((a, b) => a + b, 0);
-}
 
 const sha = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
 const indexes = (map: BlockMap) => map.blocks.map(([i]) => i);
@@ -43,7 +39,7 @@ const indexes = (map: BlockMap) => map.blocks.map(([i]) => i);
 describe('snapshotFile', () => {
   test('stores only non-zero blocks, holes and written zeros alike', async () => {
     const dir = await workDir();
-    const store = await FsBlockStore.open(join(dir, 'blocks'));
+    const store = await PackBlockStore.open(join(dir, 'blocks'));
     const vol = join(dir, 'vol.img');
     await makeFile(vol, 8 * BLOCK_SIZE, [
       [1 * BLOCK_SIZE + 10, randomBytes(100)],
@@ -56,12 +52,12 @@ describe('snapshotFile', () => {
       assert.deepEqual(indexes(map), [1, 5]);
       assert.equal(map.changedBlocks, 2);
     }
-    assert.equal(await countBlockFiles(join(dir, 'blocks')), 2);
+    assert.equal(store.stats().blocks, 2);
   });
 
   test('an all-zero file has no blocks', async () => {
     const dir = await workDir();
-    const store = await FsBlockStore.open(join(dir, 'blocks'));
+    const store = await PackBlockStore.open(join(dir, 'blocks'));
     const vol = join(dir, 'empty.img');
     await makeFile(vol, 64 * MiB, []);
     const map = await snapshotFile(vol, store);
@@ -71,16 +67,16 @@ describe('snapshotFile', () => {
   test('two snapshots of nearly the same file share all but the changed blocks', async () => {
     const dir = await workDir();
     const blocksDir = join(dir, 'blocks');
-    const store = await FsBlockStore.open(blocksDir);
+    const store = await PackBlockStore.open(blocksDir);
     const a = join(dir, 'a.img');
     const b = join(dir, 'b.img');
     await makeFile(a, 16 * BLOCK_SIZE, [0, 2, 3, 7, 8, 15].map((i) => [i * BLOCK_SIZE, randomBytes(BLOCK_SIZE)]));
     await copyFile(a, b);
     await patch(b, 7 * BLOCK_SIZE + 4096, randomBytes(1));
     const first = await snapshotFile(a, store);
-    assert.equal(await countBlockFiles(blocksDir), 6);
+    assert.equal(store.stats().blocks, 6);
     const second = await snapshotFile(b, store, { parent: first });
-    assert.equal(await countBlockFiles(blocksDir), 7);
+    assert.equal(store.stats().blocks, 7);
     assert.equal(second.changedBlocks, 1);
     const differ = second.blocks.filter(([i, h], k) => first.blocks[k][0] !== i || first.blocks[k][1] !== h);
     assert.deepEqual(differ.map(([i]) => i), [7]);
@@ -88,7 +84,7 @@ describe('snapshotFile', () => {
 
   test('changedBlocks counts blocks that differ from the parent, zeroed ones included', async () => {
     const dir = await workDir();
-    const store = await FsBlockStore.open(join(dir, 'blocks'));
+    const store = await PackBlockStore.open(join(dir, 'blocks'));
     const vol = join(dir, 'vol.img');
     await makeFile(vol, 10 * BLOCK_SIZE, [1, 2, 3, 4].map((i) => [i * BLOCK_SIZE, randomBytes(BLOCK_SIZE)]));
     const parent = await snapshotFile(vol, store);
@@ -104,21 +100,21 @@ describe('snapshotFile', () => {
 
   test('identical blocks at several indexes are stored once', async () => {
     const dir = await workDir();
-    const store = await FsBlockStore.open(join(dir, 'blocks'));
+    const store = await PackBlockStore.open(join(dir, 'blocks'));
     const vol = join(dir, 'vol.img');
     const same = randomBytes(BLOCK_SIZE);
     await makeFile(vol, 20 * BLOCK_SIZE, Array.from({ length: 20 }, (_, i) => [i * BLOCK_SIZE, same]));
     const map = await snapshotFile(vol, store);
     assert.equal(map.blocks.length, 20);
     assert.equal(new Set(map.blocks.map(([, h]) => h)).size, 1);
-    assert.equal(await countBlockFiles(join(dir, 'blocks')), 1);
+    assert.equal(store.stats().blocks, 1);
   });
 });
 
 describe('restoreFile', () => {
   test('restores a byte-identical file whose zero blocks are holes', async () => {
     const dir = await workDir();
-    const store = await FsBlockStore.open(join(dir, 'blocks'));
+    const store = await PackBlockStore.open(join(dir, 'blocks'));
     const vol = join(dir, 'vol.img');
     const size = 64 * MiB;
     await makeFile(vol, size, [[0, randomBytes(BLOCK_SIZE)], [40 * MiB + 123, randomBytes(3 * BLOCK_SIZE)]]);
@@ -135,7 +131,7 @@ describe('restoreFile', () => {
 
   test('a file whose size is not a multiple of the block size', async () => {
     const dir = await workDir();
-    const store = await FsBlockStore.open(join(dir, 'blocks'));
+    const store = await PackBlockStore.open(join(dir, 'blocks'));
     const vol = join(dir, 'odd.img');
     const size = 3 * BLOCK_SIZE + 1234;
     await makeFile(vol, size, [[BLOCK_SIZE - 5, randomBytes(10)], [size - 1000, randomBytes(1000)]]);
@@ -153,24 +149,24 @@ describe('restoreFile', () => {
 
   test('a missing or corrupt block fails the restore and leaves nothing behind', async () => {
     const dir = await workDir();
-    const store = await FsBlockStore.open(join(dir, 'blocks'));
+    const store = await PackBlockStore.open(join(dir, 'blocks'));
     const vol = join(dir, 'vol.img');
     await makeFile(vol, 4 * BLOCK_SIZE, [[0, randomBytes(BLOCK_SIZE)], [2 * BLOCK_SIZE, randomBytes(BLOCK_SIZE)]]);
     const map = await snapshotFile(vol, store);
     const out = join(dir, 'out.img');
     const missing: BlockMap = { ...map, blocks: [...map.blocks, [3, 'f'.repeat(64) as BlockHash]] };
     await assert.rejects(restoreFile(missing, store, out), BlockNotFoundError);
-    const file = store.pathOf(map.blocks[1][1]);
-    const bytes = await readFile(file);
-    bytes[0] ^= 1;
-    await writeFile(file, bytes);
+    const at = store.locate(map.blocks[1][1])!;
+    const bytes = await readFile(at.path);
+    bytes[at.offset] ^= 1;
+    await writeFile(at.path, bytes);
     await assert.rejects(restoreFile(map, store, out), BlockCorruptError);
     assert.deepEqual((await readdir(dir)).sort(), ['blocks', 'vol.img']);
   });
 
   test('a block past the end of the volume is refused', async () => {
     const dir = await workDir();
-    const store = await FsBlockStore.open(join(dir, 'blocks'));
+    const store = await PackBlockStore.open(join(dir, 'blocks'));
     const hash = await store.put(randomBytes(BLOCK_SIZE));
     await assert.rejects(restoreFile({ sizeBytes: BLOCK_SIZE, blocks: [[1, hash]] }, store, join(dir, 'x.img')), RangeError);
   });

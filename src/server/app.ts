@@ -5,7 +5,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlockStore } from '../blocks/blocks.js';
-import { FsBlockStore } from '../blocks/fs/fs-store.js';
+import { PackBlockStore } from '../blocks/pack/pack-store.js';
 import { removeTempFiles } from '../blocks/volume-io.js';
 import { ensureMinimalImage } from '../catalog/catalog.js';
 export type { DebianImageOptions } from '../catalog/debian.js';
@@ -67,7 +67,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   await mkdir(paths.dataDir, { recursive: true });
   const log = opts.log ?? ((m: string) => console.error(m));
   const store = new SqliteStore(paths.db);
-  const blocks = opts.blocks ?? await FsBlockStore.open(paths.blocks);
+  const blocks = opts.blocks ?? await PackBlockStore.open(paths.blocks);
   // Before anything reads a volume: a loop pool is mounted where the volumes live.
   const pool = await VolumePool.open(paths.volumes, { mode: opts.pool ?? 'copy', poolFile: paths.poolFile });
   if (opts.pool === 'auto') log(`kiln: volume pool: ${pool.mode} (${pool.reason})`);
@@ -125,6 +125,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await ctx.tasks.idle();
       await ctx.pruner.idle();
       await store.close();
+      await blocks.close();
     },
   };
 }
