@@ -127,3 +127,12 @@ export function isBlockHash(s: string): s is BlockHash {
 export function hashBlock(data: Uint8Array): BlockHash {
   return createHash('sha256').update(data).digest('hex') as BlockHash;
 }
+
+/**
+ * The bytes a snapshot's blocks hold (EC2's FullSnapshotSizeInBytes): every
+ * stored block is BLOCK_SIZE long but the last one of a volume whose size is
+ * not a multiple of it; all-zero blocks are not stored and count nothing.
+ */
+export function fullSizeBytes(map: BlockMap): number {
+  return map.blocks.reduce((n, [index]) => n + Math.min(BLOCK_SIZE, map.sizeBytes - index * BLOCK_SIZE), 0);
+}

@@ -40,7 +40,7 @@ import { exists, findExecutable, loopBackingFile, mountAt } from '../lib/host-fi
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { BlockMap, BlockStore } from './blocks.js';
 import { syncDir, syncFile } from './fsync.js';
-import { copySparse, restoreFile } from './volume-io.js';
+import { compareFile, copySparse, restoreFile } from './volume-io.js';
 import { changedBlocks } from './changed-blocks.js';
 
 const run = promisify(execFile);
@@ -224,6 +224,16 @@ export class VolumePool {
   async forget(snapshotId: string): Promise<void> {
     if (!/^snap-[0-9a-f]+$/.test(snapshotId)) return;
     await this.bases.run(snapshotId, () => rm(join(this.dir, BASES, `${snapshotId}.img`), { force: true }));
+  }
+
+  /**
+   * Checks the snapshot's base file, if this host has one, against its map:
+   * undefined without a base, else the block indexes where it differs ([] when sound).
+   */
+  async checkBase(snapshotId: string, map: BlockMap): Promise<number[] | undefined> {
+    if (!/^snap-[0-9a-f]+$/.test(snapshotId)) return undefined;
+    const file = join(this.dir, BASES, `${snapshotId}.img`);
+    return this.bases.run(snapshotId, async () => (await exists(file)) ? compareFile(file, map) : undefined);
   }
 
   /** The base files there are (snapshot ids), for tests and reports. */

@@ -77,6 +77,21 @@ export class Pruner {
     });
   }
 
+  /**
+   * Prunes now (after the builds that hold the pruner end, and any prune
+   * running) and returns its report: `kiln gc`.
+   */
+  async runNow(): Promise<PruneReport> {
+    for (;;) {
+      await this.idle();
+      if (this.builds === 0) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const p = this.pruneNow();
+    this.running = p.finally(() => { this.running = undefined; if (this.wanted) this.request(); });
+    return p;
+  }
+
   /** Resolves once no prune runs (one asked for while builds hold the pruner waits for them, and this does not). */
   async idle(): Promise<void> {
     while (this.running) await this.running;

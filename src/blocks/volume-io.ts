@@ -8,7 +8,7 @@ import { open, readdir, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { BLOCK_SIZE } from './blocks.js';
+import { BLOCK_SIZE, hashBlock } from './blocks.js';
 import type { BlockHash, BlockMap, BlockStore } from './blocks.js';
 import { fileExtents } from './fiemap.js';
 import { syncDir, syncFile } from './fsync.js';
@@ -122,6 +122,35 @@ export async function restoreFile(map: BlockMap, store: BlockStore, path: string
     throw err;
   }
   await syncDir(dirname(path));
+}
+
+/**
+ * The block indexes at which the file at `path` does not hold `map`: a block
+ * of the map that reads differently, or a block outside it that is not all
+ * zeros. A file of another size differs everywhere ([-1]). Reads only the
+ * blocks the map names and those the filesystem says hold data.
+ */
+export async function compareFile(path: string, map: BlockMap): Promise<number[]> {
+  const fh = await open(path, 'r');
+  try {
+    const { size } = await fh.stat();
+    if (size !== map.sizeBytes) return [-1];
+    const want = new Map(map.blocks);
+    const count = Math.ceil(size / BLOCK_SIZE);
+    const data = await blocksWithData(`/proc/${process.pid}/fd/${fh.fd}`, size) ?? Array.from({ length: count }, (_, i) => i);
+    const todo = [...new Set([...want.keys(), ...data])].sort((a, b) => a - b);
+    const bad: number[] = [];
+    await inLanes(todo.length, () => Buffer.allocUnsafeSlow(BLOCK_SIZE), async (i, buf) => {
+      const index = todo[i]!;
+      const len = Math.min(BLOCK_SIZE, size - index * BLOCK_SIZE);
+      const got = await readAt(fh, buf, len, index * BLOCK_SIZE);
+      const expected = want.get(index);
+      if (expected ? hashBlock(got) !== expected : !got.equals(ZERO.subarray(0, len))) bad.push(index);
+    });
+    return bad.sort((a, b) => a - b);
+  } finally {
+    await fh.close();
+  }
 }
 
 export interface CopyOptions {

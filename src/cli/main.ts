@@ -4,6 +4,7 @@
  *   kiln doctor
  *   kiln accounts ...      (cli/accounts.ts)
  *   kiln marketplace ...   (cli/marketplace.ts)
+ *   kiln storage | gc | fsck (cli/storage.ts)
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
@@ -11,6 +12,7 @@ import { accountsCommand } from './accounts.js';
 import { doctor } from './doctor.js';
 import { marketplaceCommand } from './marketplace.js';
 import { serve } from './serve.js';
+import { storageCommand } from './storage.js';
 import { DEFAULT_CACHE_DIR } from '../server/app.js';
 
 const USAGE = `usage:
@@ -26,7 +28,9 @@ const USAGE = `usage:
   kiln doctor                                          say what this host lacks to run instances
   kiln accounts create|list|show|rotate-key|delete-key accounts and access keys (admin API; kiln accounts help)
   kiln marketplace publish|products|subscribe|unsubscribe|subscriptions|usage
-                                                       marketplace products (admin API; kiln marketplace help)`;
+                                                       marketplace products (admin API; kiln marketplace help)
+  kiln storage | kiln gc [--dry-run] | kiln fsck       block store use, garbage collection, checking (admin API;
+                                                       kiln storage --help)`;
 
 function poolMode(mode: string): 'auto' | 'copy' {
   if (mode !== 'auto' && mode !== 'copy') throw new Error(`--pool must be auto or copy, not '${mode}'`);
@@ -64,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
       return accountsCommand(rest);
     case 'marketplace':
       return marketplaceCommand(rest);
+    case 'storage': case 'gc': case 'fsck':
+      return storageCommand(command, rest);
     case undefined: case 'help': case '--help': case '-h':
       console.log(USAGE);
       return command === undefined ? 2 : 0;

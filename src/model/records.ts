@@ -112,6 +112,8 @@ export interface SnapshotRecord extends Owned {
   ownerAlias?: string;
   /** Bytes of new block data this snapshot added to the store (incremental size). */
   dataBytes?: number;
+  /** Bytes its blocks hold, zero blocks not counted (FullSnapshotSizeInBytes). */
+  fullSizeBytes?: number;
   /** createVolumePermission: group all, and named accounts. */
   isPublic?: boolean;
   createVolumePermission?: Pick<Grants, 'userIds'>;

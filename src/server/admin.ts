@@ -17,6 +17,9 @@
  *   POST   /_kiln/admin/marketplace/subscriptions {account,productCode}               201 {subscription}
  *   DELETE /_kiln/admin/marketplace/subscriptions/{account}/{code} {deleted}
  *   GET    /_kiln/admin/marketplace/usage?vendor=                  {vendor, usage}
+ *   GET    /_kiln/admin/storage                                    {store, pool, snapshots, images}
+ *   POST   /_kiln/admin/gc[?dry-run=true]                          {dryRun, plan, freedBytes, before, after}
+ *   POST   /_kiln/admin/fsck                                       {blocks, snapshots, damaged, bases}
  *
  * Errors: `{"error":{"code","message"}}`; 401 without a token, 403 with a
  * wrong one (or an account key), 404 for what does not exist, 409 for what
@@ -30,6 +33,7 @@ import { accountView, addAccessKey, createAccount, deleteAccessKey, getAccount }
 import type { Context } from '../services/core/context.js';
 import { Invalid } from '../services/core/errors.js';
 import { listProducts, listSubscriptions, publishProduct, subscribe, unsubscribe, usageReport } from '../services/marketplace/marketplace.js';
+import { collectGarbage, fsck, storageReport } from '../services/snapshots/storage.js';
 import { adminTokenFile, ensureAdminToken } from './admin-token.js';
 
 
@@ -104,6 +108,9 @@ const ROUTES: Route[] = [
     if (!vendor) throw new Invalid('MissingParameter', `The request must contain 'vendor'`);
     return ok({ vendor, usage: await usageReport(ctx, vendor) });
   }],
+  ['GET', /^storage$/, async (ctx) => ok(await storageReport(ctx))],
+  ['POST', /^gc$/, async (ctx, _m, _b, url) => ok(await collectGarbage(ctx, url.searchParams.get('dry-run') === 'true'))],
+  ['POST', /^fsck$/, async (ctx) => ok(await fsck(ctx))],
 ];
 
 /** Answers one request under /_kiln/admin/. Never throws. */

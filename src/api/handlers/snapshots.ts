@@ -30,6 +30,7 @@ export function toSdkSnapshot(s: SnapshotRecord): Snapshot {
     StartTime: new Date(s.startTime), CompletionTime: s.completionTime ? new Date(s.completionTime) : undefined,
     OwnerId: s.account, OwnerAlias: ownerAlias(s), Description: s.description, VolumeSize: s.volumeSize,
     Encrypted: s.encrypted, KmsKeyId: reportedKey(s, s), StorageTier: 'standard', Tags: s.tags.length ? toSdkTags(s.tags) : undefined,
+    FullSnapshotSizeInBytes: s.fullSizeBytes,
   };
 }
 

@@ -19,6 +19,7 @@ import { launchableImage } from '../images/images.js';
 import { launchKeyPair } from '../keys/key-pairs.js';
 import { requireSubscription } from '../marketplace/marketplace.js';
 import { fillLaunchVolume, recordLaunchVolume } from '../volumes/volumes.js';
+import { requireSoundSnapshots } from '../snapshots/snapshots.js';
 import type { LaunchOptions } from './instance-attributes.js';
 import { ensureAttributes, prepareLaunch } from './instance-attributes.js';
 import { checkInstanceType, DEFAULT_INSTANCE_TYPE, MAX_LIVE_INSTANCES, MAX_USER_DATA_BYTES, userDataTooLong } from './instance-types.js';
@@ -66,6 +67,7 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
     if (!mappings.some((m) => m.deviceName === image.rootDeviceName && m.ebs?.snapshotId)) {
       throw new Invalid('InvalidAMIID.Unavailable', `Image ${image.id} has no root snapshot`);
     }
+    await requireSoundSnapshots(ctx, mappings.flatMap((m) => m.ebs?.snapshotId ? [m.ebs.snapshotId] : []));
 
     beforeChange(caller);
     const reservationId = newId('reservation');

@@ -8,7 +8,7 @@
  * group all), and the accounts named in its createVolumePermission.
  */
 import { rm } from 'node:fs/promises';
-import { BLOCK_SIZE } from '../../blocks/blocks.js';
+import { BLOCK_SIZE, fullSizeBytes } from '../../blocks/blocks.js';
 import type { BlockMap } from '../../blocks/blocks.js';
 import { snapshotFile } from '../../blocks/volume-io.js';
 import type { Caller, Context } from '../core/context.js';
@@ -58,6 +58,7 @@ export async function completeSnapshot(ctx: Context, snapshotId: string, file: s
       await ctx.store.blockMaps.put(snapshotId, map);
       await ctx.store.snapshots.update(snapshotId, (s) => ({
         ...s, state: 'completed', progress: '100%', completionTime: nowIso(), dataBytes: result.changedBlocks * BLOCK_SIZE,
+        fullSizeBytes: fullSizeBytes(map),
       }));
       // The copy in the pool holds exactly this snapshot: it becomes its base (volumes of it are clones).
       await ctx.pool.adopt(snapshotId, file).catch((err: Error) => ctx.log(`kiln: no base for ${snapshotId}: ${err.message}`));
@@ -73,7 +74,9 @@ export async function completeSnapshot(ctx: Context, snapshotId: string, file: s
 export async function snapshotFromMap(ctx: Context, owner: Caller, s: NewSnapshot, map: BlockMap): Promise<SnapshotRecord> {
   const rec = await createPendingSnapshot(ctx, owner, s);
   await ctx.store.blockMaps.put(rec.id, map);
-  return ctx.store.snapshots.update(rec.id, (r) => ({ ...r, state: 'completed', progress: '100%', completionTime: nowIso(), dataBytes: 0 }));
+  return ctx.store.snapshots.update(rec.id, (r) => ({
+    ...r, state: 'completed', progress: '100%', completionTime: nowIso(), dataBytes: 0, fullSizeBytes: fullSizeBytes(map),
+  }));
 }
 
 // ---- Who may see and use a snapshot ----
@@ -103,7 +106,23 @@ export async function usableSnapshot(ctx: Context, caller: Caller, snapshotId: s
 
 /** CreateVolume: empty, or from a snapshot the caller may use (its own, shared with it by createVolumePermission, or public). */
 export async function createVolumeFromSnapshot(ctx: Context, caller: Caller, v: NewVolume): Promise<VolumeRecord> {
-  return createVolume(ctx, caller, v, (id) => usableSnapshot(ctx, caller, id));
+  return createVolume(ctx, caller, v, async (id) => soundSnapshot(await usableSnapshot(ctx, caller, id)));
+}
+
+/** The snapshot, unless it is in state error (an interrupted build, or damage kiln fsck found): IncorrectState. */
+export function soundSnapshot(s: SnapshotRecord): SnapshotRecord {
+  if (s.state === 'error') {
+    throw new Invalid('IncorrectState', `Snapshot '${s.id}' is in the error state${s.stateMessage ? ` (${s.stateMessage})` : ''} and cannot be used.`);
+  }
+  return s;
+}
+
+/** RunInstances: every snapshot of the launch's block device mappings is sound (soundSnapshot). */
+export async function requireSoundSnapshots(ctx: Context, snapshotIds: string[]): Promise<void> {
+  for (const id of new Set(snapshotIds)) {
+    const s = await ctx.store.snapshots.get(id);
+    if (s) soundSnapshot(s);
+  }
 }
 
 /** The caller's own snapshot: NotFound when it cannot see it, UnauthorizedOperation when it is someone else's. */
