@@ -8,35 +8,23 @@
  *       vs a bare `runc run` of the same root filesystem
  *   RunInstances of the Debian 12 catalog image -> running, and -> SSH answers
  *       vs a bare `runc run` of the same (Debian) root filesystem
+ *   and the storage engine's figures (bench/storage.ts): the pause in CreateImage, fsyncs per
+ *   capture, bytes for 20 derived images, an 8 GiB image's launch; the EBS direct APIs (bench/ebs.ts)
  */
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import {
   AuthorizeSecurityGroupIngressCommand, CreateKeyPairCommand, CreateSecurityGroupCommand, StopInstancesCommand,
   CreateImageCommand, DescribeImagesCommand, DescribeInstancesCommand, GetConsoleOutputCommand, RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { copySparse } from '../src/blocks/volume-io.js';
+import { bareRunc, row, run, timed } from './common.js';
+import { bigImage, derivedImages, pauseAndFsyncs, watchPauses } from './storage.js';
 import { DEFAULT_CACHE_DIR } from '../src/server/app.js';
 import type { Paths } from '../src/services/core/context.js';
 import { inInstance, startKiln, until } from '../test/harness.js';
-
-const run = promisify(execFile);
-const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t = performance.now();
-  await fn();
-  return performance.now() - t;
-}
-
-function row(what: string, kiln: number, baselineName: string, baseline: number): void {
-  console.log(`${what.padEnd(34)} ${seconds(kiln).padStart(9)}   ${baselineName.padEnd(30)} ${seconds(baseline).padStart(9)}   ratio ${(kiln / baseline).toFixed(2)}x`);
-}
 
 const FILL = `#!/bin/sh
 mkdir -p /data
@@ -50,6 +38,7 @@ async function main(): Promise<void> {
   const kiln = await startKiln({ debian: { cacheDir: process.env.KILN_CACHE_DIR ?? DEFAULT_CACHE_DIR }, pool: process.env.KILN_POOL === 'copy' ? 'copy' : 'auto' });
   console.log(`volume pool: ${kiln.app.ctx.pool.mode} (${kiln.app.ctx.pool.reason}); KILN_POOL=copy measures full restores\n`);
   const ec2 = kiln.client();
+  const pauses = watchPauses(kiln.app);
   const work = await mkdtemp(join(tmpdir(), 'kiln-bench-'));
   try {
     // The Debian image first (built, or taken from the host's cache), so its build does not share the CPU with what is timed.
@@ -70,12 +59,7 @@ async function main(): Promise<void> {
     const desc = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [builder] }));
     const volFile = kiln.app.ctx.paths.volume(desc.Reservations![0].Instances![0].BlockDeviceMappings![0].Ebs!.VolumeId!);
     const opensslMs = await timed(() => run('openssl', ['dgst', '-sha256', volFile]));
-    let imageId = '';
-    const createMs = await timed(async () => {
-      imageId = (await ec2.send(new CreateImageCommand({ InstanceId: builder, Name: 'bench-image', NoReboot: true }))).ImageId!;
-      await until('image available', async () =>
-        (await ec2.send(new DescribeImagesCommand({ ImageIds: [imageId] }))).Images![0].State === 'available', 300_000, 20);
-    });
+    const { imageId, ms: createMs, copyMs } = await pauseAndFsyncs(kiln, ec2, pauses, builder, volFile, work);
     row('CreateImage (to available)', createMs, 'openssl dgst -sha256 volume', opensslMs);
 
     let launched = '';
@@ -95,8 +79,11 @@ async function main(): Promise<void> {
       await until('image available', async () =>
         (await ec2.send(new DescribeImagesCommand({ ImageIds: [again] }))).Images![0].State === 'available', 300_000, 20);
     });
-    row('CreateImage after a 1% change', againMs, 'openssl dgst -sha256 volume', opensslMs);
+    row('CreateImage after a 1% change', againMs, 'the first CreateImage', createMs);
+    row('  the pause in it', pauses[pauses.length - 1]!, 'full copy of the volume (cp)', copyMs);
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [builder, launched] }));
+    await derivedImages(kiln, ec2, imageId);
+    await bigImage(kiln, ec2, base.ImageId!, work);
     await debianLaunch(ec2, debian.ImageId!, kiln.app.ctx.paths, work);
   } finally {
     await kiln.close();
@@ -133,33 +120,6 @@ async function debianLaunch(ec2: EC2Client, imageId: string, paths: Paths, work:
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] }));
   row('Debian RunInstances (to running)', runningMs, 'bare runc run, same rootfs', bareMs);
   row('Debian RunInstances (to SSH login)', sshMs, 'bare runc run, same rootfs', bareMs);
-}
-
-let bundles = 0;
-
-/** A bare `runc run` of /bin/true over a loop-mounted copy of the same volume: the floor for starting a container. */
-async function bareRunc(volFile: string, work: string): Promise<number> {
-  const bundle = join(work, `bundle-${bundles++}`);
-  const rootfs = join(bundle, 'rootfs');
-  await mkdir(rootfs, { recursive: true });
-  const copy = join(work, 'vol.img');
-  await copySparse(volFile, copy);
-  await run('mount', ['-o', 'loop', copy, rootfs]);
-  try {
-    await run('runc', ['spec', '--bundle', bundle]);
-    const spec = JSON.parse(await readFile(join(bundle, 'config.json'), 'utf8'));
-    spec.process.terminal = false;
-    spec.process.args = ['/bin/true'];
-    await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
-    const once = () => new Promise<void>((res, rej) => {
-      const p = spawn('runc', ['--root', join(work, 'runc'), 'run', '--bundle', bundle, `bench-${process.pid}`], { stdio: 'ignore' });
-      p.on('exit', (code) => (code === 0 ? res() : rej(new Error(`runc run exited ${code}`))));
-    });
-    await once();
-    return await timed(once);
-  } finally {
-    await run('umount', [rootfs]);
-  }
 }
 
 await main();
