@@ -14,6 +14,13 @@ export async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t;
 }
 
+/** The median duration of `n` sequential runs of `fn`. */
+export async function medianOf(n: number, fn: () => Promise<unknown>): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) xs.push(await timed(fn));
+  return xs.sort((a, b) => a - b)[Math.floor(n / 2)]!;
+}
+
 export function row(what: string, kiln: number, baselineName: string, baseline: number): void {
   console.log(`${what.padEnd(34)} ${seconds(kiln).padStart(9)}   ${baselineName.padEnd(30)} ${seconds(baseline).padStart(9)}   ratio ${(kiln / baseline).toFixed(2)}x`);
 }

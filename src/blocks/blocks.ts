@@ -71,8 +71,11 @@ export interface StoreStats {
   packs: number;
   packBytes: number;
   blocks: number;
-  /** Bytes of the stored blocks (what snapshots can refer to). */
+  /** Bytes of the stored blocks (what snapshots can refer to), and what they take in packs (compressed where that pays). */
   blockBytes: number;
+  storedBytes: number;
+  /** fsyncs the store made since it opened (the bench reports them per capture). */
+  fsyncs: number;
 }
 
 export interface CheckReport {

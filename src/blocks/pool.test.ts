@@ -212,3 +212,20 @@ test('auto mode on a directory that already holds volumes on a plain filesystem 
   assert.equal(pool.mode, 'copy');
   assert.match(pool.reason, /already holds volumes/);
 });
+
+test('a loop pool opened again with a larger size grows online, its files kept', { skip: cloneSkip }, async () => {
+  const dir = join(work, 'growing');
+  const first = await VolumePool.open(dir, { mode: 'auto', poolFile: `${dir}.xfs`, sizeGiB: 1 });
+  assert.equal(first.mode, 'xfs-loop', first.reason);
+  await writeFile(join(dir, 'kept'), 'still here');
+  const before = await statfs(dir);
+  const again = await VolumePool.open(dir, { mode: 'auto', poolFile: `${dir}.xfs`, sizeGiB: 3 });
+  assert.match(again.reason, /grown from 1\.0 to 3 GiB/);
+  const after = await statfs(dir);
+  assert.ok(after.blocks * after.bsize > 2.5 * before.blocks * before.bsize, `${before.blocks} -> ${after.blocks} blocks`);
+  assert.equal(await readFile(join(dir, 'kept'), 'utf8'), 'still here');
+  // Never shrinks.
+  const smaller = await VolumePool.open(dir, { mode: 'auto', poolFile: `${dir}.xfs`, sizeGiB: 1 });
+  assert.doesNotMatch(smaller.reason, /grown/);
+  await again.release();
+});

@@ -33,7 +33,7 @@
  */
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { chmod, copyFile, mkdir, open, readdir, rename, rm, stat, statfs, utimes } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, readdir, rename, rm, stat, statfs, truncate, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { exists, findExecutable, loopBackingFile, mountAt } from '../lib/host-files.js';
@@ -79,7 +79,9 @@ export class VolumePool {
     await mkdir(dir, { recursive: true });
     const budget = opts.baseBudgetBytes ?? 16 * GIB;
     if (opts.mode === 'copy') return new VolumePool(dir, 'copy', 'reflink clones are off (pool mode copy)', budget);
-    if (await mountedAt(dir) === opts.poolFile) return new VolumePool(dir, 'xfs-loop', `XFS pool ${opts.poolFile}, mounted`, budget);
+    if (await mountedAt(dir) === opts.poolFile) {
+      return new VolumePool(dir, 'xfs-loop', `XFS pool ${opts.poolFile}, mounted${await growLoopPool(dir, opts)}`, budget);
+    }
     if (await canReflink(dir)) return new VolumePool(dir, 'reflink', `${dir} is on a reflink-capable filesystem`, budget);
     // A pool file that exists but does not mount stops the start: its volumes are in it.
     const poolExists = await exists(opts.poolFile);
@@ -88,7 +90,18 @@ export class VolumePool {
       return err.message;
     });
     if (why) return new VolumePool(dir, 'copy', why, budget);
-    return new VolumePool(dir, 'xfs-loop', `XFS pool ${opts.poolFile}, loop-mounted at ${dir}`, budget);
+    return new VolumePool(dir, 'xfs-loop', `XFS pool ${opts.poolFile}, loop-mounted at ${dir}${await growLoopPool(dir, opts)}`, budget);
+  }
+
+  /** What `open` in auto mode would find or make for `dir`, without making or mounting anything (`kiln doctor`). */
+  static async predict(dir: string, poolFile: string): Promise<{ mode: PoolMode; reason: string }> {
+    if (await exists(dir) && await mountedAt(dir) === poolFile) return { mode: 'xfs-loop', reason: `XFS pool ${poolFile} is mounted at ${dir}` };
+    let probeDir = dir;
+    while (!(await exists(probeDir))) probeDir = join(probeDir, '..');
+    if (await canReflink(probeDir)) return { mode: 'reflink', reason: `${probeDir} is on a reflink-capable filesystem` };
+    if (process.getuid?.() !== 0) return { mode: 'copy', reason: 'not root: no XFS pool can be mounted' };
+    if (!(await findExecutable('mkfs.xfs'))) return { mode: 'copy', reason: 'mkfs.xfs is missing (apt-get install xfsprogs)' };
+    return { mode: 'xfs-loop', reason: `${await exists(poolFile) ? 'the' : 'kiln serve makes an'} XFS pool file ${poolFile}, loop-mounted at ${dir}` };
   }
 
   get clones(): boolean {
@@ -272,6 +285,26 @@ async function canReflink(dir: string): Promise<boolean> {
 async function mountedAt(dir: string): Promise<string | undefined> {
   const mount = await mountAt(dir);
   return mount && loopBackingFile(mount.majorMinor);
+}
+
+/**
+ * Grows a mounted pool file to `opts.sizeGiB` when it is smaller (it never
+ * shrinks): the file, then the loop device's size, then XFS, online. Returns
+ * what it did, for the pool's reason ('' when nothing).
+ */
+async function growLoopPool(dir: string, opts: PoolOptions): Promise<string> {
+  const want = (opts.sizeGiB ?? 0) * GIB;
+  const { size } = await stat(opts.poolFile);
+  if (want <= size) return '';
+  const growfs = await findExecutable('xfs_growfs');
+  if (!growfs) return `; not grown to ${opts.sizeGiB} GiB: xfs_growfs is missing`;
+  await truncate(opts.poolFile, want);
+  const { stdout } = await run('losetup', ['-j', opts.poolFile]);
+  const device = stdout.split(':')[0]!;
+  if (!device.startsWith('/dev/loop')) throw new Error(`no loop device for ${opts.poolFile}`);
+  await run('losetup', ['-c', device]);
+  await run(growfs, ['-d', dir]);
+  return `; grown from ${(size / GIB).toFixed(1)} to ${opts.sizeGiB} GiB`;
 }
 
 /** Makes (first time) and mounts the XFS pool file at `dir`; resolves with why it could not, or undefined. */

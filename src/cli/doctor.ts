@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { RuncDriver } from '../runtime/runc/runc-driver.js';
+import { predictPool } from '../server/app.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,7 +12,7 @@ async function has(cmd: string, args: string[] = ['--version']): Promise<boolean
 }
 
 /** Prints what this host lacks; exit code 1 when instances cannot run here. */
-export async function doctor(): Promise<number> {
+export async function doctor(dataDir: string): Promise<number> {
   const problems = await new RuncDriver({ stateDir: join(tmpdir(), 'kiln-doctor') }).check();
   if (!(await has('busybox', ['true']))) problems.push('busybox is missing: the minimal catalog image is built from it (apt-get install busybox-static).');
   if (!(await has('openssl', ['version']))) problems.push('openssl is missing: `npm run bench` uses it as its hashing baseline (apt-get install openssl).');
@@ -22,6 +23,8 @@ export async function doctor(): Promise<number> {
     console.log('  note: mkfs.xfs (Debian package xfsprogs) is absent: without a reflink-capable filesystem for the data directory, volumes are copied in full at each launch.');
   }
   const awsCli = await has('/usr/bin/aws');
+  const pool = await predictPool(dataDir);
+  console.log(`  volume pool over ${dataDir}: ${pool.mode} (${pool.reason})`);
   if (problems.length === 0) {
     console.log('kiln doctor: this host can run instances.');
   } else {

@@ -25,7 +25,10 @@ const USAGE = `usage:
       [--pool auto|copy]                               auto: volumes are reflink clones of per-snapshot bases (on
                                                        XFS/btrfs, or an XFS pool file Kiln makes); copy: restored
                                                        in full (env KILN_POOL)
-  kiln doctor                                          say what this host lacks to run instances
+      [--pool-size GiB]                                the XFS pool file's size (sparse; default 90% of the free
+                                                       space); a larger size grows it (env KILN_POOL_SIZE)
+  kiln doctor [--data DIR]                             say what this host lacks to run instances, and which volume
+                                                       pool kiln serve would use over DIR
   kiln accounts create|list|show|rotate-key|delete-key accounts and access keys (admin API; kiln accounts help)
   kiln marketplace publish|products|subscribe|unsubscribe|subscriptions|usage
                                                        marketplace products (admin API; kiln marketplace help)
@@ -37,12 +40,19 @@ function poolMode(mode: string): 'auto' | 'copy' {
   return mode;
 }
 
+function poolSize(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v.replace(/G(iB)?$/i, ''));
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--pool-size must be a whole number of GiB, not '${v}'`);
+  return n;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': {
       const { values } = parseArgs({ args: rest, options: {
-        host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, cache: { type: 'string' }, 'no-debian': { type: 'boolean' }, 'no-nat': { type: 'boolean' }, 'vpc-cidr': { type: 'string' }, pool: { type: 'string' },
+        host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, cache: { type: 'string' }, 'no-debian': { type: 'boolean' }, 'no-nat': { type: 'boolean' }, 'vpc-cidr': { type: 'string' }, pool: { type: 'string' }, 'pool-size': { type: 'string' },
       } });
       const port = Number(values.port ?? process.env.KILN_PORT ?? 4747);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -55,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
         nat: !values['no-nat'] && process.env.KILN_NAT !== 'off',
         vpcCidr: values['vpc-cidr'] ?? process.env.KILN_VPC_CIDR,
         pool: poolMode(values.pool ?? process.env.KILN_POOL ?? 'auto'),
+        poolSizeGiB: poolSize(values['pool-size'] ?? process.env.KILN_POOL_SIZE),
         debian: values['no-debian'] ? false : {
           cacheDir: resolve(values.cache ?? process.env.KILN_CACHE_DIR ?? DEFAULT_CACHE_DIR),
           ...(process.env.KILN_DEBIAN_MIRROR ? { mirror: process.env.KILN_DEBIAN_MIRROR } : {}),
@@ -62,8 +73,10 @@ async function main(argv: string[]): Promise<number> {
       });
       return 0;
     }
-    case 'doctor':
-      return doctor();
+    case 'doctor': {
+      const { values } = parseArgs({ args: rest, options: { data: { type: 'string' } } });
+      return doctor(resolve(values.data ?? process.env.KILN_DATA_DIR ?? '.kiln'));
+    }
     case 'accounts':
       return accountsCommand(rest);
     case 'marketplace':

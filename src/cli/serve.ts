@@ -4,11 +4,11 @@ import { adminTokenFile, ensureAdminToken, recordServer } from '../server/admin-
 import { createHttpServer } from '../server/http.js';
 import { DEFAULT_ACCOUNT } from '../model/records.js';
 
-export interface ServeOptions { host: string; port: number; dataDir: string; debian: DebianImageOptions | false; nat: boolean; vpcCidr?: string; pool: 'auto' | 'copy' }
+export interface ServeOptions { host: string; port: number; dataDir: string; debian: DebianImageOptions | false; nat: boolean; vpcCidr?: string; pool: 'auto' | 'copy'; poolSizeGiB?: number }
 
 /** Runs the server until SIGINT/SIGTERM. Instances keep running across restarts; the next start finds them again. */
 export async function serve(opts: ServeOptions): Promise<void> {
-  const app = await createApp({ dataDir: opts.dataDir, debian: opts.debian, nat: opts.nat, vpcCidr: opts.vpcCidr, pool: opts.pool });
+  const app = await createApp({ dataDir: opts.dataDir, debian: opts.debian, nat: opts.nat, vpcCidr: opts.vpcCidr, pool: opts.pool, poolSizeGiB: opts.poolSizeGiB });
   const adminToken = await ensureAdminToken(opts.dataDir);
   const missing = await app.ctx.runtime.check();
   if (missing.length) {

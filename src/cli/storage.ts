@@ -7,13 +7,14 @@ import { parseArgs } from 'node:util';
 import { ADMIN_OPTIONS, ADMIN_USAGE, UsageError, adminCall, adminTarget, print, runAdminCommand } from './admin-client.js';
 
 export const STORAGE_USAGE = `usage:
-  kiln storage [--json]          bytes stored; for each snapshot and image the bytes only it holds (what deleting frees)
+  kiln storage [--region R] [--json]
+                                 bytes stored; for each snapshot and image the bytes only it holds (what deleting frees)
   kiln gc [--dry-run] [--json]   free the blocks no snapshot refers to (packs under half live are rewritten)
   kiln fsck [--json]             read and check every block and base file; damaged snapshots are marked error
                                  (exit status 1 when anything is damaged)
 ${ADMIN_USAGE}`;
 
-const OPTIONS = { ...ADMIN_OPTIONS, json: { type: 'boolean' }, 'dry-run': { type: 'boolean' } } as const;
+const OPTIONS = { ...ADMIN_OPTIONS, json: { type: 'boolean' }, 'dry-run': { type: 'boolean' }, region: { type: 'string' } } as const;
 
 export function mib(bytes: number): string {
   return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(2)} GiB` : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
@@ -71,7 +72,9 @@ export async function storageCommand(command: 'storage' | 'gc' | 'fsck', argv: s
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     if (values['dry-run'] && command !== 'gc') throw new UsageError('--dry-run is for kiln gc');
     const c = COMMANDS[command]!;
+    if (values.region && command !== 'storage') throw new UsageError('--region is for kiln storage');
     const r = await adminCall(await adminTarget(values), c.method, c.path(values));
+    if (values.region) for (const k of ['snapshots', 'images']) r[k] = r[k].filter((x: { region: string }) => x.region === values.region);
     if (values.json) print(r);
     else c.show(r);
     failed = !!c.failed?.(r);

@@ -50,6 +50,8 @@ export interface AppOptions {
   vpcCidr?: string;
   /** The volume pool: 'auto' clones volumes from per-snapshot bases where it can (`kiln serve`'s default), 'copy' restores them in full. */
   pool?: PoolOptions['mode'];
+  /** The XFS pool file's size in GiB (made sparse; a larger size grows it at start). Default: 90% of the free space. */
+  poolSizeGiB?: number;
 }
 
 /** Where built root filesystems are cached, for every data directory on the host. */
@@ -69,7 +71,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const store = new SqliteStore(paths.db);
   const blocks = opts.blocks ?? await PackBlockStore.open(paths.blocks);
   // Before anything reads a volume: a loop pool is mounted where the volumes live.
-  const pool = await VolumePool.open(paths.volumes, { mode: opts.pool ?? 'copy', poolFile: paths.poolFile });
+  const pool = await VolumePool.open(paths.volumes, { mode: opts.pool ?? 'copy', poolFile: paths.poolFile, sizeGiB: opts.poolSizeGiB });
   if (opts.pool === 'auto') log(`kiln: volume pool: ${pool.mode} (${pool.reason})`);
   const ctx: Context = {
     store, paths, log, blocks, pool,
@@ -155,4 +157,10 @@ async function startMetadataService(ctx: Context, nat: boolean): Promise<Imds | 
     ctx.log(`kiln: no instance metadata service on this host (${(err as Error).message})`);
     return undefined;
   }
+}
+
+/** The volume pool `kiln serve` would use over `dataDir` (for `kiln doctor`). */
+export function predictPool(dataDir: string): Promise<{ mode: string; reason: string }> {
+  const paths = new Paths(dataDir);
+  return VolumePool.predict(paths.volumes, paths.poolFile);
 }

@@ -2,7 +2,7 @@
  * The pack file format (docs/block-store.md): the blocks' bytes one after the
  * other, then a trailer that names them, then a fixed-size footer.
  *
- *   [block 0][block 1]...[trailer: JSON {"v":1,"blocks":[[hash,offset,length],...]}]
+ *   [block 0][block 1]...[trailer: JSON {"v":1,"blocks":[[hash,offset,length,size,codec],...]}]
  *   [footer: u32 LE trailer length][32 bytes SHA-256 of the trailer]["KILNPK01"]
  *
  * The index (pack-index.ts) is what reads go through; the trailer is there so
@@ -13,13 +13,15 @@ import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { BLOCK_SIZE, isBlockHash } from '../blocks.js';
 import type { BlockHash } from '../blocks.js';
+import { DEFLATE, RAW } from './codec.js';
 
 export const MAGIC = Buffer.from('KILNPK01');
 export const FOOTER_BYTES = 4 + 32 + MAGIC.length;
 /** A trailer is at most this long (a pack holds at most a few thousand blocks). */
 const MAX_TRAILER = 8 * 1024 * 1024;
 
-export type PackEntry = [hash: BlockHash, offset: number, length: number];
+/** A block in a pack: `length` bytes at `offset` that decode (codec.ts) to the block's `size` bytes. */
+export type PackEntry = [hash: BlockHash, offset: number, length: number, size: number, codec: number];
 
 /** The trailer and footer that end a pack holding `entries`. */
 export function encodeTrailer(entries: PackEntry[]): Buffer {
@@ -58,8 +60,11 @@ export async function readTrailer(fh: FileHandle, size: number): Promise<PackEnt
   if ((parsed as { v?: unknown }).v !== 1 || !Array.isArray(blocks)) return 'not a version 1 trailer';
   let end = 0;
   for (const e of blocks as unknown[]) {
-    if (!Array.isArray(e) || e.length !== 3 || typeof e[0] !== 'string' || !isBlockHash(e[0])) return 'an entry is not [hash, offset, length]';
-    const [, offset, len] = e as [string, number, number];
+    if (!Array.isArray(e) || e.length !== 5 || typeof e[0] !== 'string' || !isBlockHash(e[0])) return 'an entry is not [hash, offset, length, size, codec]';
+    const [, offset, len, size, codec] = e as [string, number, number, number, number];
+    if (!Number.isSafeInteger(size) || size < 1 || size > BLOCK_SIZE || (codec !== RAW && codec !== DEFLATE) || (codec === RAW && len !== size)) {
+      return `entry ${e[0]} has a bad size or codec`;
+    }
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(len) || len < 1 || len > BLOCK_SIZE || offset < end || offset + len > dataEnd) {
       return `entry ${e[0]} (${offset}+${len}) is out of place`;
     }

@@ -12,8 +12,10 @@ import Database from 'better-sqlite3';
 import type { BlockHash } from '../blocks.js';
 import type { PackEntry } from './pack-format.js';
 
-export interface Location { pack: string; offset: number; length: number }
-export interface PackUse { id: string; bytes: number; blocks: number; liveBytes: number }
+/** `length` stored bytes at `offset` of `pack`, decoding with `codec` to the block's `size` bytes. */
+export interface Location { pack: string; offset: number; length: number; size: number; codec: number }
+/** A pack: its file's bytes, and the blocks still indexed in it (their stored bytes, and their bytes as blocks). */
+export interface PackUse { id: string; bytes: number; blocks: number; liveBytes: number; blockBytes: number }
 
 export class PackIndex {
   private readonly db: Database.Database;
@@ -26,10 +28,11 @@ export class PackIndex {
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS packs (id TEXT PRIMARY KEY, bytes INTEGER NOT NULL) STRICT;
       CREATE TABLE IF NOT EXISTS blocks (
-        hash TEXT PRIMARY KEY, pack TEXT NOT NULL REFERENCES packs(id), offset INTEGER NOT NULL, length INTEGER NOT NULL
+        hash TEXT PRIMARY KEY, pack TEXT NOT NULL REFERENCES packs(id), offset INTEGER NOT NULL, length INTEGER NOT NULL,
+        size INTEGER NOT NULL, codec INTEGER NOT NULL
       ) STRICT, WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS blocks_by_pack ON blocks(pack);`);
-    this.lookupStmt = this.db.prepare('SELECT pack, offset, length FROM blocks WHERE hash = ?');
+    this.lookupStmt = this.db.prepare('SELECT pack, offset, length, size, codec FROM blocks WHERE hash = ?');
   }
 
   lookup(hash: BlockHash): Location | undefined {
@@ -39,29 +42,29 @@ export class PackIndex {
   /** Records durable packs and their blocks; a block already indexed elsewhere keeps its place. */
   addPacks(packs: Array<{ id: string; bytes: number; entries: PackEntry[] }>): void {
     const pack = this.db.prepare('INSERT OR IGNORE INTO packs (id, bytes) VALUES (?, ?)');
-    const block = this.db.prepare('INSERT OR IGNORE INTO blocks (hash, pack, offset, length) VALUES (?, ?, ?, ?)');
+    const block = this.db.prepare('INSERT OR IGNORE INTO blocks (hash, pack, offset, length, size, codec) VALUES (?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       for (const p of packs) {
         pack.run(p.id, p.bytes);
-        for (const [hash, offset, length] of p.entries) block.run(hash, p.id, offset, length);
+        for (const [hash, offset, length, size, codec] of p.entries) block.run(hash, p.id, offset, length, size, codec);
       }
     })();
   }
 
   /** Points blocks at their copies in another (durable, indexed) pack, where they are still in `from`. */
   move(from: string, to: string, entries: PackEntry[]): void {
-    const stmt = this.db.prepare('UPDATE blocks SET pack = ?, offset = ?, length = ? WHERE hash = ? AND pack = ?');
-    this.durably(() => { for (const [hash, offset, length] of entries) stmt.run(to, offset, length, hash, from); });
+    const stmt = this.db.prepare('UPDATE blocks SET pack = ?, offset = ? WHERE hash = ? AND pack = ?');
+    this.durably(() => { for (const [hash, offset] of entries) stmt.run(to, offset, hash, from); });
   }
 
-  /** Forgets blocks (durably); returns those that were indexed, with their lengths. */
-  removeBlocks(hashes: BlockHash[]): Array<{ hash: BlockHash; length: number }> {
-    const del = this.db.prepare<[string], { length: number }>('DELETE FROM blocks WHERE hash = ? RETURNING length');
-    const out: Array<{ hash: BlockHash; length: number }> = [];
+  /** Forgets blocks (durably); returns those that were indexed, with their sizes as blocks. */
+  removeBlocks(hashes: BlockHash[]): Array<{ hash: BlockHash; size: number }> {
+    const del = this.db.prepare<[string], { size: number }>('DELETE FROM blocks WHERE hash = ? RETURNING size');
+    const out: Array<{ hash: BlockHash; size: number }> = [];
     this.durably(() => {
       for (const hash of hashes) {
         const row = del.get(hash);
-        if (row) out.push({ hash, length: row.length });
+        if (row) out.push({ hash, size: row.size });
       }
     });
     return out;
@@ -80,13 +83,14 @@ export class PackIndex {
   /** Every pack with how much of it is still referenced by block rows. */
   packUse(): PackUse[] {
     return this.db.prepare<[], PackUse>(`
-      SELECT p.id AS id, p.bytes AS bytes, COUNT(b.hash) AS blocks, COALESCE(SUM(b.length), 0) AS liveBytes
+      SELECT p.id AS id, p.bytes AS bytes, COUNT(b.hash) AS blocks, COALESCE(SUM(b.length), 0) AS liveBytes,
+        COALESCE(SUM(b.size), 0) AS blockBytes
       FROM packs p LEFT JOIN blocks b ON b.pack = p.id GROUP BY p.id ORDER BY p.id`).all();
   }
 
-  blocks(pack?: string): Array<{ hash: BlockHash; pack: string; offset: number; length: number }> {
-    const sql = 'SELECT hash, pack, offset, length FROM blocks';
-    type Row = { hash: BlockHash; pack: string; offset: number; length: number };
+  blocks(pack?: string): Array<Location & { hash: BlockHash }> {
+    const sql = 'SELECT hash, pack, offset, length, size, codec FROM blocks';
+    type Row = Location & { hash: BlockHash };
     return pack === undefined ? this.db.prepare<[], Row>(sql).all()
       : this.db.prepare<[string], Row>(`${sql} WHERE pack = ? ORDER BY offset`).all(pack);
   }

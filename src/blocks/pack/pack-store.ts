@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { BlockCorruptError, BlockNotFoundError, hashBlock, isBlockHash } from '../blocks.js';
 import type { BlockHash, BlockStore, BlockWriter, CheckReport, StoreStats } from '../blocks.js';
-import { countFsync, syncDir } from '../fsync.js';
+import { syncDir } from '../fsync.js';
+import { decodeBlock, encodeBlock } from './codec.js';
 import { encodeTrailer, readTrailer } from './pack-format.js';
 import type { PackEntry } from './pack-format.js';
 import { PackIndex } from './pack-index.js';
@@ -58,13 +59,15 @@ export class PackBlockStore implements BlockStore {
   private readonly tmpDir: string;
   private readonly packBytes: number;
   /** Blocks appended but not yet indexed (in the open pack or in packs being sealed). */
-  private readonly pending = new Map<BlockHash, { pack: OpenPack; offset: number; length: number }>();
+  private readonly pending = new Map<BlockHash, { pack: OpenPack; offset: number; length: number; size: number; codec: number }>();
   private current: OpenPack | undefined;
   private readonly sealing = new Set<Promise<void>>();
   /** Sealed, renamed packs whose rows wait for the next commit. */
   private readonly sealed: OpenPack[] = [];
   /** 'append': one append at a time; 'index': commits and removals one at a time; 'compact': one compaction. */
   private readonly locks = new KeyedMutex();
+  /** fsyncs of packs and of the packs directory since the store opened (the index's are SQLite's). */
+  private fsyncs = 0;
 
   private constructor(readonly dir: string, opts: StoreOptions) {
     this.packsDir = join(dir, 'packs');
@@ -115,7 +118,11 @@ export class PackBlockStore implements BlockStore {
   writer(): BlockWriter {
     const used = new Set<OpenPack>();
     const store = async (hash: BlockHash, data: Uint8Array) => {
-      const pack = await this.append(hash, data);
+      const known = this.pending.get(hash)?.pack;
+      if (known) return void used.add(known);
+      if (this.index.lookup(hash)) return;
+      // Compressed before the append lock, on the thread pool, so appends stay short.
+      const pack = await this.append(hash, await encodeBlock(data), data.length);
       if (pack) used.add(pack);
     };
     return {
@@ -147,11 +154,11 @@ export class PackBlockStore implements BlockStore {
     // A block can move (sealed: tmp/ -> packs/; repacked) between finding it and opening its pack: look again.
     for (let attempt = 0; ; attempt++) {
       const p = this.pending.get(hash);
-      const at = p ? { path: p.pack.path, offset: p.offset, length: p.length } : this.locate(hash);
+      const at = p ? { ...p, path: p.pack.path } : this.locate(hash);
       if (!at) throw new BlockNotFoundError(hash);
       let data: Buffer;
       try {
-        data = await readRange(at.path, at.offset, at.length);
+        data = await decodeBlock(at.codec, await readRange(at.path, at.offset, at.length), at.size);
       } catch (err) {
         if (isCode(err, 'ENOENT') && attempt < 3) continue;
         if (isCode(err, 'ENOENT')) throw new BlockNotFoundError(hash);
@@ -168,7 +175,7 @@ export class PackBlockStore implements BlockStore {
   }
 
   async list(): Promise<Array<{ hash: BlockHash; bytes: number }>> {
-    return this.index.blocks().map((b) => ({ hash: b.hash, bytes: b.length }));
+    return this.index.blocks().map((b) => ({ hash: b.hash, bytes: b.size }));
   }
 
   /**
@@ -181,7 +188,7 @@ export class PackBlockStore implements BlockStore {
     const victims = [...hashes].filter((h) => isBlockHash(h) && !this.pending.has(h));
     const gone = await this.locks.run('index', async () => this.index.removeBlocks(victims));
     await this.compact();
-    return { removed: gone.length, bytes: gone.reduce((n, b) => n + b.length, 0) };
+    return { removed: gone.length, bytes: gone.reduce((n, b) => n + b.size, 0) };
   }
 
   /** Deletes empty packs and repacks sparse ones; returns the pack bytes on disk freed. */
@@ -205,7 +212,8 @@ export class PackBlockStore implements BlockStore {
     const use = this.index.packUse();
     return {
       packs: use.length, packBytes: use.reduce((n, p) => n + p.bytes, 0),
-      blocks: use.reduce((n, p) => n + p.blocks, 0), blockBytes: use.reduce((n, p) => n + p.liveBytes, 0),
+      blocks: use.reduce((n, p) => n + p.blocks, 0), blockBytes: use.reduce((n, p) => n + p.blockBytes, 0),
+      storedBytes: use.reduce((n, p) => n + p.liveBytes, 0), fsyncs: this.fsyncs,
     };
   }
 
@@ -224,9 +232,9 @@ export class PackBlockStore implements BlockStore {
       }
       try {
         for (const b of blocks) {
-          const data = fh ? await readAll(fh, b.offset, b.length) : undefined;
-          if (!data || data.length < b.length) report.missing.push(b.hash);
-          else if (hashBlock(data) !== b.hash) report.corrupt.push(b.hash);
+          const stored = fh ? await readAll(fh, b.offset, b.length) : undefined;
+          if (!stored || stored.length < b.length) report.missing.push(b.hash);
+          else if (hashBlock(await decodeBlock(b.codec, stored, b.size)) !== b.hash) report.corrupt.push(b.hash);
           progress(++report.checked, rows.length);
         }
       } finally {
@@ -237,9 +245,9 @@ export class PackBlockStore implements BlockStore {
   }
 
   /** Where a sealed block's bytes are, for tests that damage them (and fsck's report). */
-  locate(hash: BlockHash): { path: string; offset: number; length: number } | undefined {
+  locate(hash: BlockHash): { path: string; offset: number; length: number; size: number; codec: number } | undefined {
     const at = this.index.lookup(hash);
-    return at && { path: this.packPath(at.pack), offset: at.offset, length: at.length };
+    return at && { ...at, path: this.packPath(at.pack) };
   }
 
   /** Makes every block appended so far durable and indexed. */
@@ -254,6 +262,7 @@ export class PackBlockStore implements BlockStore {
       if (!ready.length) return;
       try {
         await syncDir(this.packsDir);
+        this.fsyncs++;
       } catch (err) {
         this.sealed.unshift(...ready);
         throw err;
@@ -270,25 +279,31 @@ export class PackBlockStore implements BlockStore {
     this.index.close();
   }
 
-  /** Appends the block to the open pack unless it is stored or pending; returns the pack a commit must wait for. */
-  private append(hash: BlockHash, data: Uint8Array): Promise<OpenPack | undefined> {
+  /** Appends the (encoded) block to the open pack unless it is stored or pending; returns the pack a commit must wait for. */
+  private append(hash: BlockHash, block: { codec: number; bytes: Uint8Array }, size: number): Promise<OpenPack | undefined> {
     return this.locks.run('append', async () => {
       const pending = this.pending.get(hash);
       if (pending) return pending.pack;
       if (this.index.lookup(hash)) return undefined;
-      const pack = this.current ?? await this.newPack();
-      this.current = pack;
-      const offset = pack.size;
-      await writeAll(pack.fh, data, offset);
-      pack.size += data.length;
-      pack.entries.push([hash, offset, data.length]);
-      this.pending.set(hash, { pack, offset, length: data.length });
-      if (pack.size >= this.packBytes) {
-        this.current = undefined;
-        this.startSeal(pack);
-      }
+      const pack = await this.appendToPack(hash, block.bytes, size, block.codec);
+      this.pending.set(hash, { pack, offset: pack.entries.at(-1)![1], length: block.bytes.length, size, codec: block.codec });
       return pack;
     });
+  }
+
+  /** Under the append lock: writes stored bytes at the end of the open pack, sealing it when full. */
+  private async appendToPack(hash: BlockHash, bytes: Uint8Array, size: number, codec: number): Promise<OpenPack> {
+    const pack = this.current ?? await this.newPack();
+    this.current = pack;
+    const entry: PackEntry = [hash, pack.size, bytes.length, size, codec];
+    await writeAll(pack.fh, bytes, pack.size);
+    pack.size += bytes.length;
+    pack.entries.push(entry);
+    if (pack.size >= this.packBytes) {
+      this.current = undefined;
+      this.startSeal(pack);
+    }
+    return pack;
   }
 
   private async newPack(): Promise<OpenPack> {
@@ -305,7 +320,7 @@ export class PackBlockStore implements BlockStore {
         await writeAll(pack.fh, trailer, pack.size);
         pack.fileBytes = pack.size + trailer.length;
         await pack.fh.sync();
-        countFsync();
+        this.fsyncs++;
         await pack.fh.close();
         const final = this.packPath(pack.id);
         await rename(pack.path, final);
@@ -329,21 +344,12 @@ export class PackBlockStore implements BlockStore {
     const moved: Array<{ to: OpenPack; entry: PackEntry }> = [];
     try {
       for (const b of blocks) {
-        const data = await readAll(fh, b.offset, b.length);
+        const stored = await readAll(fh, b.offset, b.length);
         // A damaged block stays where it is, for fsck to report; it is not copied on as if it were sound.
-        if (data.length !== b.length || hashBlock(data) !== b.hash) continue;
+        if (stored.length !== b.length || hashBlock(await decodeBlock(b.codec, stored, b.size)) !== b.hash) continue;
         await this.locks.run('append', async () => {
-          const pack = this.current ?? await this.newPack();
-          this.current = pack;
-          const entry: PackEntry = [b.hash, pack.size, data.length];
-          await writeAll(pack.fh, data, pack.size);
-          pack.entries.push(entry);
-          pack.size += data.length;
-          moved.push({ to: pack, entry });
-          if (pack.size >= this.packBytes) {
-            this.current = undefined;
-            this.startSeal(pack);
-          }
+          const to = await this.appendToPack(b.hash, stored, b.size, b.codec);
+          moved.push({ to, entry: to.entries.at(-1)! });
         });
       }
     } finally {
