@@ -58,11 +58,11 @@ function mergeTagSpecs(a: TemplateTagSpecification[] = [], b: TemplateTagSpecifi
 }
 
 /** Items matched by a key, the second's fields winning over the first's; the first's order, then the second's new items. */
-function mergeBy<T extends object>(a: T[] = [], b: T[] = [], key: (x: T) => unknown): T[] {
+function mergeBy<T extends object>(a: T[] = [], b: T[] = [], key: (x: T) => unknown, combine = (x: T, y: T): T => ({ ...x, ...defined(y) })): T[] {
   const out = a.map((x) => ({ ...x }));
   for (const item of b) {
     const i = out.findIndex((x) => key(x) === key(item));
-    if (i >= 0) out[i] = { ...out[i]!, ...defined(item) };
+    if (i >= 0) out[i] = combine(out[i]!, item);
     else out.push(item);
   }
   return out;
@@ -77,14 +77,16 @@ export function defined<T extends object>(o: T): Partial<T> {
  * A template's data with a RunInstances request's over it, as EC2 merges
  * them: every field the request sets wins; metadata options merge option by
  * option, tags resource type by resource type and key by key, block device
- * mappings device by device and network interfaces by device index.
+ * mappings device by device (and EBS field by field), network interfaces by
+ * device index.
  */
 export function mergeLaunchData(template: LaunchTemplateData, request: LaunchTemplateData): LaunchTemplateData {
   const out: LaunchTemplateData = { ...template, ...defined(request) };
   if (template.metadataOptions && request.metadataOptions) out.metadataOptions = { ...template.metadataOptions, ...defined(request.metadataOptions) };
   if (template.tagSpecifications || request.tagSpecifications) out.tagSpecifications = mergeTagSpecs(template.tagSpecifications, request.tagSpecifications);
   if (template.blockDeviceMappings && request.blockDeviceMappings) {
-    out.blockDeviceMappings = mergeBy(template.blockDeviceMappings, request.blockDeviceMappings, (m) => m.deviceName);
+    out.blockDeviceMappings = mergeBy<TemplateBlockDeviceMapping>(template.blockDeviceMappings, request.blockDeviceMappings, (m) => m.deviceName,
+      (x, y) => ({ ...x, ...defined(y), ...(x.ebs && y.ebs ? { ebs: { ...x.ebs, ...defined(y.ebs) } } : {}) }));
   }
   if (template.networkInterfaces && request.networkInterfaces) {
     out.networkInterfaces = mergeBy<TemplateNetworkInterface>(template.networkInterfaces, request.networkInterfaces, (n) => n.deviceIndex ?? 0);
