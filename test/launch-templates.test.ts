@@ -206,6 +206,13 @@ test('SDK: RunInstances from a template: its data under the request, the templat
   const twin = (await ec2.send(new RunInstancesCommand({ MinCount: 1, MaxCount: 1, LaunchTemplate: { LaunchTemplateName: 'app-copy' } }))).Instances![0]!;
   assert.deepEqual([twin.ImageId, twin.InstanceType, twin.SubnetId], [amiId, 't3.medium', inst.SubnetId]);
 
+  // The CLI's answer is a valid request as it stands (the CLI validates it against the request shape).
+  if (!skip) {
+    const cliData = (await cli(['get-launch-template-data', '--instance-id', id])).LaunchTemplateData;
+    const cliCopy = (await cli(['create-launch-template', '--launch-template-name', 'app-cli-copy', '--launch-template-data', json(cliData)])).LaunchTemplate;
+    assert.equal(cliCopy.LatestVersionNumber, 1);
+  }
+
   // Network interfaces in the template and groups in the request conflict, as on EC2.
   await assert.rejects(ec2.send(new RunInstancesCommand({ MinCount: 1, MaxCount: 1, LaunchTemplate: { LaunchTemplateName: 'app-copy' }, SecurityGroupIds: got!.NetworkInterfaces![0]!.Groups })),
     { name: 'InvalidParameterCombination' });

@@ -87,7 +87,7 @@ export const removeVersions: Handler<DeleteLaunchTemplateVersionsRequest, Delete
 };
 
 export const getData: Handler<GetLaunchTemplateDataRequest, GetLaunchTemplateDataResult> = async (ctx, caller, input) =>
-  ({ LaunchTemplateData: launchDataToSdk(await launchDataOf(ctx, caller, input.InstanceId)) });
+  ({ LaunchTemplateData: launchDataToSdk(await launchDataOf(ctx, caller, input.InstanceId), true) });
 
 export const HANDLERS: Record<string, Handler> = {
   CreateLaunchTemplate: create,

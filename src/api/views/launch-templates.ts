@@ -64,13 +64,17 @@ export function launchDataFromSdk(x: SdkLaunchData, tagTypes: string[]): LaunchT
   };
 }
 
-/** Launch data as DescribeLaunchTemplateVersions and GetLaunchTemplateData show it. */
-export function launchDataToSdk(d: LaunchTemplateData): ResponseLaunchTemplateData {
+/**
+ * Launch data as DescribeLaunchTemplateVersions shows it; GetLaunchTemplateData
+ * (`asRequest`) leaves out the metadata options' State, so that its answer is
+ * a valid CreateLaunchTemplate request as it stands.
+ */
+export function launchDataToSdk(d: LaunchTemplateData, asRequest = false): ResponseLaunchTemplateData {
   const out: SdkLaunchData & { MetadataOptions?: SdkLaunchData['MetadataOptions'] & { State?: string } } = {
     ImageId: d.imageId, InstanceType: d.instanceType, KeyName: d.keyName, UserData: d.userData,
     SecurityGroupIds: d.securityGroupIds, SecurityGroups: d.securityGroups,
     NetworkInterfaces: recase(d.networkInterfaces, upper), BlockDeviceMappings: recase(d.blockDeviceMappings, upper),
-    MetadataOptions: d.metadataOptions && { State: 'applied', ...recase(d.metadataOptions, upper) },
+    MetadataOptions: d.metadataOptions && { ...(asRequest ? {} : { State: 'applied' }), ...recase(d.metadataOptions, upper) },
     TagSpecifications: d.tagSpecifications?.map((s) => ({ ResourceType: s.resourceType, Tags: toSdkTags(s.tags) })),
     InstanceInitiatedShutdownBehavior: d.instanceInitiatedShutdownBehavior, DisableApiTermination: d.disableApiTermination,
     DisableApiStop: d.disableApiStop, EbsOptimized: d.ebsOptimized,
