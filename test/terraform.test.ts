@@ -15,24 +15,32 @@
  * provider comes from the mirror (init -plugin-dir), Terraform's update check
  * is off, the provider's credential, account and metadata look-ups are skipped.
  * KILN_TF_KEEP=1 keeps the working directory (with terraform.log) for a look.
+ *
+ * A second configuration, test/terraform/launch-template/, is the launch
+ * template story: aws_launch_template and an aws_instance launched from it,
+ * applied with one image, then another (a new version, made the default, and
+ * the instance replaced from it), then destroyed. Its instances boot on a
+ * recording runtime, so it needs terraform but not runc.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import {
-  DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, DescribeVolumesCommand,
+  CopyImageCommand, DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeLaunchTemplatesCommand,
+  DescribeLaunchTemplateVersionsCommand, DescribeSnapshotsCommand, DescribeVolumesCommand,
 } from '@aws-sdk/client-ec2';
 import { restoreFile } from '../src/blocks/volume-io.js';
+import { RecordingRuntime } from '../src/runtime/recording-runtime.js';
 import { RuncDriver } from '../src/runtime/runc/runc-driver.js';
 import { createAccount } from '../src/services/accounts/accounts.js';
 import type { Kiln } from './harness.js';
-import { startKiln } from './harness.js';
+import { startKiln, until } from './harness.js';
 import { skipOrFail } from './skips.js';
 
 const execFileP = promisify(execFile);
@@ -41,14 +49,21 @@ const PLUGIN_DIR = process.env.KILN_TF_PLUGIN_DIR ?? '/opt/tf-plugins';
 const SHARE_ACCOUNT = '111122223333';
 const COPY_REGION = 'us-west-2';
 
-/** Why this host cannot run the test, or undefined when it can. */
-async function missingTools(): Promise<string | undefined> {
+/** Why this host cannot run terraform with the AWS provider, or undefined when it can. */
+async function missingTerraform(): Promise<string | undefined> {
   try {
     await execFileP('terraform', ['version'], { env: tfBaseEnv('/dev/null'), timeout: 30_000 });
   } catch {
     return 'terraform not found on PATH';
   }
   if (!await findProvider(PLUGIN_DIR)) return `terraform not usable: no hashicorp/aws provider in the mirror ${PLUGIN_DIR} (set KILN_TF_PLUGIN_DIR)`;
+  return undefined;
+}
+
+/** Why this host cannot run the test, or undefined when it can. */
+async function missingTools(): Promise<string | undefined> {
+  const tf = await missingTerraform();
+  if (tf) return tf;
   const missing = await new RuncDriver({ stateDir: '/tmp/kiln-check' }).check();
   if (missing.length) return `this host cannot run instances: ${missing.join(' ')}`;
   return undefined;
@@ -83,12 +98,18 @@ function tfBaseEnv(cliConfig: string): NodeJS.ProcessEnv {
 class Workdir {
   private constructor(readonly dir: string, private readonly vars: string[]) {}
 
-  static async create(endpoint: string, name: string, marker: string): Promise<Workdir> {
+  /** `files` (default: the .tf files of test/terraform/) in a new directory; `vars` are given to every plan, apply and destroy. */
+  static async create(vars: Record<string, string>, files?: string[]): Promise<Workdir> {
     const dir = await mkdtemp(join(tmpdir(), 'kiln-tf-'));
-    for (const f of (await readdir(FIXTURES)).filter((f) => f.endsWith('.tf'))) await copyFile(join(FIXTURES, f), join(dir, f));
+    files ??= (await readdir(FIXTURES)).filter((f) => f.endsWith('.tf')).map((f) => join(FIXTURES, f));
+    for (const f of files) await copyFile(f, join(dir, basename(f)));
     await writeFile(join(dir, 'cli.tfrc'), '# no registry, no plugin cache: the provider comes from -plugin-dir\n');
-    const vars = { endpoint, name, marker, copy_region: COPY_REGION, share_account: SHARE_ACCOUNT };
     return new Workdir(dir, Object.entries(vars).flatMap(([k, v]) => ['-var', `${k}=${v}`]));
+  }
+
+  /** The same directory, planned and applied with other values of some variables. */
+  withVars(vars: Record<string, string>): Workdir {
+    return new Workdir(this.dir, [...this.vars, ...Object.entries(vars).flatMap(([k, v]) => ['-var', `${k}=${v}`])]);
   }
 
   /** Runs terraform; a failure's message carries the output tail and the actions Kiln did not implement. */
@@ -219,7 +240,7 @@ test('terraform: data aws_ami, aws_key_pair, aws_instance with block devices, aw
     const nonce = randomBytes(4).toString('hex');
     const name = `tf-${nonce}`;
     const marker = `written by terraform user data ${nonce}`;
-    const wd = await Workdir.create(kiln.endpoint, name, marker);
+    const wd = await Workdir.create({ endpoint: kiln.endpoint, name, marker, copy_region: COPY_REGION, share_account: SHARE_ACCOUNT });
     let applied = false;
     let destroyed = false;
     try {
@@ -234,6 +255,73 @@ test('terraform: data aws_ami, aws_key_pair, aws_instance with block devices, aw
       await wd.destroy();
       destroyed = true;
       await checkDestroyed(kiln, out, snapshots);
+    } finally {
+      if (applied && !destroyed) await wd.destroy().catch((err: Error) => console.error(`kiln: cleanup destroy failed: ${err.message}`));
+      await wd.remove();
+      await kiln.close();
+    }
+  });
+
+const noTerraform = skipOrFail((await missingTerraform()) ?? false);
+
+/** The template's $Default version, its template's numbers, and the instance's image and launch-template tags. */
+async function launchTemplateState(kiln: Kiln, templateId: string, instanceId: string) {
+  const ec2 = kiln.client();
+  const { LaunchTemplates: [lt] = [] } = await ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [templateId] }));
+  const { LaunchTemplateVersions: [v] = [] } = await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateId: templateId, Versions: ['$Default'] }));
+  const { Reservations = [] } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+  const inst = Reservations[0]?.Instances?.[0];
+  const tag = (k: string) => inst?.Tags?.find((t) => t.Key === k)?.Value;
+  return {
+    versions: [lt?.DefaultVersionNumber, lt?.LatestVersionNumber], teamTag: lt?.Tags?.find((t) => t.Key === 'Team')?.Value,
+    data: [v?.LaunchTemplateData?.ImageId, v?.LaunchTemplateData?.InstanceType, v?.LaunchTemplateData?.MetadataOptions?.HttpTokens],
+    instance: [inst?.State?.Name, inst?.ImageId, inst?.InstanceType, tag('aws:ec2launchtemplate:id'), tag('aws:ec2launchtemplate:version')],
+  };
+}
+
+test('terraform: aws_launch_template and an aws_instance from it; a new image makes a new default version and a new instance; destroy',
+  { timeout: 480_000 }, async (t) => {
+    if (noTerraform) { t.skip(noTerraform); return; }
+    const kiln = await startKiln({ runtime: new RecordingRuntime() });
+    const ec2 = kiln.client();
+    const base = (await kiln.app.ctx.store.images.list({ region: 'us-east-1' })).find((i) => i.name.startsWith('kiln-minimal-'))!.id;
+    const { ImageId: second } = await ec2.send(new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: base, Name: 'lt-second-image' }));
+    await until('the second image', async () => (await ec2.send(new DescribeImagesCommand({ ImageIds: [second!] }))).Images?.[0]?.State === 'available');
+    const name = `tf-${randomBytes(4).toString('hex')}`;
+    let wd = await Workdir.create({ endpoint: kiln.endpoint, name, marker: name, image_id: base },
+      [join(FIXTURES, 'providers.tf'), join(FIXTURES, 'launch-template', 'main.tf')]);
+    let applied = false;
+    let destroyed = false;
+    try {
+      await wd.init();
+      applied = true;
+      await wd.apply();
+      const first = await wd.outputs();
+      const one = await launchTemplateState(kiln, first.template_id!, first.instance_id!);
+      assert.deepEqual(one, {
+        versions: [1, 1], teamTag: 'platform', data: [base, 't3.micro', 'required'],
+        instance: ['running', base, 't3.micro', first.template_id, '1'],
+      });
+      await wd.planIsEmpty();
+
+      wd = wd.withVars({ image_id: second! });
+      await wd.apply();
+      const next = await wd.outputs();
+      assert.equal(next.template_id, first.template_id, 'the same template, a new version');
+      assert.equal(String(next.latest_version), '2');
+      assert.notEqual(next.instance_id, first.instance_id, 'the instance is replaced by one of the new version');
+      const two = await launchTemplateState(kiln, next.template_id!, next.instance_id!);
+      assert.deepEqual(two, {
+        versions: [2, 2], teamTag: 'platform', data: [second, 't3.micro', 'required'],
+        instance: ['running', second, 't3.micro', first.template_id, '2'],
+      });
+      await wd.planIsEmpty();
+
+      await wd.destroy();
+      destroyed = true;
+      await assert.rejects(ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [first.template_id!] })), { name: 'InvalidLaunchTemplateId.NotFound' });
+      const { Reservations = [] } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [first.instance_id!, next.instance_id!] }));
+      assert.deepEqual(Reservations.map((r) => r.Instances?.[0]?.State?.Name), ['terminated', 'terminated']);
     } finally {
       if (applied && !destroyed) await wd.destroy().catch((err: Error) => console.error(`kiln: cleanup destroy failed: ${err.message}`));
       await wd.remove();

@@ -11,6 +11,7 @@ import * as instanceAttributes from './handlers/instance-attributes.js';
 import * as instanceTypes from './handlers/instance-types.js';
 import * as instances from './handlers/instances.js';
 import * as keyPairs from './handlers/key-pairs.js';
+import * as launchTemplates from './handlers/launch-templates.js';
 import * as network from './handlers/network.js';
 import * as regions from './handlers/regions.js';
 import * as securityGroups from './handlers/security-groups.js';
@@ -21,6 +22,7 @@ import * as volumes from './handlers/volumes.js';
 const MODULES: Array<Record<string, Handler>> = [
   regions.HANDLERS, images.HANDLERS, imageAttributes.HANDLERS, imageLifecycle.HANDLERS, snapshots.HANDLERS, instances.HANDLERS, tags.HANDLERS,
   volumes.HANDLERS, instanceAttributes.HANDLERS, instanceTypes.HANDLERS, network.HANDLERS, securityGroups.HANDLERS, keyPairs.HANDLERS,
+  launchTemplates.HANDLERS,
 ];
 
 /**
@@ -31,6 +33,7 @@ const MODULES: Array<Record<string, Handler>> = [
 export const DRY_RUN_CHECKED = new Set([
   'RunInstances', 'StartInstances', 'StopInstances', 'RebootInstances', 'TerminateInstances', 'CreateImage', 'CopyImage',
   'DeregisterImage', 'CreateVolume', 'CreateSnapshot',
+  'CreateLaunchTemplate', 'CreateLaunchTemplateVersion', 'ModifyLaunchTemplate', 'DeleteLaunchTemplate', 'DeleteLaunchTemplateVersions',
 ]);
 
 export const HANDLERS: Record<string, Handler> = {};

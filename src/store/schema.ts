@@ -8,6 +8,7 @@
  */
 import type { KeyPairRecord, SecurityGroupRecord } from '../model/extra-records.js';
 import type { ImageRecord } from '../model/records.js';
+import type { LaunchTemplateRecord } from '../model/template-records.js';
 
 type UniqueKey<T> = (doc: T) => string | undefined;
 
@@ -18,6 +19,8 @@ export const UNIQUE_KEYS: Record<string, UniqueKey<never>> = {
   'key-pair': (d: KeyPairRecord) => `${d.account}/${d.region}/${d.keyName}`,
   /** Security group names, per VPC. */
   'security-group': (d: SecurityGroupRecord) => `${d.account}/${d.region}/${d.vpcId}/${d.groupName}`,
+  /** Launch template names, per account and region. */
+  'launch-template': (d: LaunchTemplateRecord) => `${d.account}/${d.region}/${d.name}`,
 };
 
 export const uniqueKeyOf = <T>(kind: string, doc: T): string | undefined => (UNIQUE_KEYS[kind] as UniqueKey<T> | undefined)?.(doc);

@@ -5,53 +5,29 @@ import type {
   StartInstancesRequest, StartInstancesResult, StopInstancesRequest, StopInstancesResult, TerminateInstancesRequest, TerminateInstancesResult,
 } from '@aws-sdk/client-ec2';
 import { changeState, consoleOutput, describeInstances, instanceStatuses } from '../../services/instances/instances.js';
-import type { LaunchRequest } from '../../services/instances/launch.js';
-import { runInstances } from '../../services/instances/launch.js';
+import type { RunRequest } from '../../services/templates/template-launch.js';
+import { launchInstances } from '../../services/templates/template-launch.js';
 import { ApiError } from '../errors.js';
 import { applyFilters } from '../filters.js';
 import type { Handler } from '../handler.js';
 import { required } from '../handler.js';
-import { mappingRequests } from '../mappings.js';
 import { paginate } from '../paging.js';
-import { tagsFromSpecs } from '../tags.js';
 import { instanceFilters, reservations, STATUS_FILTERS, statusOf, toChanges } from '../views/instances.js';
+import { launchDataFromSdk } from '../views/launch-templates.js';
 
-/**
- * The request as the launch service takes it. A primary interface
- * (NetworkInterface.1, device 0) may name a subnet, groups and an address;
- * other interfaces are not supported.
- */
-function launchRequest(input: RunInstancesRequest): LaunchRequest {
-  const nics = input.NetworkInterfaces ?? [];
-  const primary = nics[0];
-  if (nics.length > 1 || (primary && ((primary.DeviceIndex ?? 0) !== 0 || primary.NetworkInterfaceId))) {
-    throw new ApiError('UnsupportedOperation', 'Kiln instances have exactly one network interface, made at launch');
-  }
-  if (primary && (input.SubnetId || input.SecurityGroupIds?.length || input.PrivateIpAddress)) {
-    throw new ApiError('InvalidParameterCombination', 'Network interfaces and an instance-level subnet, security groups or private IP cannot be specified together');
-  }
-  const tags = tagsFromSpecs(input.TagSpecifications, ['instance', 'volume', 'network-interface']);
-  const m = input.MetadataOptions;
+/** The request as the launch service takes it: its launch fields in a template's shape, and a template to start from. */
+function runRequest(input: RunInstancesRequest): RunRequest {
+  const lt = input.LaunchTemplate;
   return {
-    imageId: required(input.ImageId, 'ImageId'), instanceType: input.InstanceType, minCount: required(input.MinCount, 'MinCount'),
-    maxCount: required(input.MaxCount, 'MaxCount'), userData: input.UserData, keyName: input.KeyName,
-    clientToken: input.ClientToken, tags: tags.instance, volumeTags: tags.volume,
-    blockDeviceMappings: mappingRequests(input.BlockDeviceMappings),
-    subnetId: primary?.SubnetId ?? input.SubnetId, availabilityZone: input.Placement?.AvailabilityZone,
-    privateIp: primary?.PrivateIpAddress ?? input.PrivateIpAddress, securityGroupIds: primary?.Groups ?? input.SecurityGroupIds,
-    securityGroupNames: input.SecurityGroups, cpuCredits: input.CreditSpecification?.CpuCredits,
-    disableApiTermination: input.DisableApiTermination, disableApiStop: input.DisableApiStop,
-    shutdownBehavior: input.InstanceInitiatedShutdownBehavior, ebsOptimized: input.EbsOptimized, monitoring: input.Monitoring?.Enabled,
-    hibernation: input.HibernationOptions?.Configured, autoRecovery: input.MaintenanceOptions?.AutoRecovery,
-    metadataOptions: m && {
-      httpTokens: m.HttpTokens, httpPutResponseHopLimit: m.HttpPutResponseHopLimit, httpEndpoint: m.HttpEndpoint,
-      httpProtocolIpv6: m.HttpProtocolIpv6, instanceMetadataTags: m.InstanceMetadataTags,
-    },
+    data: launchDataFromSdk(input, ['instance', 'volume', 'network-interface']),
+    minCount: required(input.MinCount, 'MinCount'), maxCount: required(input.MaxCount, 'MaxCount'),
+    subnetId: input.SubnetId, privateIp: input.PrivateIpAddress, clientToken: input.ClientToken,
+    launchTemplate: lt && { id: lt.LaunchTemplateId, name: lt.LaunchTemplateName, version: lt.Version },
   };
 }
 
 export const run: Handler<RunInstancesRequest, Reservation> = async (ctx, caller, input) => {
-  const [r] = reservations(await runInstances(ctx, caller, launchRequest(input)));
+  const [r] = reservations(await launchInstances(ctx, caller, runRequest(input)));
   return r!;
 };
 

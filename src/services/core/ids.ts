@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ResourceKind } from './errors.js';
 
-export const ID_PREFIXES = { image: 'ami', snapshot: 'snap', volume: 'vol', instance: 'i', 'key-pair': 'key', 'security-group': 'sg', 'security-group-rule': 'sgr', reservation: 'r' } as const;
+export const ID_PREFIXES = { image: 'ami', snapshot: 'snap', volume: 'vol', instance: 'i', 'key-pair': 'key', 'security-group': 'sg', 'security-group-rule': 'sgr', reservation: 'r', 'launch-template': 'lt' } as const;
 
 /** A new id in AWS's long format: prefix, dash, 17 lower-case hex digits. */
 export function newId(kind: keyof typeof ID_PREFIXES): string {
