@@ -4,11 +4,13 @@
  *   kiln doctor
  *   kiln accounts ...      (cli/accounts.ts)
  *   kiln marketplace ...   (cli/marketplace.ts)
+ *   kiln image import|export (cli/image.ts)
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { accountsCommand } from './accounts.js';
 import { doctor } from './doctor.js';
+import { imageCommand } from './image.js';
 import { marketplaceCommand } from './marketplace.js';
 import { serve } from './serve.js';
 import { DEFAULT_CACHE_DIR } from '../server/app.js';
@@ -26,7 +28,9 @@ const USAGE = `usage:
   kiln doctor                                          say what this host lacks to run instances
   kiln accounts create|list|show|rotate-key|delete-key accounts and access keys (admin API; kiln accounts help)
   kiln marketplace publish|products|subscribe|unsubscribe|subscriptions|usage
-                                                       marketplace products (admin API; kiln marketplace help)`;
+                                                       marketplace products (admin API; kiln marketplace help)
+  kiln image import DISK --name NAME | export AMI FILE  a raw or qcow2 disk to an AMI and back, through the EBS
+                                                       direct APIs (AWS credentials; kiln image help)`;
 
 function poolMode(mode: string): 'auto' | 'copy' {
   if (mode !== 'auto' && mode !== 'copy') throw new Error(`--pool must be auto or copy, not '${mode}'`);
@@ -64,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
       return accountsCommand(rest);
     case 'marketplace':
       return marketplaceCommand(rest);
+    case 'image':
+      return imageCommand(rest);
     case undefined: case 'help': case '--help': case '-h':
       console.log(USAGE);
       return command === undefined ? 2 : 0;
