@@ -8,6 +8,8 @@
  *       vs a bare `runc run` of the same root filesystem
  *   RunInstances of the Debian 12 catalog image -> running, and -> SSH answers
  *       vs a bare `runc run` of the same (Debian) root filesystem
+ *   EBS direct API upload and download of a 256 MiB file (MB/s; bench/ebs.ts)
+ *       vs `cp` of the same file
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -98,6 +100,7 @@ async function main(): Promise<void> {
     row('CreateImage after a 1% change', againMs, 'openssl dgst -sha256 volume', opensslMs);
     await ec2.send(new TerminateInstancesCommand({ InstanceIds: [builder, launched] }));
     await debianLaunch(ec2, debian.ImageId!, kiln.app.ctx.paths, work);
+    await (await import('./ebs.js')).ebsDirectBench(kiln.endpoint, work);
   } finally {
     await kiln.close();
     await rm(work, { recursive: true, force: true });
