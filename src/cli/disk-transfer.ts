@@ -36,23 +36,25 @@ export interface UploadOptions {
 
 export interface Uploaded { snapshotId: string; volumeSize: number; blocksWritten: number; bytes: number }
 
-/** Runs `work(i)` for i in 0..count-1 with at most `n` running at once; the first failure stops the rest and is thrown. */
-async function pool(count: number, n: number, work: (i: number) => Promise<void>): Promise<void> {
+/**
+ * Runs `work(i, w)` for i in 0..count-1 on at most `n` workers at once (`w`: the worker's number, so that a
+ * worker can reuse its own buffer); the first failure stops the rest and is thrown.
+ */
+async function pool(count: number, n: number, work: (i: number, w: number) => Promise<void>): Promise<void> {
   let next = 0;
   let failed: unknown;
-  const worker = async () => {
+  const worker = async (w: number) => {
     while (failed === undefined && next < count) {
       const i = next++;
-      try { await work(i); } catch (err) { failed ??= err; }
+      try { await work(i, w); } catch (err) { failed ??= err; }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(n, count) }, worker));
+  await Promise.all(Array.from({ length: Math.min(n, count) }, (_, w) => worker(w)));
   if (failed !== undefined) throw failed;
 }
 
-/** Block `i` of the file, a whole block (the last one padded with zeros). */
-async function readBlock(fh: FileHandle, i: number, size: number): Promise<Buffer> {
-  const buf = Buffer.alloc(BLOCK);
+/** Reads block `i` of the file into `buf`, a whole block (the last one padded with zeros). */
+async function readBlock(fh: FileHandle, i: number, size: number, buf: Buffer): Promise<Buffer> {
   const want = Math.min(BLOCK, size - i * BLOCK);
   let got = 0;
   while (got < want) {
@@ -60,6 +62,7 @@ async function readBlock(fh: FileHandle, i: number, size: number): Promise<Buffe
     if (bytesRead === 0) break;
     got += bytesRead;
   }
+  buf.fill(0, got);
   return buf;
 }
 
@@ -77,9 +80,12 @@ export async function uploadDisk(ebs: EBSClient, file: string, opts: UploadOptio
   let done = 0;
   let bytes = 0;
   const fh = await open(file, 'r');
+  const concurrency = opts.concurrency ?? 32;
+  // One buffer per worker: it puts a block before it reads the next (most reads are holes, none need a buffer of their own).
+  const buffers = Array.from({ length: concurrency }, () => Buffer.allocUnsafe(BLOCK));
   try {
-    await pool(blocks, opts.concurrency ?? 32, async (i) => {
-      const data = await readBlock(fh, i, size);
+    await pool(blocks, concurrency, async (i, w) => {
+      const data = await readBlock(fh, i, size, buffers[w]!);
       if (!data.equals(ZEROS)) {
         const digest = createHash('sha256').update(data).digest();
         await ebs.send(new PutSnapshotBlockCommand({

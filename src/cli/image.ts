@@ -126,7 +126,8 @@ export async function imageCommand(argv: string[]): Promise<number> {
       return 2;
     }
     const e = err as Error & { $metadata?: unknown; name: string };
-    console.error(`kiln: ${e.$metadata ? `${e.name}: ` : ''}${e.message}`);
+    const hint = e.name === 'CredentialsProviderError' ? ' (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, as kiln serve prints them, or use --profile)' : '';
+    console.error(`kiln: ${e.$metadata ? `${e.name}: ` : ''}${e.message}${hint}`);
     return 1;
   }
 }
