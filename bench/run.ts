@@ -9,7 +9,9 @@
  *   RunInstances of the Debian 12 catalog image -> running, and -> SSH answers
  *       vs a bare `runc run` of the same (Debian) root filesystem
  *   and the storage engine's figures (bench/storage.ts): the pause in CreateImage, fsyncs per
- *   capture, bytes for 20 derived images, an 8 GiB image's launch; the EBS direct APIs (bench/ebs.ts)
+ *   capture, bytes for 20 derived images, an 8 GiB image's launch
+ *   EBS direct API upload and download of a 256 MiB file (MB/s; bench/ebs.ts)
+ *       vs `cp` of the same file
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
     await derivedImages(kiln, ec2, imageId);
     await bigImage(kiln, ec2, base.ImageId!, work);
     await debianLaunch(ec2, debian.ImageId!, kiln.app.ctx.paths, work);
+    await (await import('./ebs.js')).ebsDirectBench(kiln.endpoint, work);
   } finally {
     await kiln.close();
     await rm(work, { recursive: true, force: true });

@@ -13,7 +13,8 @@ export function sample(schema: NormalizedSchema, name: string, depth: number, ti
       const v = sample(memberSchema, member, depth - 1, time);
       if (v !== undefined) out[member] = v;
     }
-    return out;
+    // A structure with no member left (all deeper than `depth`) is nothing on the wire: leave it out too.
+    return Object.keys(out).length ? out : undefined;
   }
   if (schema.isListSchema()) {
     const item = sample(schema.getValueSchema(), name, depth, time);

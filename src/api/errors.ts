@@ -9,7 +9,8 @@ import type { ResourceKind } from '../services/core/errors.js';
 import { ID_PREFIXES } from '../services/core/ids.js';
 
 export class ApiError extends Error {
-  constructor(readonly code: string, message: string, readonly status = 400) { super(message); }
+  /** `fields`: the error shape's other members, for protocols that carry them (REST-JSON: an EBS error's Reason). */
+  constructor(readonly code: string, message: string, readonly status = 400, readonly fields?: Record<string, string>) { super(message); }
 }
 
 const PREFIX: Record<ResourceKind, string> = {

@@ -6,6 +6,7 @@
 import type { Handler } from './handler.js';
 import * as imageAttributes from './handlers/image-attributes.js';
 import * as imageLifecycle from './handlers/image-lifecycle.js';
+import * as ebs from './handlers/ebs.js';
 import * as images from './handlers/images.js';
 import * as instanceAttributes from './handlers/instance-attributes.js';
 import * as instanceTypes from './handlers/instance-types.js';
@@ -43,3 +44,6 @@ for (const m of MODULES) {
     HANDLERS[action] = handler;
   }
 }
+
+/** The EBS direct APIs' handlers (service ebs, REST-JSON), by operation name; routed by the model's URI templates (protocol/rest-json.ts). */
+export const EBS_HANDLERS: Record<string, Handler> = ebs.HANDLERS;

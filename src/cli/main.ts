@@ -5,11 +5,13 @@
  *   kiln accounts ...      (cli/accounts.ts)
  *   kiln marketplace ...   (cli/marketplace.ts)
  *   kiln storage | gc | fsck (cli/storage.ts)
+ *   kiln image import|export (cli/image.ts)
  */
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { accountsCommand } from './accounts.js';
 import { doctor } from './doctor.js';
+import { imageCommand } from './image.js';
 import { marketplaceCommand } from './marketplace.js';
 import { serve } from './serve.js';
 import { storageCommand } from './storage.js';
@@ -33,7 +35,9 @@ const USAGE = `usage:
   kiln marketplace publish|products|subscribe|unsubscribe|subscriptions|usage
                                                        marketplace products (admin API; kiln marketplace help)
   kiln storage | kiln gc [--dry-run] | kiln fsck       block store use, garbage collection, checking (admin API;
-                                                       kiln storage --help)`;
+                                                       kiln storage --help)
+  kiln image import DISK --name NAME | export AMI FILE  a raw or qcow2 disk to an AMI and back, through the EBS
+                                                       direct APIs (AWS credentials; kiln image help)`;
 
 function poolMode(mode: string): 'auto' | 'copy' {
   if (mode !== 'auto' && mode !== 'copy') throw new Error(`--pool must be auto or copy, not '${mode}'`);
@@ -83,6 +87,8 @@ async function main(argv: string[]): Promise<number> {
       return marketplaceCommand(rest);
     case 'storage': case 'gc': case 'fsck':
       return storageCommand(command, rest);
+    case 'image':
+      return imageCommand(rest);
     case undefined: case 'help': case '--help': case '-h':
       console.log(USAGE);
       return command === undefined ? 2 : 0;

@@ -14,6 +14,7 @@ import { ensureDebianImage } from '../catalog/debian.js';
 import { RuncDriver } from '../runtime/runc/runc-driver.js';
 import type { RuntimeDriver } from '../runtime/runtime.js';
 import { failInterruptedCaptures } from '../services/instances/capture.js';
+import { closeUploads, withUploadBlocks } from '../services/snapshots/direct-state.js';
 import { KeyedMutex, Tasks } from '../services/core/concurrency.js';
 import type { Context } from '../services/core/context.js';
 import { Paths } from '../services/core/context.js';
@@ -75,7 +76,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
   if (opts.pool === 'auto') log(`kiln: volume pool: ${pool.mode} (${pool.reason})`);
   const ctx: Context = {
     store, paths, log, blocks, pool,
-    pruner: new Pruner(blocks, () => store.blockMaps.liveHashes(), log),
+    // Blocks of EBS direct API uploads in progress are live too: no map references them until CompleteSnapshot.
+    pruner: new Pruner(blocks, async () => withUploadBlocks(ctx, await store.blockMaps.liveHashes()), log),
     runtime: opts.runtime ?? new RuncDriver({ stateDir: paths.runtime, nat: opts.nat }),
     regions: opts.regions ?? DEFAULT_REGIONS,
     tasks: new Tasks(log),
@@ -123,6 +125,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       stopping.abort();
       await ready.catch(() => undefined);
       unwatch?.();
+      closeUploads(ctx);
       await imds?.close();
       await ctx.tasks.idle();
       await ctx.pruner.idle();

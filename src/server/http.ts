@@ -2,7 +2,8 @@
  * The HTTP edge: reads a request, authenticates it (SigV4 against the stored
  * secret; the credential scope names the region), parses the EC2 Query
  * parameters with the service model, calls the action's handler and writes
- * its result or AWS's error envelope. Nothing below this file sees HTTP.
+ * its result or AWS's error envelope; requests signed for `ebs` (the EBS
+ * direct APIs, REST-JSON) go to ebs-http.ts. Nothing below this file sees HTTP.
  */
 import { endAfterBody, readBody } from './body.js';
 import { randomUUID } from 'node:crypto';
@@ -17,6 +18,7 @@ import { handleAdmin } from './admin.js';
 import { AuthError } from '../api/errors.js';
 import { parseAuthorization, verifySignature } from './sigv4.js';
 import { isStsRequest, sendStsError, stsAction } from './sts.js';
+import { isEbsRequest, sendEbsError, serveEbs } from './ebs-http.js';
 
 
 export interface HttpOptions { ctx: Context; ready: () => boolean }
@@ -47,12 +49,14 @@ async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerRespon
   }
   try {
     const { service, ...caller } = await authenticate(opts.ctx, req, url, body);
+    if (service === 'ebs') return await serveEbs(opts.ctx, caller, req, res, url, body, requestId);
     const params = new URLSearchParams(url.search);
     if (req.method === 'POST') for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
     const out = service === 'sts' ? stsAction(caller, params, requestId)
       : await dispatch(opts.ctx, caller, params, { host: req.headers.host ?? '', requestId });
     res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId }).end(out);
   } catch (err) {
+    if (isEbsRequest(req.headers, url)) return sendEbsError(opts.ctx, res, err, requestId);
     const apiErr = toApiError(err);
     if (apiErr.status >= 500) opts.ctx.log(`kiln: ${apiErr.code} for request ${requestId}: ${(err as Error)?.stack ?? String(err)}`);
     if (isStsRequest(req.headers, url)) return sendStsError(res, err, apiErr, requestId);
@@ -78,7 +82,7 @@ async function dispatch(ctx: Context, caller: Caller, params: URLSearchParams, i
   return serializeResponse(op, output as Record<string, unknown>, info.requestId);
 }
 
-async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: Buffer): Promise<Caller & { service: 'ec2' | 'sts' }> {
+async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: Buffer): Promise<Caller & { service: 'ec2' | 'sts' | 'ebs' }> {
   const signed = {
     method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1),
     headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
@@ -89,7 +93,7 @@ async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: 
   if (!found) throw new AuthError('AuthFailure', 'AWS was not able to validate the provided access credentials');
   verifySignature(signed, auth, found.secretAccessKey);
   const service = auth.credential.service;
-  if (service !== 'ec2' && service !== 'sts') {
+  if (service !== 'ec2' && service !== 'sts' && service !== 'ebs') {
     throw new AuthError('AuthFailure', `Credential should be scoped to correct service: 'ec2'.`);
   }
   if (!ctx.regions.includes(auth.credential.region)) {

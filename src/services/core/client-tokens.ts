@@ -10,7 +10,7 @@ import type { Caller, Context } from './context.js';
 import { Invalid } from './errors.js';
 import type { TokenRecord } from '../../model/extra-records.js';
 
-export type TokenKind = 'run-instances' | 'create-volume' | 'copy-image' | 'create-launch-template' | 'create-launch-template-version';
+export type TokenKind = 'run-instances' | 'create-volume' | 'copy-image' | 'create-launch-template' | 'create-launch-template-version' | 'start-snapshot';
 
 const tokens = (ctx: Context, kind: TokenKind) => ctx.store.collection<TokenRecord>(`${kind}-token`);
 const tokenId = (caller: Caller, token: string) => `${caller.account}/${caller.region}/${token}`;
