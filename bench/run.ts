@@ -23,7 +23,7 @@ import {
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { bareRunc, medianOf, row, run, timed } from './common.js';
-import { bigImage, derivedImages, pauseAndFsyncs, watchPauses } from './storage.js';
+import { bigImage, compression, derivedImages, pauseAndFsyncs, watchPauses } from './storage.js';
 import { DEFAULT_CACHE_DIR } from '../src/server/app.js';
 import type { Paths } from '../src/services/core/context.js';
 import { inInstance, startKiln, until } from '../test/harness.js';
@@ -88,6 +88,7 @@ async function main(): Promise<void> {
     await derivedImages(kiln, ec2, imageId);
     await bigImage(kiln, ec2, base.ImageId!, work);
     await debianLaunch(ec2, debian.ImageId!, kiln.app.ctx.paths, work);
+    await compression(kiln, ec2, debian.ImageId!, work);
     await (await import('./ebs.js')).ebsDirectBench(kiln.endpoint, work);
   } finally {
     await kiln.close();

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 # Debian 12 image from Debian's archive; xfsprogs makes the XFS volume pool (reflink clones); python3-boto3 runs the boto3 story test and packer (HashiCorp
 # Packer 1.6.6, amazon-ebs builder) the Packer story (terraform is not in Debian's archive: the
 # Terraform story needs it on PATH); qemu-utils' qemu-img converts qcow2 disks for `kiln image import`.
-PACKAGES="runc e2fsprogs util-linux mount busybox-static openssl awscli iproute2 nftables openssh-client python3 mmdebstrap xfsprogs python3-boto3 packer qemu-utils"
+PACKAGES="runc e2fsprogs util-linux mount busybox-static openssl awscli iproute2 nftables openssh-client python3 mmdebstrap xfsprogs python3-boto3 packer qemu-utils zstd"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
