@@ -24,12 +24,17 @@ import { isEbsRequest, sendEbsError, serveEbs } from './ebs-http.js';
 export interface HttpOptions { ctx: Context; ready: () => boolean }
 
 export function createHttpServer(opts: HttpOptions): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     handle(opts, req, res).catch((err: unknown) => {
       opts.ctx.log(`kiln: unhandled error: ${(err as Error).stack ?? String(err)}`);
       if (!res.headersSent) sendError(res, new ApiError('InternalError', 'An internal error has occurred', 500), randomUUID());
     });
   });
+  // Idle keep-alive connections stay open for a minute, as AWS's endpoints keep them: with Node's default of 5 s, a
+  // client reusing a socket just as the server closes it gets ECONNRESET (the SDKs retry; aws-cli, a test, may not).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
 }
 
 async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {

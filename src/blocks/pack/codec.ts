@@ -6,9 +6,11 @@
  *
  * Most blocks of a volume are either incompressible (packages, compressed
  * files, random data) or very compressible (filesystem metadata: inode
- * tables, bitmaps, directories, half-empty blocks). A 16 KiB sample decides
- * cheaply which: a block is deflated whole only when its sample shrinks to
- * under 3/4, and kept deflated only when the whole shrinks to under 7/8.
+ * tables, bitmaps, directories, half-empty blocks). The byte entropy of a
+ * 16 KiB sample decides cheaply which (deflating incompressible data is the
+ * slow case: ~20 MB/s here, while counting bytes costs microseconds): a block
+ * is deflated only when its sample has under 7 bits of entropy per byte, and
+ * kept deflated only when the whole shrinks to under 7/8.
  */
 import { promisify } from 'node:util';
 import { deflateRaw, inflateRaw } from 'node:zlib';
@@ -23,11 +25,27 @@ const SAMPLE = 16 * 1024;
 
 /** The bytes to store for `data`, and how they are encoded. */
 export async function encodeBlock(data: Uint8Array): Promise<{ codec: Codec; bytes: Uint8Array }> {
-  if (data.length <= SAMPLE) return { codec: RAW, bytes: data };
-  const sample = await deflate(data.subarray(0, SAMPLE), { level: 1 });
-  if (sample.length > SAMPLE * 0.75) return { codec: RAW, bytes: data };
+  if (data.length <= SAMPLE || sampledEntropy(data) > 7) return { codec: RAW, bytes: data };
   const whole = await deflate(data, { level: 1 });
   return whole.length < data.length * 0.875 ? { codec: DEFLATE, bytes: whole } : { codec: RAW, bytes: data };
+}
+
+/** The entropy of 8 slices of 2 KiB spread over the block: a block only partly compressible still shows it. */
+function sampledEntropy(data: Uint8Array): number {
+  const counts = new Uint32Array(256);
+  const slice = SAMPLE / 8;
+  for (let k = 0; k < 8; k++) {
+    const at = Math.floor((data.length - slice) * k / 7);
+    for (let i = at; i < at + slice; i++) counts[data[i]!]!++;
+  }
+  return entropyOf(counts, SAMPLE);
+}
+
+/** Shannon entropy, in bits per byte (8: random; 0: one value repeated), of `n` bytes counted in `counts`. */
+function entropyOf(counts: Uint32Array, n: number): number {
+  let bits = 0;
+  for (const c of counts) if (c) bits -= (c / n) * Math.log2(c / n);
+  return bits;
 }
 
 /** The block's bytes from what was stored (callers verify the hash). */
