@@ -96,7 +96,13 @@ export interface BlockWriter {
    * (BlockCorruptError). TypeError if `hash` is not a BlockHash.
    */
   putHashed(hash: BlockHash, data: Uint8Array): Promise<void>;
-  /** Every block put so far through this writer is durable once this resolves. */
+  /**
+   * Whether the block is stored, or being written by any writer; in that
+   * case this writer's commit also waits for it to be durable, so a map that
+   * names it may be saved after this writer's commit.
+   */
+  has(hash: BlockHash): Promise<boolean>;
+  /** Every block put (or found by `has`) so far through this writer is durable once this resolves. */
   commit(): Promise<void>;
 }
 

@@ -67,7 +67,7 @@ export async function snapshotFile(path: string, store: BlockStore, opts: Snapsh
     const reused = opts.changed && opts.parent ? new Map(opts.parent.blocks.filter(([i]) => i < count && !opts.changed!.has(i))) : undefined;
     for (const [index, hash] of reused ?? []) {
       // A block taken from the parent must still be stored (the parent may have been swept since).
-      if (await store.has(hash)) found[index] = hash;
+      if (await writer.has(hash)) found[index] = hash;
       else opts.changed!.add(index);
     }
     // Through /proc, filefrag maps the very file we have open even if `path` is replaced meanwhile.

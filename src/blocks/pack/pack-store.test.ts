@@ -58,6 +58,17 @@ describe('PackBlockStore: packs', () => {
     assert.equal(store.stats().fsyncs, before);
   });
 
+  test("a writer's has() of a block another writer has not committed makes its own commit wait for it", async () => {
+    const store = await newStore();
+    const a = store.writer();
+    const h = await a.put(randomBytes(3000));
+    const b = store.writer();
+    assert.equal(await b.has(h), true);
+    await b.commit(); // a never commits: b's commit made the block durable and indexed all the same
+    const reopened = await PackBlockStore.open(store.dir);
+    assert.equal(hashBlock(await reopened.get(h)), h);
+  });
+
   test('concurrent writers with the same blocks store each once, and both commits hold them', async () => {
     const store = await newStore(1024 * 1024);
     const blocks = Array.from({ length: 20 }, () => randomBytes(BLOCK_SIZE / 4));

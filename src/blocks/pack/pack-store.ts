@@ -139,6 +139,11 @@ export class PackBlockStore implements BlockStore {
         if (actual !== hash) throw new BlockCorruptError(hash, actual);
         await store(hash, data);
       },
+      has: async (hash) => {
+        const pending = this.pending.get(hash)?.pack;
+        if (pending) used.add(pending);
+        return !!pending || (isBlockHash(hash) && !!this.index.lookup(hash));
+      },
       commit: async () => {
         if (!used.size) return;
         await this.flush();
