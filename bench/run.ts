@@ -22,6 +22,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { bareRunc, medianOf, row, run, timed } from './common.js';
 import { bigImage, derivedImages, pauseAndFsyncs, watchPauses } from './storage.js';
+import { autoscalingBench } from './autoscaling.js';
 import { DEFAULT_CACHE_DIR } from '../src/server/app.js';
 import type { Paths } from '../src/services/core/context.js';
 import { inInstance, startKiln, until } from '../test/harness.js';
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     await derivedImages(kiln, ec2, imageId);
     await bigImage(kiln, ec2, base.ImageId!, work);
     await debianLaunch(ec2, debian.ImageId!, kiln.app.ctx.paths, work);
+    await autoscalingBench(kiln, ec2, base.ImageId!);
   } finally {
     await kiln.close();
     await rm(work, { recursive: true, force: true });
