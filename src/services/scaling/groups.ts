@@ -218,12 +218,13 @@ export async function deleteGroup(ctx: Context, caller: Caller, name: string | u
       throw new Invalid('ResourceInUse', 'You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.');
     }
     if (!g.members.length && !g.launching.length) { await removeGroup(ctx, g.id); return; }
+    // As on AWS, a forced delete does not wait on lifecycle hooks: every member's termination goes ahead at once.
     const members: GroupMember[] = [];
     for (const m of g.members) {
-      if (m.lifecycleState.startsWith('Terminating')) { members.push(m); continue; }
+      if (m.lifecycleState.startsWith('Terminating')) { members.push({ ...m, lifecycleState: 'Terminating:Proceed', waits: undefined }); continue; }
       const act = newActivity(g, { kind: 'terminate', instanceId: m.instanceId, description: `Terminating EC2 instance: ${m.instanceId}`, cause: CAUSES.deleting() });
       await activityStore(ctx).insert(act);
-      members.push({ ...m, lifecycleState: 'Terminating', activityId: act.id });
+      members.push({ ...m, lifecycleState: 'Terminating:Proceed', waits: undefined, activityId: act.id });
     }
     await groupStore(ctx).update(g.id, (x) => ({ ...x, deleting: true, minSize: 0, desiredCapacity: 0, members }));
   });

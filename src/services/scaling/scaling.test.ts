@@ -175,6 +175,12 @@ test("AWS's error codes", async () => {
 
 test('DeleteAutoScalingGroup --force-delete terminates every instance, then the group goes', async () => {
   const ids = (await group('g1'))!.Instances!.map((i) => i.InstanceId!);
+  // A terminating hook holds a scale-in, but not a forced delete.
+  await scaling.send(new asg.PutLifecycleHookCommand({
+    AutoScalingGroupName: 'g1', LifecycleHookName: 'drain', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING', HeartbeatTimeout: 300,
+  }));
+  await scaling.send(new asg.SetDesiredCapacityCommand({ AutoScalingGroupName: 'g1', DesiredCapacity: 1 }));
+  await until('Terminating:Wait', async () => (await group('g1'))!.Instances!.some((i) => i.LifecycleState === 'Terminating:Wait'), 20_000, 100);
   await scaling.send(new asg.DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'g1', ForceDelete: true }));
   assert.equal((await group('g1'))?.Status, 'Delete in progress');
   await until('the group gone', async () => !(await group('g1')), 20_000, 100);
