@@ -4,20 +4,23 @@
  * DeleteLifecycleHook, CompleteLifecycleAction, RecordLifecycleActionHeartbeat,
  * PutScheduledUpdateGroupAction, DescribeScheduledActions,
  * DeleteScheduledAction, StartInstanceRefresh, DescribeInstanceRefreshes,
- * CancelInstanceRefresh.
+ * CancelInstanceRefresh; and the group tag actions CreateOrUpdateTags,
+ * DeleteTags, DescribeTags.
  */
 import type {
   CancelInstanceRefreshAnswer, CancelInstanceRefreshType, CompleteLifecycleActionType, DeleteLifecycleHookType, DeleteScheduledActionType,
   DescribeInstanceRefreshesAnswer, DescribeInstanceRefreshesType, DescribeLifecycleHooksAnswer, DescribeLifecycleHooksType,
   DescribeScheduledActionsType, PutLifecycleHookType, PutScheduledUpdateGroupActionType, RecordLifecycleActionHeartbeatType,
-  ScheduledActionsType, StartInstanceRefreshAnswer, StartInstanceRefreshType,
+  ScheduledActionsType, StartInstanceRefreshAnswer, StartInstanceRefreshType, CreateOrUpdateTagsType, DeleteTagsType, DescribeTagsType, TagsType,
+  Tag,
 } from '@aws-sdk/client-auto-scaling';
+import { createOrUpdateTags, deleteTags, describeGroupTags } from '../../services/scaling/group-tags.js';
 import { deleteLifecycleHook, describeLifecycleHooks, lifecycleAction, putLifecycleHook } from '../../services/scaling/hooks.js';
 import { cancelInstanceRefresh, describeInstanceRefreshes, refreshProgress, startInstanceRefresh } from '../../services/scaling/refresh.js';
 import { deleteScheduledAction, describeScheduledActions, putScheduledAction } from '../../services/scaling/scheduled.js';
 import { ApiError } from '../errors.js';
 import type { Handler } from '../handler.js';
-import { page, toSdkHook, toSdkRefresh, toSdkScheduled } from '../views/scaling.js';
+import { page, toSdkHook, toSdkRefresh, toSdkScheduled, toSdkTag } from '../views/scaling.js';
 
 export const putHook: Handler<PutLifecycleHookType, object> = async (ctx, caller, input) => {
   await putLifecycleHook(ctx, caller, {
@@ -95,9 +98,29 @@ export const cancelRefresh: Handler<CancelInstanceRefreshType, CancelInstanceRef
   return { InstanceRefreshId: await cancelInstanceRefresh(ctx, caller, input.AutoScalingGroupName) };
 };
 
+const tagRefs = (tags: Tag[] | undefined) => tags?.map((t) => ({
+  resourceId: t.ResourceId, resourceType: t.ResourceType, key: t.Key, value: t.Value, propagateAtLaunch: t.PropagateAtLaunch,
+}));
+
+export const putTags: Handler<CreateOrUpdateTagsType, object> = async (ctx, caller, input) => {
+  await createOrUpdateTags(ctx, caller, tagRefs(input.Tags));
+  return {};
+};
+
+export const removeTags: Handler<DeleteTagsType, object> = async (ctx, caller, input) => {
+  await deleteTags(ctx, caller, tagRefs(input.Tags));
+  return {};
+};
+
+export const describeTags: Handler<DescribeTagsType, TagsType> = async (ctx, caller, input) => {
+  const found = await describeGroupTags(ctx, caller, input.Filters?.map((f) => ({ name: f.Name, values: f.Values })));
+  const p = page(found, 'asg-tags', input.MaxRecords, input.NextToken);
+  return { Tags: p.items.map(({ group, tag }) => toSdkTag(group, tag)), NextToken: p.nextToken };
+};
+
 export const HANDLERS: Record<string, Handler> = {
   PutLifecycleHook: putHook, DescribeLifecycleHooks: describeHooks, DeleteLifecycleHook: deleteHook, CompleteLifecycleAction: complete,
   RecordLifecycleActionHeartbeat: heartbeat, PutScheduledUpdateGroupAction: putScheduled, DescribeScheduledActions: describeScheduled,
   DeleteScheduledAction: deleteScheduled, StartInstanceRefresh: startRefresh, DescribeInstanceRefreshes: describeRefreshes,
-  CancelInstanceRefresh: cancelRefresh,
+  CancelInstanceRefresh: cancelRefresh, CreateOrUpdateTags: putTags, DeleteTags: removeTags, DescribeTags: describeTags,
 };

@@ -114,7 +114,7 @@ function checkSettings(s: GroupSettings): void {
   }
 }
 
-function checkTags(tags: GroupTag[]): void {
+export function checkTags(tags: GroupTag[]): void {
   for (const t of tags) {
     if (!t.key) throw validation('Tag key cannot be empty');
     if (t.key.toLowerCase().startsWith('aws:')) throw validation(`Tag keys starting with 'aws:' are reserved for internal use`);

@@ -156,6 +156,16 @@ test('a scheduled action changes the capacity when due, and goes once run', asyn
   assert.equal(await codeOf(scaling.send(new asg.DeleteScheduledActionCommand({ AutoScalingGroupName: 'g1', ScheduledActionName: 'night' }))), 'ValidationError');
 });
 
+test('tags: CreateOrUpdateTags, DescribeTags with filters, DeleteTags', async () => {
+  const tag = (Key: string, Value?: string, PropagateAtLaunch?: boolean) => ({ ResourceId: 'g1', ResourceType: 'auto-scaling-group', Key, Value, PropagateAtLaunch });
+  await scaling.send(new asg.CreateOrUpdateTagsCommand({ Tags: [tag('env', 'test', true), tag('team', 'b', true)] }));
+  const found = (await scaling.send(new asg.DescribeTagsCommand({ Filters: [{ Name: 'auto-scaling-group', Values: ['g1'] }, { Name: 'propagate-at-launch', Values: ['true'] }] }))).Tags!;
+  assert.deepEqual(found.map((t) => [t.Key, t.Value]).sort(), [['env', 'test'], ['team', 'b']]);
+  await scaling.send(new asg.DeleteTagsCommand({ Tags: [tag('env')] }));
+  assert.deepEqual((await group('g1'))!.Tags!.map((t) => t.Key).sort(), ['quiet', 'team']);
+  assert.equal(await codeOf(scaling.send(new asg.CreateOrUpdateTagsCommand({ Tags: [{ ...tag('x', 'y'), ResourceId: 'nope' }] }))), 'ValidationError');
+});
+
 test("AWS's error codes", async () => {
   const base = { LaunchTemplate: { LaunchTemplateName: 'web' }, MinSize: 0, MaxSize: 2, AvailabilityZones: ['us-east-1a'] };
   assert.equal(await codeOf(scaling.send(new asg.CreateAutoScalingGroupCommand({ ...base, AutoScalingGroupName: 'g1' }))), 'AlreadyExists');
