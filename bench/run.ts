@@ -24,6 +24,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { bareRunc, medianOf, row, run, timed } from './common.js';
 import { bigImage, compression, derivedImages, pauseAndFsyncs, watchPauses } from './storage.js';
+import { autoscalingBench } from './autoscaling.js';
 import { DEFAULT_CACHE_DIR } from '../src/server/app.js';
 import type { Paths } from '../src/services/core/context.js';
 import { inInstance, startKiln, until } from '../test/harness.js';
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
     await debianLaunch(ec2, debian.ImageId!, kiln.app.ctx.paths, work);
     await compression(kiln, ec2, debian.ImageId!, work);
     await (await import('./ebs.js')).ebsDirectBench(kiln.endpoint, work);
+    await autoscalingBench(kiln, ec2, base.ImageId!);
   } finally {
     await kiln.close();
     await rm(work, { recursive: true, force: true });

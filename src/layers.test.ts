@@ -26,7 +26,7 @@ export const LAYERS: Record<string, string[]> = {
 };
 
 /** services/: each domain folder may import only folders before it in this list (and itself). */
-export const SERVICE_ORDER = ['core', 'network', 'accounts', 'keys', 'marketplace', 'volumes', 'snapshots', 'images', 'instances', 'tags', 'templates'];
+export const SERVICE_ORDER = ['core', 'network', 'accounts', 'keys', 'marketplace', 'volumes', 'snapshots', 'images', 'instances', 'tags', 'templates', 'scaling'];
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

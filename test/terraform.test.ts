@@ -21,6 +21,12 @@
  * applied with one image, then another (a new version, made the default, and
  * the instance replaced from it), then destroyed. Its instances boot on a
  * recording runtime, so it needs terraform but not runc.
+ *
+ * A third, test/terraform/autoscaling/, is the Auto Scaling story: an
+ * aws_autoscaling_group of 2 from a launch template's latest version with an
+ * instance_refresh block; a new image (and desired_capacity 3) makes a new
+ * version, the provider starts a refresh and the group rolls onto the new
+ * image; destroy. Recording runtime too.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -35,6 +41,7 @@ import {
   CopyImageCommand, DescribeImageAttributeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeLaunchTemplatesCommand,
   DescribeLaunchTemplateVersionsCommand, DescribeSnapshotsCommand, DescribeVolumesCommand,
 } from '@aws-sdk/client-ec2';
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribeInstanceRefreshesCommand } from '@aws-sdk/client-auto-scaling';
 import { restoreFile } from '../src/blocks/volume-io.js';
 import { RecordingRuntime } from '../src/runtime/recording-runtime.js';
 import { RuncDriver } from '../src/runtime/runc/runc-driver.js';
@@ -279,17 +286,28 @@ async function launchTemplateState(kiln: Kiln, templateId: string, instanceId: s
   };
 }
 
+/** A Kiln over the recording runtime, its minimal catalog image, and a second image (a copy of it) to move to. */
+async function twoImages(secondName: string) {
+  const kiln = await startKiln({ runtime: new RecordingRuntime() });
+  const ec2 = kiln.client();
+  const base = (await kiln.app.ctx.store.images.list({ region: 'us-east-1' })).find((i) => i.name.startsWith('kiln-minimal-'))!.id;
+  const { ImageId: second } = await ec2.send(new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: base, Name: secondName }));
+  await until('the second image', async () => (await ec2.send(new DescribeImagesCommand({ ImageIds: [second!] }))).Images?.[0]?.State === 'available');
+  return { kiln, ec2, base, second };
+}
+
+/** A working directory of providers.tf and test/terraform/FIXTURE/main.tf, with a fresh name and `image_id` set. */
+function storyDir(kiln: Kiln, imageId: string, fixture: string): Promise<Workdir> {
+  const name = `tf-${randomBytes(4).toString('hex')}`;
+  return Workdir.create({ endpoint: kiln.endpoint, name, marker: name, image_id: imageId },
+    [join(FIXTURES, 'providers.tf'), join(FIXTURES, fixture, 'main.tf')]);
+}
+
 test('terraform: aws_launch_template and an aws_instance from it; a new image makes a new default version and a new instance; destroy',
   { timeout: 480_000 }, async (t) => {
     if (noTerraform) { t.skip(noTerraform); return; }
-    const kiln = await startKiln({ runtime: new RecordingRuntime() });
-    const ec2 = kiln.client();
-    const base = (await kiln.app.ctx.store.images.list({ region: 'us-east-1' })).find((i) => i.name.startsWith('kiln-minimal-'))!.id;
-    const { ImageId: second } = await ec2.send(new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: base, Name: 'lt-second-image' }));
-    await until('the second image', async () => (await ec2.send(new DescribeImagesCommand({ ImageIds: [second!] }))).Images?.[0]?.State === 'available');
-    const name = `tf-${randomBytes(4).toString('hex')}`;
-    let wd = await Workdir.create({ endpoint: kiln.endpoint, name, marker: name, image_id: base },
-      [join(FIXTURES, 'providers.tf'), join(FIXTURES, 'launch-template', 'main.tf')]);
+    const { kiln, ec2, base, second } = await twoImages('lt-second-image');
+    let wd = await storyDir(kiln, base, 'launch-template');
     let applied = false;
     let destroyed = false;
     try {
@@ -322,6 +340,57 @@ test('terraform: aws_launch_template and an aws_instance from it; a new image ma
       await assert.rejects(ec2.send(new DescribeLaunchTemplatesCommand({ LaunchTemplateIds: [first.template_id!] })), { name: 'InvalidLaunchTemplateId.NotFound' });
       const { Reservations = [] } = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [first.instance_id!, next.instance_id!] }));
       assert.deepEqual(Reservations.map((r) => r.Instances?.[0]?.State?.Name), ['terminated', 'terminated']);
+    } finally {
+      if (applied && !destroyed) await wd.destroy().catch((err: Error) => console.error(`kiln: cleanup destroy failed: ${err.message}`));
+      await wd.remove();
+      await kiln.close();
+    }
+  });
+
+/** The group's capacity, its instances' images and states, and its refreshes' statuses, as the SDK sees them. */
+async function groupState(kiln: Kiln, name: string) {
+  const scaling = new AutoScalingClient({ endpoint: kiln.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  const g = (await scaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }))).AutoScalingGroups?.[0];
+  const ids = g?.Instances?.map((i) => i.InstanceId!) ?? [];
+  const { Reservations = [] } = ids.length ? await kiln.client().send(new DescribeInstancesCommand({ InstanceIds: ids })) : {};
+  const refreshes = g ? (await scaling.send(new DescribeInstanceRefreshesCommand({ AutoScalingGroupName: name }))).InstanceRefreshes ?? [] : [];
+  return {
+    desired: g?.DesiredCapacity, states: g?.Instances?.map((i) => i.LifecycleState), refreshes: refreshes.map((r) => r.Status),
+    images: [...new Set(Reservations.flatMap((r) => r.Instances ?? []).map((i) => i.ImageId))],
+  };
+}
+
+test('terraform: aws_launch_template and an aws_autoscaling_group with instance_refresh; a new image rolls the group onto it; destroy',
+  { timeout: 600_000 }, async (t) => {
+    if (noTerraform) { t.skip(noTerraform); return; }
+    const { kiln, base, second } = await twoImages('asg-second-image');
+    let wd = await storyDir(kiln, base, 'autoscaling');
+    let applied = false;
+    let destroyed = false;
+    try {
+      await wd.init();
+      applied = true;
+      await wd.apply();
+      const first = await wd.outputs();
+      assert.match(first.group_arn!, new RegExp(`^arn:aws:autoscaling:us-east-1:000000000000:autoScalingGroup:[0-9a-f-]{36}:autoScalingGroupName/${first.group_name}$`));
+      assert.deepEqual(await groupState(kiln, first.group_name!), { desired: 2, states: ['InService', 'InService'], refreshes: [], images: [base] });
+      await wd.planIsEmpty();
+
+      // A new image: a new template version, and the provider starts an instance refresh onto it.
+      wd = wd.withVars({ image_id: second!, desired_capacity: '3' });
+      await wd.apply();
+      const rolled = await until('the group rolled onto the new image', async () => {
+        const s = await groupState(kiln, first.group_name!);
+        return s.refreshes[0] === 'Successful' && s.states?.length === 3 && s.states.every((x) => x === 'InService') && s.images.length === 1 && s;
+      }, 120_000, 250);
+      assert.deepEqual(rolled, { desired: 3, states: ['InService', 'InService', 'InService'], refreshes: ['Successful'], images: [second] });
+      await wd.planIsEmpty();
+
+      await wd.destroy();
+      destroyed = true;
+      assert.equal((await groupState(kiln, first.group_name!)).desired, undefined, 'the group is gone');
+      const left = (await kiln.app.ctx.store.instances.list()).filter((i) => i.state !== 'terminated');
+      assert.deepEqual(left.map((i) => i.id), []);
     } finally {
       if (applied && !destroyed) await wd.destroy().catch((err: Error) => console.error(`kiln: cleanup destroy failed: ${err.message}`));
       await wd.remove();

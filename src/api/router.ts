@@ -19,6 +19,8 @@ import * as securityGroups from './handlers/security-groups.js';
 import * as snapshots from './handlers/snapshots.js';
 import * as tags from './handlers/tags.js';
 import * as volumes from './handlers/volumes.js';
+import * as scalingGroups from './handlers/scaling-groups.js';
+import * as scalingExtras from './handlers/scaling-extras.js';
 
 const MODULES: Array<Record<string, Handler>> = [
   regions.HANDLERS, images.HANDLERS, imageAttributes.HANDLERS, imageLifecycle.HANDLERS, snapshots.HANDLERS, instances.HANDLERS, tags.HANDLERS,
@@ -47,3 +49,7 @@ for (const m of MODULES) {
 
 /** The EBS direct APIs' handlers (service ebs, REST-JSON), by operation name; routed by the model's URI templates (protocol/rest-json.ts). */
 export const EBS_HANDLERS: Record<string, Handler> = ebs.HANDLERS;
+/** The actions of the other Query services on the endpoint (AWS Query: autoscaling), by service. */
+export const SERVICE_HANDLERS: Record<'autoscaling', Record<string, Handler>> = {
+  autoscaling: { ...scalingGroups.HANDLERS, ...scalingExtras.HANDLERS },
+};

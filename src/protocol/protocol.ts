@@ -1,6 +1,6 @@
 /**
- * The wire protocols. EC2 Query: driven by the service model that
- * @aws-sdk/client-ec2 exports (operation schemas such as `DescribeImages$`,
+ * The EC2 Query and AWS Query (autoscaling) wire protocols, driven by the
+ * service models that @aws-sdk/client-ec2 and @aws-sdk/client-auto-scaling export (operation schemas such as `DescribeImages$`,
  * structure schemas such as `DescribeImagesRequest$`, read through
  * `NormalizedSchema` from @smithy/core/schema). Nothing here is written per
  * action: any action's request parses and any response serializes the way AWS does.
@@ -16,7 +16,7 @@ export class ProtocolError extends Error {
   constructor(readonly code: string, message: string) { super(message); }
 }
 
-export type { OperationModel } from './operations.js';
+export type { OperationModel, QueryService } from './operations.js';
 export { findOperation } from './operations.js';
 export { parseQuery } from './query-parser.js';
 export { serializeResponse, serializeError } from './xml-serializer.js';

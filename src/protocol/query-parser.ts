@@ -1,16 +1,19 @@
 /**
- * EC2 Query request parser: turns `Filter.1.Name=name&Filter.1.Value.1=web*`
+ * Query request parser: turns `Filter.1.Name=name&Filter.1.Value.1=web*`
  * into `{ Filters: [{ Name: 'name', Values: ['web*'] }] }` by walking the
  * action's input schema. The wire names are the ones the SDK's own query
- * serializer writes (ec2QueryName, else the capitalized xmlName or member
- * name; lists flattened as `Key.N`, 1-based; maps as `Key.N.key/value`), so
- * anything an SDK or aws-cli sends parses, and anything else is refused.
+ * serializers write: for EC2 Query ec2QueryName, else the capitalized xmlName
+ * or member name, lists flattened as `Key.N`, 1-based; for AWS Query
+ * (autoscaling) the xmlName or member name as is, lists as `Key.member.N`
+ * unless flattened; maps as `Key.entry.N.key/value`. So anything an SDK or
+ * aws-cli sends parses, and anything else is refused.
  */
 import type { NormalizedSchema } from '@smithy/core/schema';
 import type { OperationModel } from './operations.js';
 import { ProtocolError } from './protocol.js';
 
 interface Node { value?: string; key: string; children: Map<string, Node> }
+type Wire = OperationModel['service'];
 
 const ENVELOPE = new Set(['Action', 'Version']);
 const MAX_LIST = 10_000;
@@ -28,7 +31,7 @@ export function parseQuery(params: URLSearchParams, op: OperationModel): Record<
     }
     node.value = value;
   }
-  return (readStruct(op.input, root) ?? {}) as Record<string, any>;
+  return (readStruct(op.input, root, op.service) ?? {}) as Record<string, any>;
 }
 
 function unknown(node: Node): ProtocolError {
@@ -40,17 +43,18 @@ function invalid(node: Node, expected: string): ProtocolError {
 }
 
 /** The wire name of a structure member, as the SDK's EC2 query serializer writes it. */
-export function wireName(memberName: string, member: NormalizedSchema): string {
+export function wireName(memberName: string, member: NormalizedSchema, wire: Wire = 'ec2'): string {
   const traits = member.getMergedTraits();
+  if (wire !== 'ec2') return (traits.xmlName as string | undefined) ?? memberName;
   if (traits.ec2QueryName) return traits.ec2QueryName as string;
   const name = (traits.xmlName as string | undefined) ?? memberName;
   return name[0]!.toUpperCase() + name.slice(1);
 }
 
-function read(schema: NormalizedSchema, node: Node): unknown {
-  if (schema.isStructSchema()) return readStruct(schema, node);
-  if (schema.isListSchema()) return readList(schema, node);
-  if (schema.isMapSchema()) return readMap(schema, node);
+function read(schema: NormalizedSchema, node: Node, wire: Wire): unknown {
+  if (schema.isStructSchema()) return readStruct(schema, node, wire);
+  if (schema.isListSchema()) return readList(schema, node, wire);
+  if (schema.isMapSchema()) return readMap(schema, node, wire);
   if (node.children.size) throw unknown([...node.children.values()][0]!);
   const text = node.value ?? '';
   if (schema.isBooleanSchema()) {
@@ -71,16 +75,16 @@ function read(schema: NormalizedSchema, node: Node): unknown {
   return text;
 }
 
-function readStruct(schema: NormalizedSchema, node: Node): Record<string, unknown> | undefined {
+function readStruct(schema: NormalizedSchema, node: Node, wire: Wire): Record<string, unknown> | undefined {
   if (node.value !== undefined && node.key) throw invalid(node, 'Structure');
   const out: Record<string, unknown> = {};
   const seen = new Set<string>();
   for (const [memberName, member] of schema.structIterator()) {
-    const wire = wireName(memberName, member);
-    const child = node.children.get(wire);
+    const name = wireName(memberName, member, wire);
+    const child = node.children.get(name);
     if (!child) continue;
-    seen.add(wire);
-    const value = read(member, child);
+    seen.add(name);
+    const value = read(member, child, wire);
     if (value !== undefined) out[memberName] = value;
   }
   for (const [name, child] of node.children) if (!seen.has(name)) throw unknown(child);
@@ -97,14 +101,22 @@ function indexed(node: Node): Node[] {
   return items.sort((a, b) => a[0] - b[0]).map(([, n]) => n);
 }
 
-function readList(schema: NormalizedSchema, node: Node): unknown[] {
+function readList(schema: NormalizedSchema, node: Node, wire: Wire): unknown[] {
   // An empty list is sent as `Key=` (serializeEmptyLists); a bare value is not a list.
   if (node.value !== undefined && node.value !== '' && !node.children.size) throw invalid(node, 'List');
   const member = schema.getValueSchema();
-  return indexed(node).map((item) => read(member, item));
+  let items = node;
+  if (wire !== 'ec2' && !schema.getMergedTraits().xmlFlattened) {
+    const name = (member.getMergedTraits().xmlName as string | undefined) ?? 'member';
+    for (const [k, child] of node.children) if (k !== name) throw unknown(child);
+    const inner = node.children.get(name);
+    if (!inner) return [];
+    items = inner;
+  }
+  return indexed(items).map((item) => read(member, item, wire));
 }
 
-function readMap(schema: NormalizedSchema, node: Node): Record<string, unknown> {
+function readMap(schema: NormalizedSchema, node: Node, wire: Wire): Record<string, unknown> {
   const keyName = (schema.getKeySchema().getMergedTraits().xmlName as string | undefined) ?? 'key';
   const valueName = (schema.getValueSchema().getMergedTraits().xmlName as string | undefined) ?? 'value';
   const entries = schema.getMergedTraits().xmlFlattened ? node : node.children.get('entry');
@@ -117,7 +129,7 @@ function readMap(schema: NormalizedSchema, node: Node): Record<string, unknown> 
     const k = entry.children.get(keyName);
     if (!k || k.value === undefined) throw new ProtocolError('MissingParameter', `The request must contain the parameter ${entry.key}.${keyName}`);
     const v = entry.children.get(valueName);
-    out[k.value] = v ? read(schema.getValueSchema(), v) : undefined;
+    out[k.value] = v ? read(schema.getValueSchema(), v, wire) : undefined;
   }
   return out;
 }

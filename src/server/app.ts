@@ -28,6 +28,9 @@ import { VolumePool } from '../blocks/pool.js';
 import { enforce } from '../services/network/security-groups.js';
 import { HostNetwork } from '../runtime/net/host-network.js';
 import { vpcRange } from '../services/network/network.js';
+import type { Reconciler } from '../services/scaling/reconciler.js';
+import { startScaling } from '../services/scaling/reconciler.js';
+import { kickScaling } from '../services/scaling/wake.js';
 import type { Imds } from './imds.js';
 import { startImds } from './imds.js';
 
@@ -93,7 +96,10 @@ export async function createApp(opts: AppOptions): Promise<App> {
   ctx.instanceStateListeners.push(async (inst) => {
     if (['running', 'stopped', 'terminated'].includes(inst.state)) ctx.tasks.start(`firewalls ${inst.account}`, () => enforce(ctx, inst));
   });
+  // Auto Scaling groups hear of their instances' changes at once (a stop, a shutdown from inside).
+  ctx.instanceStateListeners.push(async () => kickScaling(ctx));
   await ensureDefaultAccount(ctx);
+  let scaling: Reconciler | undefined;
   let unwatch: (() => void) | undefined;
   let imds: Imds | undefined;
   const stopping = new AbortController();
@@ -110,6 +116,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
     imds = await startMetadataService(ctx, !!opts.nat);
     // From now on a shutdown from inside an instance is seen as it happens.
     unwatch = ctx.runtime.watchExits?.((id) => ctx.tasks.start(`guest exit ${id}`, () => guestExited(ctx, id)));
+    scaling = startScaling(ctx);
     await ensureMinimalImage(ctx).catch((err: Error) =>
       log(`kiln: could not build the minimal catalog image (${err.message}); run 'kiln doctor'`));
     // Blocks a crash left unreferenced (mid-delete, mid-prune) go now, in the background.
@@ -126,6 +133,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
       await ready.catch(() => undefined);
       unwatch?.();
       closeUploads(ctx);
+      await scaling?.stop();
       await imds?.close();
       await ctx.tasks.idle();
       await ctx.pruner.idle();

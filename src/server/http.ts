@@ -10,8 +10,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ApiError, toApiError } from '../api/errors.js';
-import { DRY_RUN_CHECKED, HANDLERS } from '../api/router.js';
+import { DRY_RUN_CHECKED, HANDLERS, SERVICE_HANDLERS } from '../api/router.js';
 import { findOperation, parseQuery, serializeError, serializeResponse } from '../protocol/protocol.js';
+import type { QueryService } from '../protocol/protocol.js';
 import type { Caller, Context } from '../services/core/context.js';
 import { DryRunPassed } from '../services/core/errors.js';
 import { handleAdmin } from './admin.js';
@@ -39,6 +40,7 @@ export function createHttpServer(opts: HttpOptions): Server {
 
 async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const requestId = randomUUID();
+  let wire: QueryService = 'ec2';
   const url = new URL(req.url ?? '/', 'http://kiln');
   if (url.pathname === '/_kiln/health') {
     const ok = opts.ready();
@@ -55,26 +57,27 @@ async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerRespon
   try {
     const { service, ...caller } = await authenticate(opts.ctx, req, url, body);
     if (service === 'ebs') return await serveEbs(opts.ctx, caller, req, res, url, body, requestId);
+    if (service !== 'sts') wire = service;
     const params = new URLSearchParams(url.search);
     if (req.method === 'POST') for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
     const out = service === 'sts' ? stsAction(caller, params, requestId)
-      : await dispatch(opts.ctx, caller, params, { host: req.headers.host ?? '', requestId });
+      : await dispatch(opts.ctx, caller, params, { host: req.headers.host ?? '', requestId }, service);
     res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId }).end(out);
   } catch (err) {
     if (isEbsRequest(req.headers, url)) return sendEbsError(opts.ctx, res, err, requestId);
     const apiErr = toApiError(err);
     if (apiErr.status >= 500) opts.ctx.log(`kiln: ${apiErr.code} for request ${requestId}: ${(err as Error)?.stack ?? String(err)}`);
     if (isStsRequest(req.headers, url)) return sendStsError(res, err, apiErr, requestId);
-    sendError(res, apiErr, requestId);
+    sendError(res, apiErr, requestId, undefined, wire);
   }
 }
 
-async function dispatch(ctx: Context, caller: Caller, params: URLSearchParams, info: { host: string; requestId: string }): Promise<string> {
+async function dispatch(ctx: Context, caller: Caller, params: URLSearchParams, info: { host: string; requestId: string }, service: QueryService): Promise<string> {
   const action = params.get('Action');
   if (!action) throw new ApiError('MissingAction', 'The request must contain the parameter Action');
-  const op = findOperation(action);
+  const op = findOperation(action, service);
   if (!op) throw new ApiError('InvalidAction', `The action ${action} is not valid for this web service.`);
-  const handler = HANDLERS[action];
+  const handler = service === 'ec2' ? HANDLERS[action] : SERVICE_HANDLERS[service][action];
   if (!handler) throw new ApiError('InvalidAction', `The action ${action} is not implemented by Kiln yet.`);
   const input = parseQuery(params, op);
   if (input.DryRun === true) {
@@ -87,7 +90,7 @@ async function dispatch(ctx: Context, caller: Caller, params: URLSearchParams, i
   return serializeResponse(op, output as Record<string, unknown>, info.requestId);
 }
 
-async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: Buffer): Promise<Caller & { service: 'ec2' | 'sts' | 'ebs' }> {
+async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: Buffer): Promise<Caller & { service: QueryService | 'sts' | 'ebs' }> {
   const signed = {
     method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1),
     headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
@@ -98,7 +101,7 @@ async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: 
   if (!found) throw new AuthError('AuthFailure', 'AWS was not able to validate the provided access credentials');
   verifySignature(signed, auth, found.secretAccessKey);
   const service = auth.credential.service;
-  if (service !== 'ec2' && service !== 'sts' && service !== 'ebs') {
+  if (service !== 'ec2' && service !== 'sts' && service !== 'ebs' && service !== 'autoscaling') {
     throw new AuthError('AuthFailure', `Credential should be scoped to correct service: 'ec2'.`);
   }
   if (!ctx.regions.includes(auth.credential.region)) {
@@ -112,8 +115,8 @@ async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: 
  * at once (Content-Length) with `Connection: close`, and the connection is closed only once the client has finished
  * sending: it can always read the error rather than have the connection reset under it.
  */
-function sendError(res: ServerResponse, err: ApiError, requestId: string, req?: IncomingMessage): void {
-  const xml = serializeError(err.code, err.message, requestId);
+function sendError(res: ServerResponse, err: ApiError, requestId: string, req?: IncomingMessage, wire: QueryService = 'ec2'): void {
+  const xml = serializeError(err.code, err.message, requestId, wire, err.status);
   const headers = { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId };
   if (req && !req.complete) {
     res.writeHead(err.status, { ...headers, 'content-length': Buffer.byteLength(xml), connection: 'close' });

@@ -48,8 +48,9 @@ provider "aws" {
   skip_metadata_api_check     = true
   skip_region_validation      = true
   endpoints {
-    ec2 = var.endpoint
-    sts = var.endpoint
+    ec2         = var.endpoint
+    sts         = var.endpoint
+    autoscaling = var.endpoint
   }
 }
 

@@ -301,6 +301,8 @@ export async function reconcileInstances(ctx: Context): Promise<void> {
   for (const inst of await ctx.store.instances.list()) {
     if (inst.state === 'terminated') continue;
     if (inst.launching && !running.has(inst.id)) {
+      // A boot cut short may have mounted its volumes before the container existed: those go first.
+      await ctx.runtime.stop(inst.id).catch(() => undefined);
       await failLaunch(ctx, inst.id, new Error('the launch was interrupted by a server restart')).catch((e) => ctx.log(String(e)));
       continue;
     }
