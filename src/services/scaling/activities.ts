@@ -30,6 +30,7 @@ export const CAUSES = {
     ? `At ${causeTime()} instance ${id} was taken out of service in response to a user request.`
     : `At ${causeTime()} instance ${id} was taken out of service in response to a user request, shrinking the capacity from ${from} to ${to}.`,
   refresh: (id: string) => `At ${causeTime()} an instance was taken out of service in response to an instance refresh.  At ${causeTime()} instance ${id} was selected for termination.`,
+  rebalance: () => `At ${causeTime()} an instance was taken out of service in response to a rebalancing of the group across Availability Zones.`,
   abandoned: () => `At ${causeTime()} an instance was taken out of service in response to a launch lifecycle action being abandoned.`,
   deleting: () => `At ${causeTime()} a user request deleted the AutoScalingGroup and its instances (ForceDelete).`,
 };

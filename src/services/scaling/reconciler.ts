@@ -9,7 +9,7 @@
  */
 import type { AutoScalingGroupRecord, GroupMember, LifecycleState, ScalingActivityRecord } from '../../model/scaling-records.js';
 import type { Context } from '../core/context.js';
-import { changeState } from '../instances/instances.js';
+import { changeState, guestExited } from '../instances/instances.js';
 import { defaultSubnets, vpcRange } from '../network/network.js';
 import { activityStore, CAUSES, finishActivity, newActivity } from './activities.js';
 import { callerOf, suspended } from './members.js';
@@ -65,6 +65,7 @@ async function reconcileGroup(ctx: Context, id: string): Promise<void> {
   g = await replaceUnhealthy(ctx, g);
   g = await refreshStep(ctx, g);
   g = await balance(ctx, g);
+  g = await rebalanceZones(ctx, g);
   // Recorded launches are carried out unless Launch is suspended (then they wait, as new ones do).
   if (!suspended(g, 'Launch')) await Promise.all(g.launching.map((intent) => launchIntent(ctx, g!, intent, RETRY_LAUNCH_MS)));
   await terminateMarked(ctx, (await groupStore(ctx).get(id))!);
@@ -123,8 +124,12 @@ async function observe(ctx: Context, g: AutoScalingGroupRecord): Promise<AutoSca
     if (m.health === 'Healthy' && !suspended(g, 'HealthCheck')) {
       const graceOver = Date.now() >= Date.parse(m.inServiceAt ?? m.launchedAt) + g.healthCheckGracePeriod * 1000;
       let cause: string | undefined;
+      const runtime = state === 'running' ? await ctx.runtime.state(m.instanceId).catch(() => 'absent' as const) : undefined;
       if (state !== 'running' && state !== 'pending') cause = CAUSES.stopped();
-      else if (state === 'running' && (await ctx.runtime.state(m.instanceId).catch(() => 'absent' as const)) !== 'running') cause = CAUSES.statusCheck();
+      // Its init has exited (a shutdown from inside) and the instance service has not caught up yet: it will stop the
+      // instance (or terminate it, as its shutdown behaviour says), and the next tick sees that.
+      else if (runtime === 'stopped') ctx.tasks.start(`guest exit ${m.instanceId}`, () => guestExited(ctx, m.instanceId));
+      else if (runtime === 'absent') cause = CAUSES.statusCheck();
       if (cause && (graceOver || state !== 'running')) patches.set(m.instanceId, { from, set: { health: 'Unhealthy', healthCause: cause } });
     }
   }
@@ -190,6 +195,27 @@ async function balance(ctx: Context, g: AutoScalingGroupRecord): Promise<AutoSca
   }
   if (g.pendingCause && have === desired) return groupStore(ctx).update(g.id, (x) => ({ ...x, pendingCause: undefined }));
   return g;
+}
+
+/**
+ * AZRebalance: once the group is settled (every member InService, nothing
+ * launching), a member in a zone the group no longer has, or in a zone
+ * holding two more than the emptiest, is taken out; the capacity part then
+ * launches into the emptiest zone. (AWS launches first and lets the group
+ * exceed its capacity by 10% meanwhile; Kiln terminates first.)
+ */
+async function rebalanceZones(ctx: Context, g: AutoScalingGroupRecord): Promise<AutoScalingGroupRecord> {
+  if (suspended(g, 'AZRebalance') || g.deleting || g.launching.length || g.members.some((m) => m.lifecycleState !== 'InService')) return g;
+  if (g.members.length < g.desiredCapacity) return g;
+  const count = (z: string) => g.members.filter((m) => m.availabilityZone === z).length;
+  const stray = g.members.find((m) => !g.availabilityZones.includes(m.availabilityZone));
+  const zones = [...g.availabilityZones].sort((a, b) => count(b) - count(a));
+  const full = zones[0]!;
+  const victim = stray ?? (count(full) - count(zones.at(-1)!) > 1 ? scaleInOrder(g, g.members.filter((m) => m.availabilityZone === full))[0] : undefined);
+  if (!victim) return g;
+  const patches = new Map<string, Patch>();
+  markTerminating(g, victim, CAUSES.rebalance(), patches);
+  return applyPatches(ctx, g.id, patches);
 }
 
 /** The group's subnet in `zone` (groups.ts checks that each is a subnet of the account's VPC). */

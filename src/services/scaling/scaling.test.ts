@@ -166,6 +166,21 @@ test('tags: CreateOrUpdateTags, DescribeTags with filters, DeleteTags', async ()
   assert.equal(await codeOf(scaling.send(new asg.CreateOrUpdateTagsCommand({ Tags: [{ ...tag('x', 'y'), ResourceId: 'nope' }] }))), 'ValidationError');
 });
 
+test('AZRebalance: members in a zone the group drops move to the zones it has', async () => {
+  await scaling.send(new asg.CreateAutoScalingGroupCommand({
+    AutoScalingGroupName: 'zones', LaunchTemplate: { LaunchTemplateName: 'web' }, MinSize: 0, MaxSize: 3, DesiredCapacity: 2, AvailabilityZones: ['us-east-1c'],
+  }));
+  await waitInService('zones', 2);
+  await scaling.send(new asg.UpdateAutoScalingGroupCommand({ AutoScalingGroupName: 'zones', AvailabilityZones: ['us-east-1a', 'us-east-1b'] }));
+  const moved = await until('both moved', async () => {
+    const ins = await waitInService('zones', 2);
+    return ins.every((i) => i.AvailabilityZone !== 'us-east-1c') && ins;
+  }, 20_000, 100);
+  assert.deepEqual(moved.map((i) => i.AvailabilityZone).sort(), ['us-east-1a', 'us-east-1b']);
+  await scaling.send(new asg.DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'zones', ForceDelete: true }));
+  await until('the group gone', async () => !(await group('zones')), 20_000, 100);
+});
+
 test("AWS's error codes", async () => {
   const base = { LaunchTemplate: { LaunchTemplateName: 'web' }, MinSize: 0, MaxSize: 2, AvailabilityZones: ['us-east-1a'] };
   assert.equal(await codeOf(scaling.send(new asg.CreateAutoScalingGroupCommand({ ...base, AutoScalingGroupName: 'g1' }))), 'AlreadyExists');
