@@ -1,0 +1,214 @@
+/**
+ * The web console in a real browser (playwright-core driving Debian's chromium) against `kiln serve` started from the
+ * package's bin: sign in; the catalog image under Public images; launch from it with user data; Instances > Actions >
+ * Image and templates > Create image; the AMI becomes available under Owned by me; launch from it, and its system log
+ * shows what the first instance wrote; share it with a second account through Edit AMI permissions and see it, signed
+ * in as that account, under Private images; deregister it with its snapshots. Saves the README's screenshots.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import type { KilnProcess } from './harness.js';
+import { spawnKiln, until } from './harness.js';
+import { DescribeInstancesCommand, EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { skipOrFail, skipUnless } from './skips.js';
+import { tempDirs } from './temp.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = await skipUnless('instances', 'build')
+  || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
+  || skipOrFail(!existsSync('dist-console/index.html') && 'the console is not built: run `npm run setup`');
+const SHOTS = 'docs/console';
+const LONG = { timeout: 120_000 };
+
+let kiln: KilnProcess | undefined;
+let browser: Browser | undefined;
+let page: Page;
+after(async () => {
+  await browser?.close();
+  if (kiln) {
+    // Instances outlive the server (as they must for a user's): terminate every one this test launched.
+    const ec2 = new EC2Client({ endpoint: kiln.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+    const ids = async () => ((await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? []).flatMap((r) => r.Instances ?? [])
+      .filter((i) => i.State?.Name !== 'terminated').map((i) => i.InstanceId!);
+    const live = await ids();
+    if (live.length) await ec2.send(new TerminateInstancesCommand({ InstanceIds: live }));
+    await until('the instances to terminate', async () => (await ids()).length === 0, 120_000, 500);
+  }
+  await kiln?.stop();
+});
+const tmp = tempDirs('kiln-console-');
+
+before(async () => {
+  if (skip) return;
+  kiln = await spawnKiln(join(await tmp(), 'data'));
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  page.setDefaultTimeout(30_000);
+});
+
+async function signIn(id: string, secret: string): Promise<void> {
+  await page.goto(kiln!.endpoint);
+  await page.getByLabel('Access key ID').fill(id);
+  await page.getByLabel('Secret access key').fill(secret);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: /Amazon Machine Images/ }).waitFor();
+}
+
+async function signOut(): Promise<void> {
+  await page.getByRole('button', { name: /^Account \d+/ }).click();
+  await page.getByRole('menuitem', { name: 'Sign out' }).click();
+  await page.getByLabel('Access key ID').waitFor();
+}
+
+async function scope(label: string): Promise<void> {
+  await page.getByRole('button', { name: /Ownership/ }).click();
+  await page.getByRole('option', { name: label }).click();
+}
+
+const row = (text: string | RegExp) => page.getByRole('row').filter({ hasText: text });
+
+async function shot(name: string, fullPage = false): Promise<void> {
+  await mkdir(SHOTS, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+}
+
+/** Launches from the AMI selected on the AMIs page; returns the new instance's id once it is running. */
+async function launchSelected(userData: string, screenshot?: string): Promise<string> {
+  await page.getByRole('button', { name: 'Launch instance from AMI' }).click();
+  await page.getByRole('heading', { name: 'Launch an instance' }).waitFor();
+  await page.getByLabel('Name', { exact: true }).fill('console-web');
+  if (userData) await page.getByLabel('User data').fill(userData);
+  await page.getByText(/t3\.micro · \d+ vCPU/).first().waitFor();
+  if (screenshot) await shot(screenshot, true);
+  await page.getByRole('button', { name: 'Launch instance' }).click();
+  const alert = page.getByTestId('launched');
+  const id = /i-[0-9a-f]+/.exec(await alert.innerText({ timeout: 60_000 }))![0];
+  await alert.getByRole('link', { name: id }).click();
+  await row(id).getByText('running').waitFor(LONG);
+  return id;
+}
+
+/** Instances > (select id) > Actions > Monitor and troubleshoot > Get system log, refreshed until it shows `text`; the log. */
+async function systemLog(id: string, text: string): Promise<string> {
+  await row(id).getByRole('radio').check();
+  await page.getByRole('button', { name: 'Actions' }).click();
+  await page.getByRole('menuitem', { name: 'Monitor and troubleshoot' }).click();
+  await page.getByRole('menuitem', { name: 'Get system log' }).click();
+  const log = page.getByTestId('system-log');
+  for (let i = 0; i < 30 && !(await log.innerText()).includes(text); i++) {
+    await page.waitForTimeout(1000);
+    await page.getByRole('button', { name: 'Refresh' }).last().click();
+  }
+  const out = await log.innerText();
+  await page.getByRole('button', { name: 'Close' }).click();
+  return out;
+}
+
+test('the server serves the console beside the API: no-cache index.html, immutable assets, a CSP, routes to index.html', { skip }, async () => {
+  const index = await fetch(`${kiln!.endpoint}/`);
+  assert.equal(index.status, 200);
+  assert.equal(index.headers.get('cache-control'), 'no-cache');
+  assert.match(index.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+  const html = await index.text();
+  const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+  const js = await fetch(`${kiln!.endpoint}${asset}`);
+  assert.equal(js.status, 200);
+  assert.match(js.headers.get('cache-control') ?? '', /immutable/);
+  assert.equal(await (await fetch(`${kiln!.endpoint}/instances`)).text(), html);
+  assert.equal((await fetch(`${kiln!.endpoint}/assets/nothing.js`)).status, 404);
+  // Not the console's: the API answers (unsigned, refused).
+  assert.notEqual((await fetch(`${kiln!.endpoint}/?Action=DescribeImages`)).status, 200);
+});
+
+test('the console story: launch, create image, launch from it, share it, deregister it', { skip, timeout: 900_000 }, async () => {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await signIn('test', 'test');
+  await page.getByRole('button', { name: 'Account 000000000000' }).waitFor();
+
+  await scope('Public images');
+  const minimal = row(/kiln-minimal-/);
+  await minimal.waitFor();
+  await minimal.getByRole('radio').check();
+  await page.getByRole('tab', { name: 'Storage' }).click();
+  await page.getByText('/dev/xvda').first().waitFor();
+  await shot('amis');
+
+  // The first instance writes a file and an rc.local that prints it on every boot, and echoes a marker now.
+  const userData = [
+    '#!/bin/sh',
+    'echo "written by the first instance" > /root/console.txt',
+    'printf \'#!/bin/sh\\necho "rc.local: $(cat /root/console.txt)"\\n\' > /etc/rc.local',
+    'chmod +x /etc/rc.local',
+    'echo KILN-CONSOLE-FIRST-BOOT',
+  ].join('\n');
+  const first = await launchSelected(userData, 'launch');
+  assert.match(await systemLog(first, 'KILN-CONSOLE-FIRST-BOOT'), /KILN-CONSOLE-FIRST-BOOT/);
+  await shot('instances');
+
+  await page.getByRole('button', { name: 'Actions' }).click();
+  await page.getByRole('menuitem', { name: 'Image and templates' }).click();
+  await page.getByRole('menuitem', { name: 'Create image' }).click();
+  await page.getByLabel('Image name').fill('console-golden');
+  await page.getByLabel('Image description').fill('made in the web console');
+  await page.getByText('/dev/xvda').waitFor();
+  await shot('create-image', true);
+  await page.getByRole('button', { name: 'Create image' }).click();
+  await page.getByText(/Currently creating AMI ami-/).waitFor();
+  const golden = row('console-golden');
+  await golden.getByText('available').waitFor({ timeout: 300_000 });
+  const amiId = /ami-[0-9a-f]+/.exec(await golden.innerText())![0];
+
+  await golden.getByRole('radio').check();
+  const second = await launchSelected('');
+  const log = await systemLog(second, 'rc.local: written by the first instance');
+  assert.match(log, /rc\.local: written by the first instance/, 'the captured file is in the new instance');
+  assert.doesNotMatch(log, /KILN-CONSOLE-FIRST-BOOT/, 'the first instance\'s user data does not run again');
+  await page.getByRole('button', { name: 'Instance state' }).click();
+  await page.getByRole('menuitem', { name: 'Terminate (delete) instance' }).click();
+  await page.getByRole('button', { name: 'Terminate (delete)' }).click();
+  await row(second).getByText('terminated').waitFor(LONG);
+
+  // Share with a second account (made through the admin API), and see it there under Private images.
+  const token = (await readFile(join(kiln!.output().match(/data in ([^)]+)\)/)![1]!, 'admin-token'), 'utf8')).trim();
+  const made = await fetch(`${kiln!.endpoint}/_kiln/admin/accounts`, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: '111122223333' }),
+  });
+  assert.equal(made.status, 201, await made.clone().text());
+  const { accessKey } = await made.json() as { accessKey: { accessKeyId: string; secretAccessKey: string } };
+  await page.getByRole('link', { name: 'AMIs' }).click();
+  await row(amiId).getByRole('radio').check();
+  await page.getByRole('button', { name: 'Actions' }).click();
+  await page.getByRole('menuitem', { name: 'Edit AMI permissions' }).click();
+  await page.getByRole('button', { name: 'Add account ID' }).click();
+  await page.getByRole('textbox', { name: 'AWS account ID' }).fill('111122223333');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText(`AMI permissions of ${amiId} saved.`).waitFor();
+  await page.getByRole('tab', { name: 'Permissions' }).click();
+  await page.getByRole('cell', { name: '111122223333' }).waitFor();
+
+  await signOut();
+  await signIn(accessKey.accessKeyId, accessKey.secretAccessKey);
+  await page.getByRole('button', { name: 'Account 111122223333' }).waitFor();
+  await scope('Private images');
+  await row(amiId).waitFor();
+  await signOut();
+
+  await signIn('test', 'test');
+  await row(amiId).getByRole('radio').check();
+  await page.getByRole('button', { name: 'Actions' }).click();
+  await page.getByRole('menuitem', { name: 'Deregister AMI' }).click();
+  await page.getByText('Delete associated snapshots').click();
+  await page.getByLabel('Confirm deregistration').fill('delete');
+  await page.getByRole('button', { name: 'Deregister AMI' }).last().click();
+  await page.getByText(`Deregistered ${amiId} and deleted its snapshots.`).waitFor();
+  await row(amiId).waitFor({ state: 'detached' });
+  assert.deepEqual(errors, []);
+});
