@@ -27,6 +27,8 @@ const LONG = { timeout: 120_000 };
 let kiln: KilnProcess | undefined;
 let browser: Browser | undefined;
 let page: Page;
+/** The instance the story launched from the catalog image. */
+let first = '';
 after(async () => {
   await browser?.close();
   if (kiln) {
@@ -95,6 +97,11 @@ async function launchSelected(userData: string, screenshot?: string): Promise<st
   return id;
 }
 
+async function amiAction(name: string): Promise<void> {
+  await page.getByRole('button', { name: 'Actions' }).click();
+  await page.getByRole('menuitem', { name }).click();
+}
+
 /** Instances > (select id) > Actions > Monitor and troubleshoot > Get system log, refreshed until it shows `text`; the log. */
 async function systemLog(id: string, text: string): Promise<string> {
   await row(id).getByRole('radio').check();
@@ -139,7 +146,6 @@ test('the console story: launch, create image, launch from it, share it, deregis
   await minimal.getByRole('radio').check();
   await page.getByRole('tab', { name: 'Storage' }).click();
   await page.getByText('/dev/xvda').first().waitFor();
-  await shot('amis');
 
   // The first instance writes a file and an rc.local that prints it on every boot, and echoes a marker now.
   const userData = [
@@ -149,7 +155,7 @@ test('the console story: launch, create image, launch from it, share it, deregis
     'chmod +x /etc/rc.local',
     'echo KILN-CONSOLE-FIRST-BOOT',
   ].join('\n');
-  const first = await launchSelected(userData, 'launch');
+  first = await launchSelected(userData, 'launch');
   assert.match(await systemLog(first, 'KILN-CONSOLE-FIRST-BOOT'), /KILN-CONSOLE-FIRST-BOOT/);
   await shot('instances');
 
@@ -167,6 +173,7 @@ test('the console story: launch, create image, launch from it, share it, deregis
   const amiId = /ami-[0-9a-f]+/.exec(await golden.innerText())![0];
 
   await golden.getByRole('radio').check();
+  await shot('amis');
   const second = await launchSelected('');
   const log = await systemLog(second, 'rc.local: written by the first instance');
   assert.match(log, /rc\.local: written by the first instance/, 'the captured file is in the new instance');
@@ -185,8 +192,7 @@ test('the console story: launch, create image, launch from it, share it, deregis
   const { accessKey } = await made.json() as { accessKey: { accessKeyId: string; secretAccessKey: string } };
   await page.getByRole('link', { name: 'AMIs' }).click();
   await row(amiId).getByRole('radio').check();
-  await page.getByRole('button', { name: 'Actions' }).click();
-  await page.getByRole('menuitem', { name: 'Edit AMI permissions' }).click();
+  await amiAction('Edit AMI permissions');
   await page.getByRole('button', { name: 'Add account ID' }).click();
   await page.getByRole('textbox', { name: 'AWS account ID' }).fill('111122223333');
   await page.getByRole('button', { name: 'Save changes' }).click();
@@ -199,16 +205,78 @@ test('the console story: launch, create image, launch from it, share it, deregis
   await page.getByRole('button', { name: 'Account 111122223333' }).waitFor();
   await scope('Private images');
   await row(amiId).waitFor();
+  await page.getByRole('link', { name: 'AMI Catalog' }).click();
+  await page.getByRole('tab', { name: 'My AMIs' }).click();
+  await row(amiId).waitFor();
   await signOut();
 
   await signIn('test', 'test');
   await row(amiId).getByRole('radio').check();
-  await page.getByRole('button', { name: 'Actions' }).click();
-  await page.getByRole('menuitem', { name: 'Deregister AMI' }).click();
+  await amiAction('Manage tags');
+  await page.getByRole('button', { name: 'Add new tag' }).click();
+  await page.getByLabel('Tag key').fill('team');
+  await page.getByLabel('Tag value').fill('web');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText(`Tags of ${amiId} saved.`).waitFor();
+  await page.getByRole('tab', { name: 'Tags' }).click();
+  await page.getByRole('cell', { name: 'web' }).waitFor();
+
+  // Copy AMI into another region, and see it there through the top bar's region selector.
+  await amiAction('Copy AMI');
+  await page.getByRole('dialog').getByRole('button', { name: 'Region' }).click();
+  await page.getByRole('option', { name: 'us-west-2' }).click();
+  await page.getByRole('button', { name: 'Copy AMI' }).last().click();
+  await page.getByText(/Copying ami-\w+ to us-west-2 as ami-/).waitFor();
+  await page.getByRole('button', { name: 'Region' }).click();
+  await page.getByRole('menuitem', { name: 'us-west-2' }).click();
+  await row('Copy of console-golden').waitFor();
+  await page.getByRole('button', { name: 'Region' }).click();
+  await page.getByRole('menuitem', { name: 'us-east-1' }).click();
+
+  await row(amiId).getByRole('radio').check();
+  await amiAction('Deregister AMI');
   await page.getByText('Delete associated snapshots').click();
   await page.getByLabel('Confirm deregistration').fill('delete');
   await page.getByRole('button', { name: 'Deregister AMI' }).last().click();
   await page.getByText(`Deregistered ${amiId} and deleted its snapshots.`).waitFor();
   await row(amiId).waitFor({ state: 'detached' });
+  await page.getByRole('link', { name: 'Snapshots' }).click();
+  await page.getByText('No snapshots').waitFor();
   assert.deepEqual(errors, []);
+});
+
+test('stop, start and reboot; dark mode; key pairs (created, downloaded once, deleted), volumes, and the AMI Catalog\'s Select into Launch', { skip, timeout: 120_000 }, async () => {
+  await page.getByRole('link', { name: 'Key pairs' }).click();
+  await page.getByRole('button', { name: 'Create key pair' }).click();
+  await page.getByLabel('Key pair name').fill('console-key');
+  await page.getByRole('dialog').getByRole('button', { name: 'Create key pair' }).click();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'console-key.pem' }).click()]);
+  assert.equal(download.suggestedFilename(), 'console-key.pem');
+  assert.match(await readFile((await download.path())!, 'utf8'), /^-----BEGIN (RSA )?PRIVATE KEY-----/);
+  await row('console-key').getByRole('radio').check();
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await page.getByText('Deleted key pair console-key.').waitFor();
+
+  await page.getByRole('link', { name: 'Instances' }).click();
+  await row(first).getByRole('radio').check();
+  for (const [action, state] of [['Stop instance', 'stopped'], ['Start instance', 'running'], ['Reboot instance', 'running']] as const) {
+    await page.getByRole('button', { name: 'Instance state' }).click();
+    await page.getByRole('menuitem', { name: action }).click();
+    await page.getByText(`${action.split(' ')[0]} of ${first} requested.`).waitFor();
+    await row(first).getByText(state).waitFor(LONG);
+  }
+
+  await page.getByRole('button', { name: 'Dark mode' }).click();
+  await page.locator('body.awsui-dark-mode').waitFor({ state: 'attached' });
+  await page.getByRole('button', { name: 'Light mode' }).click();
+  await page.locator('body.awsui-dark-mode').waitFor({ state: 'detached' });
+
+  await page.getByRole('link', { name: 'Volumes' }).click();
+  await row(/vol-\w+/).first().waitFor();
+
+  await page.getByRole('link', { name: 'AMI Catalog' }).click();
+  await row(/kiln-minimal-/).getByRole('button', { name: /^Select/ }).click();
+  await page.getByRole('heading', { name: 'Launch an instance' }).waitFor();
+  await page.getByText(/kiln-minimal-.*\(ami-/).waitFor();
 });

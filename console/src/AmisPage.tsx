@@ -80,7 +80,8 @@ export function AmisPage({ session }: PageProps) {
     pagination: { pageSize: 20 },
     selection: { trackBy: 'ImageId' },
   });
-  const selected = collectionProps.selectedItems?.[0];
+  // The selection holds the row as it was when clicked; show it as last loaded.
+  const selected = images.find((i) => i.ImageId === collectionProps.selectedItems?.[0]?.ImageId);
   return (
     <SpaceBetween size="l">
       <Table

@@ -1,5 +1,6 @@
 /** The console's frame: top bar (region, account, mode, sign out), the EC2 navigation, flash messages, the pages. */
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
+import Spinner from '@cloudscape-design/components/spinner';
 import AppLayout from '@cloudscape-design/components/app-layout';
 import Flashbar from '@cloudscape-design/components/flashbar';
 import SideNavigation from '@cloudscape-design/components/side-navigation';
@@ -13,14 +14,22 @@ import { FlashProvider, useFlash } from './flash';
 import { follow, navigate, useLocation } from './router';
 import { SignIn } from './SignIn';
 import { AmisPage } from './AmisPage';
-import { InstancesPage } from './InstancesPage';
-import { LaunchPage } from './LaunchPage';
-import { CreateImagePage } from './CreateImagePage';
+
+// Each page is its own chunk, loaded when first opened.
+const InstancesPage = lazy(() => import('./InstancesPage').then((m) => ({ default: m.InstancesPage })));
+const LaunchPage = lazy(() => import('./LaunchPage').then((m) => ({ default: m.LaunchPage })));
+const CreateImagePage = lazy(() => import('./CreateImagePage').then((m) => ({ default: m.CreateImagePage })));
+const CatalogPage = lazy(() => import('./CatalogPage').then((m) => ({ default: m.CatalogPage })));
+const KeyPairsPage = lazy(() => import('./KeyPairsPage').then((m) => ({ default: m.KeyPairsPage })));
+const VolumesPage = lazy(() => import('./StoragePages').then((m) => ({ default: m.VolumesPage })));
+const SnapshotsPage = lazy(() => import('./StoragePages').then((m) => ({ default: m.SnapshotsPage })));
 
 const NAV: SideNavigationProps.Item[] = [
   { type: 'link', text: 'Instances', href: '/instances' },
   { type: 'link', text: 'Launch instance', href: '/launch' },
-  { type: 'section', text: 'Images', items: [{ type: 'link', text: 'AMIs', href: '/amis' }] },
+  { type: 'section', text: 'Images', items: [{ type: 'link', text: 'AMIs', href: '/amis' }, { type: 'link', text: 'AMI Catalog', href: '/catalog' }] },
+  { type: 'section', text: 'Elastic Block Store', items: [{ type: 'link', text: 'Volumes', href: '/volumes' }, { type: 'link', text: 'Snapshots', href: '/snapshots' }] },
+  { type: 'section', text: 'Network & Security', items: [{ type: 'link', text: 'Key pairs', href: '/key-pairs' }] },
 ];
 
 export function App() {
@@ -76,7 +85,7 @@ function Console({ session, onChange }: { session: Session; onChange: (s: Sessio
         toolsHide
         notifications={<Flashbar items={flash.items} />}
         navigation={<SideNavigation header={{ text: 'EC2', href: '/amis' }} activeHref={`/${page}`} items={NAV} onFollow={follow} />}
-        content={<Page page={page} session={session} key={`${session.region}/${page}`} />}
+        content={<Suspense fallback={<Spinner size="large" />}><Page page={page} session={session} key={`${session.region}/${page}`} /></Suspense>}
       />
     </>
   );
@@ -86,5 +95,9 @@ function Page({ page, session }: { page: string } & PageProps) {
   if (page === 'instances') return <InstancesPage session={session} />;
   if (page === 'launch') return <LaunchPage session={session} />;
   if (page === 'create-image') return <CreateImagePage session={session} />;
+  if (page === 'catalog') return <CatalogPage session={session} />;
+  if (page === 'key-pairs') return <KeyPairsPage session={session} />;
+  if (page === 'volumes') return <VolumesPage session={session} />;
+  if (page === 'snapshots') return <SnapshotsPage session={session} />;
   return <AmisPage session={session} />;
 }

@@ -1,4 +1,4 @@
-/** The instance dialogs: Terminate (with confirmation) and Get system log (GetConsoleOutput). */
+/** Monitor and troubleshoot > Get system log (GetConsoleOutput). */
 import { useEffect, useState } from 'react';
 import Box from '@cloudscape-design/components/box';
 import Button from '@cloudscape-design/components/button';
@@ -8,21 +8,6 @@ import Spinner from '@cloudscape-design/components/spinner';
 import { GetConsoleOutputCommand } from '@aws-sdk/client-ec2';
 import type { Session } from './api';
 import { describeError, ec2 } from './api';
-import { useFlash } from './flash';
-
-export function TerminateModal({ ids, onClose, onConfirm }: { ids: string[]; onClose: () => void; onConfirm: () => Promise<void> }) {
-  const flash = useFlash();
-  const [busy, setBusy] = useState(false);
-  return (
-    <Modal visible header="Terminate (delete) instance?" onDismiss={onClose}
-      footer={<Box float="right"><SpaceBetween direction="horizontal" size="xs">
-        <Button variant="link" onClick={onClose}>Cancel</Button>
-        <Button variant="primary" loading={busy} onClick={() => { setBusy(true); onConfirm().catch((e: unknown) => { flash.error(e); setBusy(false); }); }}>Terminate (delete)</Button>
-      </SpaceBetween></Box>}>
-      On an EBS-backed instance, the root volume is deleted on termination unless its DeleteOnTermination is false. Terminate {ids.join(', ')}?
-    </Modal>
-  );
-}
 
 /** The console output is base64 on the wire; shown as text. */
 export function decodeOutput(b64: string | undefined): string {
