@@ -165,6 +165,9 @@ test('the console story: launch, create image, launch from it, share it, deregis
   await page.getByLabel('Image name').fill('console-golden');
   await page.getByLabel('Image description').fill('made in the web console');
   await page.getByText('/dev/xvda').waitFor();
+  await page.getByRole('button', { name: 'Add new tag' }).click();
+  await page.getByLabel('Tag key').fill('built-by');
+  await page.getByLabel('Tag value').fill('console');
   await shot('create-image', true);
   await page.getByRole('button', { name: 'Create image' }).click();
   await page.getByText(/Currently creating AMI ami-/).waitFor();
@@ -214,12 +217,13 @@ test('the console story: launch, create image, launch from it, share it, deregis
   await row(amiId).getByRole('radio').check();
   await amiAction('Manage tags');
   await page.getByRole('button', { name: 'Add new tag' }).click();
-  await page.getByLabel('Tag key').fill('team');
-  await page.getByLabel('Tag value').fill('web');
+  await page.getByLabel('Tag key').last().fill('team');
+  await page.getByLabel('Tag value').last().fill('web');
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.getByText(`Tags of ${amiId} saved.`).waitFor();
   await page.getByRole('tab', { name: 'Tags' }).click();
   await page.getByRole('cell', { name: 'web' }).waitFor();
+  await page.getByRole('cell', { name: 'console', exact: true }).waitFor();
 
   // Copy AMI into another region, and see it there through the top bar's region selector.
   await amiAction('Copy AMI');
@@ -253,6 +257,12 @@ test('stop, start and reboot; dark mode; key pairs (created, downloaded once, de
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'console-key.pem' }).click()]);
   assert.equal(download.suggestedFilename(), 'console-key.pem');
   assert.match(await readFile((await download.path())!, 'utf8'), /^-----BEGIN (RSA )?PRIVATE KEY-----/);
+  // An API error is a flash message with AWS's code.
+  await page.getByRole('button', { name: 'Create key pair' }).click();
+  await page.getByLabel('Key pair name').fill('console-key');
+  await page.getByRole('dialog').getByRole('button', { name: 'Create key pair' }).click();
+  await page.getByText('InvalidKeyPair.Duplicate').waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
   await row('console-key').getByRole('radio').check();
   await page.getByRole('button', { name: 'Delete' }).click();
   await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();

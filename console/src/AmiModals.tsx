@@ -14,6 +14,8 @@ import {
   ModifyImageAttributeCommand,
 } from '@aws-sdk/client-ec2';
 import type { Image, LaunchPermission } from '@aws-sdk/client-ec2';
+import { permissionChanges, tagChanges } from './logic';
+import type { Tags } from './logic';
 import type { Session } from './api';
 import { ec2 } from './api';
 import { useFlash } from './flash';
@@ -71,17 +73,9 @@ function PermissionsModal({ session, image, onClose }: Props) {
     }, () => setCurrent([]));
   }, []);
   const run = async () => {
-    const before = new Set((current ?? []).flatMap((p) => (p.UserId ? [p.UserId] : [])));
-    const after = new Set(accounts.map((a) => a.trim()).filter(Boolean));
-    const wasPublic = (current ?? []).some((p) => p.Group === 'all');
-    const Add: LaunchPermission[] = [...after].filter((a) => !before.has(a)).map((UserId) => ({ UserId }));
-    const Remove: LaunchPermission[] = [...before].filter((a) => !after.has(a)).map((UserId) => ({ UserId }));
-    if (isPublic && !wasPublic) Add.push({ Group: 'all' });
-    if (!isPublic && wasPublic) Remove.push({ Group: 'all' });
-    if (!Add.length && !Remove.length) return;
-    await ec2(session).send(new ModifyImageAttributeCommand({
-      ImageId: image.ImageId, LaunchPermission: { ...(Add.length ? { Add } : {}), ...(Remove.length ? { Remove } : {}) },
-    }));
+    const LaunchPermission = permissionChanges(current ?? [], accounts, isPublic);
+    if (!LaunchPermission) return;
+    await ec2(session).send(new ModifyImageAttributeCommand({ ImageId: image.ImageId, LaunchPermission }));
     return `AMI permissions of ${image.ImageId} saved.`;
   };
   return (
@@ -138,11 +132,10 @@ function CopyModal({ session, image, onClose }: Props) {
 function TagsModal({ session, image, onClose }: Props) {
   const [tags, setTags] = useState((image.Tags ?? []).map((t) => ({ key: t.Key ?? '', value: t.Value ?? '' })));
   const run = async () => {
-    const keep = tags.filter((t) => t.key.trim());
-    const gone = (image.Tags ?? []).filter((t) => !keep.some((k) => k.key === t.Key));
+    const { remove, set } = tagChanges(image.Tags ?? [], tags);
     const client = ec2(session);
-    if (gone.length) await client.send(new DeleteTagsCommand({ Resources: [image.ImageId!], Tags: gone.map((t) => ({ Key: t.Key })) }));
-    if (keep.length) await client.send(new CreateTagsCommand({ Resources: [image.ImageId!], Tags: keep.map((t) => ({ Key: t.key, Value: t.value })) }));
+    if (remove.length) await client.send(new DeleteTagsCommand({ Resources: [image.ImageId!], Tags: remove }));
+    if (set.length) await client.send(new CreateTagsCommand({ Resources: [image.ImageId!], Tags: set }));
     return `Tags of ${image.ImageId} saved.`;
   };
   return (
@@ -152,7 +145,7 @@ function TagsModal({ session, image, onClose }: Props) {
   );
 }
 
-export function TagsEditor({ tags, onChange }: { tags: Array<{ key: string; value: string }>; onChange: (t: Array<{ key: string; value: string }>) => void }) {
+export function TagsEditor({ tags, onChange }: { tags: Tags; onChange: (t: Tags) => void }) {
   const set = (i: number, patch: Partial<{ key: string; value: string }>) => onChange(tags.map((t, j) => (j === i ? { ...t, ...patch } : t)));
   return (
     <AttributeEditor

@@ -11,8 +11,9 @@ import Table from '@cloudscape-design/components/table';
 import Box from '@cloudscape-design/components/box';
 import { useCollection } from '@cloudscape-design/collection-hooks';
 import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
-import type { DescribeImagesCommandInput, Image } from '@aws-sdk/client-ec2';
+import type { Image } from '@aws-sdk/client-ec2';
 import { ec2 } from './api';
+import { scopeQuery } from './logic';
 import type { PageProps } from './App';
 import { useFlash } from './flash';
 import { navigate } from './router';
@@ -27,14 +28,6 @@ export const SCOPES = [
   { value: 'public', label: 'Public images' },
   { value: 'disabled', label: 'Disabled images' },
 ];
-
-/** DescribeImages for one of the console's ownership filters, and what to keep of its answer. */
-export function scopeQuery(scope: string, account: string): { input: DescribeImagesCommandInput; keep: (i: Image) => boolean } {
-  if (scope === 'private') return { input: { ExecutableUsers: ['self'] }, keep: (i) => !i.Public && i.OwnerId !== account };
-  if (scope === 'public') return { input: { Filters: [{ Name: 'is-public', Values: ['true'] }] }, keep: () => true };
-  if (scope === 'disabled') return { input: { Owners: ['self'], IncludeDisabled: true }, keep: (i) => i.State === 'disabled' };
-  return { input: { Owners: ['self'] }, keep: () => true };
-}
 
 const PROPS = [
   { key: 'Name', propertyLabel: 'AMI name', groupValuesLabel: 'AMI names', operators: ['=', '!=', ':', '!:'] },

@@ -12,23 +12,14 @@ import SpaceBetween from '@cloudscape-design/components/space-between';
 import Table from '@cloudscape-design/components/table';
 import Textarea from '@cloudscape-design/components/textarea';
 import { CreateImageCommand, DescribeInstancesCommand, DescribeVolumesCommand } from '@aws-sdk/client-ec2';
-import type { Instance, TagSpecification, Volume } from '@aws-sdk/client-ec2';
+import type { Instance, Volume } from '@aws-sdk/client-ec2';
 import { ec2 } from './api';
 import type { PageProps } from './App';
 import { useFlash } from './flash';
 import { navigate, useLocation } from './router';
 import { TagsEditor } from './AmiModals';
-
-type Tags = Array<{ key: string; value: string }>;
-
-/** The TagSpecifications of CreateImage: one set for the image and its snapshots, or one each. */
-export function imageTagSpecs(together: boolean, image: Tags, snapshots: Tags): TagSpecification[] {
-  const spec = (ResourceType: 'image' | 'snapshot', tags: Tags): TagSpecification[] => {
-    const Tags = tags.filter((t) => t.key.trim()).map((t) => ({ Key: t.key.trim(), Value: t.value }));
-    return Tags.length ? [{ ResourceType, Tags }] : [];
-  };
-  return together ? [...spec('image', image), ...spec('snapshot', image)] : [...spec('image', image), ...spec('snapshot', snapshots)];
-}
+import { imageTagSpecs } from './logic';
+import type { Tags } from './logic';
 
 export function CreateImagePage({ session }: PageProps) {
   const flash = useFlash();

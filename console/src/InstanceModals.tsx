@@ -8,13 +8,7 @@ import Spinner from '@cloudscape-design/components/spinner';
 import { GetConsoleOutputCommand } from '@aws-sdk/client-ec2';
 import type { Session } from './api';
 import { describeError, ec2 } from './api';
-
-/** The console output is base64 on the wire; shown as text. */
-export function decodeOutput(b64: string | undefined): string {
-  if (!b64) return '';
-  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-  return new TextDecoder().decode(bytes);
-}
+import { decodeOutput } from './logic';
 
 export function SystemLogModal({ session, id, onClose }: { session: Session; id: string; onClose: () => void }) {
   const [text, setText] = useState<string>();

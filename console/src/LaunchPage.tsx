@@ -20,14 +20,7 @@ import type { PageProps } from './App';
 import { useFlash } from './flash';
 import { follow, useLocation } from './router';
 import { KeyPairField } from './KeyPairField';
-
-/** User data as RunInstances takes it: the UTF-8 bytes, base64. */
-export function encodeUserData(text: string): string | undefined {
-  if (!text) return undefined;
-  let bin = '';
-  for (const b of new TextEncoder().encode(text)) bin += String.fromCharCode(b);
-  return btoa(bin);
-}
+import { encodeUserData } from './logic';
 
 const typeLabel = (t: InstanceTypeInfo) => `${t.InstanceType} · ${t.VCpuInfo?.DefaultVCpus ?? '?'} vCPU · ${((t.MemoryInfo?.SizeInMiB ?? 0) / 1024).toFixed(t.MemoryInfo?.SizeInMiB && t.MemoryInfo.SizeInMiB < 1024 ? 1 : 0)} GiB memory`;
 
