@@ -237,7 +237,40 @@ test('the console story: launch, create image, launch from it, share it, deregis
   await page.getByRole('button', { name: 'Region' }).click();
   await page.getByRole('menuitem', { name: 'us-east-1' }).click();
 
+  // Lifecycle: deprecation date, disable and re-enable, deregistration protection refusing a deregistration.
   await row(amiId).getByRole('radio').check();
+  await amiAction('Manage AMI deprecation');
+  await page.getByText('Enable deprecation').click();
+  await page.getByLabel('Deprecation date').fill('2031/01/02');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText(`${amiId} is deprecated from 2031-01-02.`).waitFor();
+  await page.getByRole('tab', { name: 'Details' }).click();
+  await page.getByText(/^2031-01-02T00:00:00/).waitFor();
+  await amiAction('Disable AMI');
+  await page.getByRole('button', { name: 'Disable AMI' }).last().click();
+  await page.getByText(`${amiId} is disabled.`).waitFor();
+  await scope('Disabled images');
+  await row(amiId).getByRole('radio').check();
+  await amiAction('Re-enable AMI');
+  await page.getByRole('button', { name: 'Re-enable AMI' }).last().click();
+  await page.getByText(`${amiId} is enabled again.`).waitFor();
+  await scope('Owned by me');
+  await row(amiId).getByText('available').waitFor();
+  await row(amiId).getByRole('radio').check();
+  await amiAction('Manage deregistration protection');
+  await page.getByText('Enable', { exact: true }).click();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText(`Deregistration protection of ${amiId} enabled.`).waitFor();
+  await amiAction('Deregister AMI');
+  await page.getByLabel('Confirm deregistration').fill('delete');
+  await page.getByRole('button', { name: 'Deregister AMI' }).last().click();
+  await page.getByText(/^OperationNotPermitted/).first().waitFor();
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  await amiAction('Manage deregistration protection');
+  await page.getByText('Disable', { exact: true }).click();
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText(`Deregistration protection of ${amiId} disabled.`).waitFor();
+
   await amiAction('Deregister AMI');
   await page.getByText('Delete associated snapshots').click();
   await page.getByLabel('Confirm deregistration').fill('delete');

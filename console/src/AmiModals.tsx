@@ -20,20 +20,24 @@ import type { Session } from './api';
 import { ec2 } from './api';
 import { useFlash } from './flash';
 import { RegionSelect } from './RegionSelect';
+import { DeprecationModal, DisableModal, ProtectionModal } from './AmiLifecycleModals';
 
-export type AmiAction = 'permissions' | 'copy' | 'tags' | 'deregister';
+export type AmiAction = 'permissions' | 'copy' | 'tags' | 'deregister' | 'deprecation' | 'disable' | 'protection';
 
-interface Props { session: Session; image: Image; onClose: (changed: boolean) => void }
+export interface Props { session: Session; image: Image; onClose: (changed: boolean) => void }
 
 export function AmiModals({ action, ...props }: Props & { action: AmiAction }) {
   if (action === 'permissions') return <PermissionsModal {...props} />;
   if (action === 'copy') return <CopyModal {...props} />;
   if (action === 'tags') return <TagsModal {...props} />;
+  if (action === 'deprecation') return <DeprecationModal {...props} />;
+  if (action === 'disable') return <DisableModal {...props} />;
+  if (action === 'protection') return <ProtectionModal {...props} />;
   return <DeregisterModal {...props} />;
 }
 
 /** A dialog with Cancel and one primary action that runs `run`, shows its error, and closes when it succeeds. */
-function ActionModal({ title, action, run, onClose, children, disabled }: {
+export function ActionModal({ title, action, run, onClose, children, disabled }: {
   title: string; action: string; run: () => Promise<string | void>; onClose: (changed: boolean) => void; children: React.ReactNode; disabled?: boolean;
 }) {
   const flash = useFlash();

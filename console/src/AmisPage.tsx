@@ -97,6 +97,9 @@ export function AmisPage({ session }: PageProps) {
                     { id: 'permissions', text: 'Edit AMI permissions' },
                     { id: 'copy', text: 'Copy AMI' },
                     { id: 'tags', text: 'Manage tags' },
+                    { id: 'deprecation', text: 'Manage AMI deprecation' },
+                    { id: 'disable', text: selected?.State === 'disabled' ? 'Re-enable AMI' : 'Disable AMI' },
+                    { id: 'protection', text: 'Manage deregistration protection' },
                     { id: 'deregister', text: 'Deregister AMI' },
                   ]}
                   onItemClick={(e) => setAction(e.detail.id as AmiAction)}
