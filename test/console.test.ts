@@ -282,7 +282,7 @@ test('the console story: launch, create image, launch from it, share it, deregis
   assert.deepEqual(errors, []);
 });
 
-test('stop, start and reboot; dark mode; key pairs (created, downloaded once, deleted), volumes, and the AMI Catalog\'s Select into Launch', { skip, timeout: 120_000 }, async () => {
+test('stop, start and reboot; the instance detail; dark mode; key pairs (created, downloaded once, deleted), volumes, and the AMI Catalog\'s Select into Launch', { skip, timeout: 120_000 }, async () => {
   await page.getByRole('link', { name: 'Key pairs' }).click();
   await page.getByRole('button', { name: 'Create key pair' }).click();
   await page.getByLabel('Key pair name').fill('console-key');
@@ -309,6 +309,11 @@ test('stop, start and reboot; dark mode; key pairs (created, downloaded once, de
     await page.getByText(`${action.split(' ')[0]} of ${first} requested.`).waitFor();
     await row(first).getByText(state).waitFor(LONG);
   }
+
+  await page.getByRole('tab', { name: 'Storage' }).click();
+  await page.getByRole('cell', { name: /^vol-/ }).waitFor();
+  await page.getByRole('tab', { name: 'Networking' }).click();
+  await page.getByText(/^vpc-/).waitFor();
 
   await page.getByRole('button', { name: 'Dark mode' }).click();
   await page.locator('body.awsui-dark-mode').waitFor({ state: 'attached' });

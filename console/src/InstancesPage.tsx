@@ -14,6 +14,7 @@ import { useFlash } from './flash';
 import { follow, navigate } from './router';
 import { BUSY_STATES, State, tagValue, when } from './format';
 import { SystemLogModal } from './InstanceModals';
+import { InstanceDetail } from './InstanceDetail';
 import { ConfirmModal, ResourceTable } from './ResourceTable';
 
 export function InstancesPage({ session }: PageProps) {
@@ -39,6 +40,7 @@ export function InstancesPage({ session }: PageProps) {
   return (
     <ResourceTable<Instance>
       title="Instances" noun="instance" trackBy="InstanceId" load={load} busy={(i) => BUSY_STATES.has(i.State?.Name ?? '')}
+      below={(i) => <InstanceDetail instance={i} />}
       empty={<><b>No instances</b><Box variant="p" color="inherit">Launch one: <Link href="/launch" onFollow={follow}>Launch instance</Link>.</Box></>}
       columns={[
         { id: 'name', header: 'Name', cell: (i) => tagValue(i.Tags, 'Name') ?? '-' },
