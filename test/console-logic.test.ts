@@ -1,7 +1,7 @@
 /** The web console's form logic (console/src/logic.ts): what each form sends to the EC2 API. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeOutput, encodeUserData, imageTagSpecs, permissionChanges, scopeQuery, tagChanges } from '../console/src/logic.js';
+import { decodeOutput, encodeUserData, imageTagSpecs, permissionChanges, rootMapping, scopeQuery, tagChanges } from '../console/src/logic.js';
 
 test('the ownership filter: DescribeImages inputs, and Private images keeps only what others shared with me', () => {
   assert.deepEqual(scopeQuery('owned', '1').input, { Owners: ['self'] });
@@ -47,4 +47,13 @@ test('Manage tags: removed keys are deleted, the rest set (a changed value overw
   assert.deepEqual(tagChanges([{ Key: 'a', Value: '1' }, { Key: 'b', Value: '2' }], [{ key: 'b', value: '3' }, { key: 'c', value: '' }, { key: '', value: 'x' }]), {
     remove: [{ Key: 'a' }], set: [{ Key: 'b', Value: '3' }, { Key: 'c', Value: '' }],
   });
+});
+
+test('Configure storage: a root mapping only for what differs from the image', () => {
+  const image = { RootDeviceName: '/dev/xvda', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 1, VolumeType: 'gp3' as const } }] };
+  assert.equal(rootMapping(image, '', ''), undefined);
+  assert.equal(rootMapping(image, '1', 'gp3'), undefined);
+  assert.deepEqual(rootMapping(image, '4', ''), [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 4 } }]);
+  assert.deepEqual(rootMapping(image, '', 'gp2'), [{ DeviceName: '/dev/xvda', Ebs: { VolumeType: 'gp2' } }]);
+  assert.equal(rootMapping(undefined, '4', ''), undefined);
 });

@@ -82,11 +82,12 @@ async function shot(name: string, fullPage = false): Promise<void> {
 }
 
 /** Launches from the AMI selected on the AMIs page; returns the new instance's id once it is running. */
-async function launchSelected(userData: string, screenshot?: string): Promise<string> {
+async function launchSelected(userData: string, screenshot?: string, more?: () => Promise<void>): Promise<string> {
   await page.getByRole('button', { name: 'Launch instance from AMI' }).click();
   await page.getByRole('heading', { name: 'Launch an instance' }).waitFor();
   await page.getByLabel('Name', { exact: true }).fill('console-web');
   if (userData) await page.getByLabel('User data').fill(userData);
+  await more?.();
   await page.getByText(/t3\.micro · \d+ vCPU/).first().waitFor();
   if (screenshot) await shot(screenshot, true);
   await page.getByRole('button', { name: 'Launch instance' }).click();
@@ -177,7 +178,19 @@ test('the console story: launch, create image, launch from it, share it, deregis
 
   await golden.getByRole('radio').check();
   await shot('amis');
-  const second = await launchSelected('');
+  // The second instance gets a new security group allowing SSH from 10.0.0.0/8, and a 2 GiB root volume.
+  const second = await launchSelected('', undefined, async () => {
+    await page.getByText('Create security group').click();
+    await page.getByLabel('Allow SSH traffic from CIDR').fill('10.0.0.0/8');
+    await page.getByLabel('Root volume size').fill('2');
+    await page.getByText('New security group, SSH from 10.0.0.0/8').waitFor();
+  });
+  await row(second).getByRole('radio').check();
+  await page.getByRole('tab', { name: 'Security' }).click();
+  await page.getByRole('cell', { name: /^launch-wizard-/ }).waitFor();
+  await page.getByRole('link', { name: 'Volumes' }).click();
+  await row(second).getByText('2 GiB').waitFor();
+  await page.getByRole('link', { name: 'Instances' }).click();
   const log = await systemLog(second, 'rc.local: written by the first instance');
   assert.match(log, /rc\.local: written by the first instance/, 'the captured file is in the new instance');
   assert.doesNotMatch(log, /KILN-CONSOLE-FIRST-BOOT/, 'the first instance\'s user data does not run again');

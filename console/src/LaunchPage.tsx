@@ -13,14 +13,16 @@ import Select from '@cloudscape-design/components/select';
 import SegmentedControl from '@cloudscape-design/components/segmented-control';
 import SpaceBetween from '@cloudscape-design/components/space-between';
 import Textarea from '@cloudscape-design/components/textarea';
-import { DescribeImagesCommand, DescribeInstanceTypesCommand, DescribeSecurityGroupsCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
-import type { Image, InstanceTypeInfo, SecurityGroup } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, DescribeInstanceTypesCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import type { Image, InstanceTypeInfo } from '@aws-sdk/client-ec2';
 import { ec2 } from './api';
 import type { PageProps } from './App';
 import { useFlash } from './flash';
 import { follow, useLocation } from './router';
 import { KeyPairField } from './KeyPairField';
-import { encodeUserData } from './logic';
+import { encodeUserData, rootMapping, rootOf } from './logic';
+import { NetworkField, firewallGroups, firewallLabel } from './NetworkField';
+import type { Firewall } from './NetworkField';
 
 const typeLabel = (t: InstanceTypeInfo) => `${t.InstanceType} · ${t.VCpuInfo?.DefaultVCpus ?? '?'} vCPU · ${((t.MemoryInfo?.SizeInMiB ?? 0) / 1024).toFixed(t.MemoryInfo?.SizeInMiB && t.MemoryInfo.SizeInMiB < 1024 ? 1 : 0)} GiB memory`;
 
@@ -34,8 +36,9 @@ export function LaunchPage({ session }: PageProps) {
   const [types, setTypes] = useState<InstanceTypeInfo[]>([]);
   const [type, setType] = useState('t3.micro');
   const [keyName, setKeyName] = useState('');
-  const [groups, setGroups] = useState<SecurityGroup[]>([]);
-  const [groupId, setGroupId] = useState('');
+  const [firewall, setFirewall] = useState<Firewall>({ mode: 'existing', groupId: '', name: '' });
+  const [rootSize, setRootSize] = useState('');
+  const [rootType, setRootType] = useState('');
   const [userData, setUserData] = useState('');
   const [count, setCount] = useState('1');
   const [busy, setBusy] = useState(false);
@@ -57,10 +60,6 @@ export function LaunchPage({ session }: PageProps) {
       setTypes(list);
       if (!list.some((t) => t.InstanceType === 't3.micro') && list[0]) setType(list[0].InstanceType!);
     }, (err: unknown) => flash.error(err));
-    client.send(new DescribeSecurityGroupsCommand({})).then((r) => {
-      setGroups(r.SecurityGroups ?? []);
-      setGroupId(r.SecurityGroups?.find((g) => g.GroupName === 'default')?.GroupId ?? r.SecurityGroups?.[0]?.GroupId ?? '');
-    }, (err: unknown) => flash.error(err));
   }, []);
   const image = images.find((i) => i.ImageId === imageId);
   const n = Math.max(1, Number.parseInt(count, 10) || 1);
@@ -69,7 +68,8 @@ export function LaunchPage({ session }: PageProps) {
     try {
       const out = await client.send(new RunInstancesCommand({
         ImageId: imageId, InstanceType: type as never, MinCount: n, MaxCount: n, KeyName: keyName || undefined,
-        SecurityGroupIds: groupId ? [groupId] : undefined, UserData: encodeUserData(userData),
+        SecurityGroupIds: await firewallGroups(client, firewall), UserData: encodeUserData(userData),
+        BlockDeviceMappings: rootMapping(image, rootSize, rootType),
         TagSpecifications: name ? [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: name }] }] : undefined,
       }));
       setLaunched((out.Instances ?? []).map((i) => i.InstanceId!));
@@ -116,11 +116,18 @@ export function LaunchPage({ session }: PageProps) {
             <KeyPairField session={session} value={keyName} onChange={setKeyName} />
           </Container>
           <Container header={<Header variant="h2">Network settings</Header>}>
-            <FormField label="Security group" description="Select an existing security group.">
-              <Select ariaLabel="Security group" selectedOption={groupId ? opt(groupId, groups.find((g) => g.GroupId === groupId)?.GroupName ?? groupId, groupId) : null}
-                options={groups.map((g) => opt(g.GroupId!, g.GroupName ?? g.GroupId!, `${g.GroupId} · ${g.VpcId ?? ''}`))}
-                onChange={(e) => setGroupId(e.detail.selectedOption.value ?? '')} />
-            </FormField>
+            <NetworkField session={session} value={firewall} onChange={setFirewall} />
+          </Container>
+          <Container header={<Header variant="h2">Configure storage</Header>}>
+            <SpaceBetween direction="horizontal" size="s">
+              <FormField label={`Root volume (${image?.RootDeviceName ?? '/dev/xvda'}) size, GiB`}>
+                <Input type="number" value={rootSize || String(rootOf(image)?.Ebs?.VolumeSize ?? '')} onChange={(e) => setRootSize(e.detail.value)} ariaLabel="Root volume size" />
+              </FormField>
+              <FormField label="Volume type">
+                <Select ariaLabel="Root volume type" selectedOption={opt(rootType || rootOf(image)?.Ebs?.VolumeType || 'gp3', rootType || rootOf(image)?.Ebs?.VolumeType || 'gp3')}
+                  options={['gp3', 'gp2', 'io1', 'io2', 'st1', 'sc1', 'standard'].map((t) => opt(t, t))} onChange={(e) => setRootType(e.detail.selectedOption.value ?? '')} />
+              </FormField>
+            </SpaceBetween>
           </Container>
           <Container header={<Header variant="h2">Advanced details</Header>}>
             <FormField label="User data - optional" description="Enter user data in the field (a shell script or cloud-config). The console base64-encodes it.">
@@ -138,7 +145,8 @@ export function LaunchPage({ session }: PageProps) {
                 { label: 'Software Image (AMI)', value: image ? `${image.Name ?? ''} (${image.ImageId})` : '-' },
                 { label: 'Instance type', value: type },
                 { label: 'Key pair', value: keyName || 'Proceed without a key pair' },
-                { label: 'Firewall (security group)', value: groups.find((g) => g.GroupId === groupId)?.GroupName ?? '-' },
+                { label: 'Firewall (security group)', value: firewallLabel(firewall) },
+                { label: 'Storage (volumes)', value: `1 volume(s) - ${rootSize || rootOf(image)?.Ebs?.VolumeSize || '?'} GiB` },
               ]} />
               <Button variant="primary" loading={busy} disabled={!imageId} onClick={() => void launch()} fullWidth>Launch instance</Button>
             </SpaceBetween>

@@ -2,7 +2,7 @@
  * The console's request-building logic, free of React so that Node's test runner checks it
  * (test/console-logic.test.ts): what each form turns into for the EC2 API.
  */
-import type { DescribeImagesCommandInput, Image, LaunchPermission, Tag, TagSpecification } from '@aws-sdk/client-ec2';
+import type { BlockDeviceMapping, DescribeImagesCommandInput, EbsBlockDevice, Image, LaunchPermission, Tag, TagSpecification } from '@aws-sdk/client-ec2';
 
 export type Tags = Array<{ key: string; value: string }>;
 
@@ -55,4 +55,20 @@ export function permissionChanges(current: LaunchPermission[], accounts: string[
 export function tagChanges(before: Tag[], edited: Tags): { remove: Tag[]; set: Tag[] } {
   const set = edited.filter((t) => t.key.trim()).map((t) => ({ Key: t.key.trim(), Value: t.value }));
   return { remove: before.filter((t) => !set.some((s) => s.Key === t.Key)).map((t) => ({ Key: t.Key })), set };
+}
+
+/** The image's root device mapping. */
+export function rootOf(image: Image | undefined): BlockDeviceMapping | undefined {
+  return image?.BlockDeviceMappings?.find((b) => b.DeviceName === image.RootDeviceName) ?? image?.BlockDeviceMappings?.[0];
+}
+
+/** Launch's Configure storage: a root mapping for RunInstances only when size or type differ from the image's (undefined: as the image says). */
+export function rootMapping(image: Image | undefined, size: string, type: string): BlockDeviceMapping[] | undefined {
+  const root = rootOf(image);
+  if (!root?.DeviceName) return undefined;
+  const n = Number.parseInt(size, 10);
+  const Ebs: EbsBlockDevice = {};
+  if (n > 0 && n !== root.Ebs?.VolumeSize) Ebs.VolumeSize = n;
+  if (type && type !== root.Ebs?.VolumeType) Ebs.VolumeType = type as EbsBlockDevice['VolumeType'];
+  return Object.keys(Ebs).length ? [{ DeviceName: root.DeviceName, Ebs }] : undefined;
 }
