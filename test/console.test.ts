@@ -98,6 +98,16 @@ async function launchSelected(userData: string, screenshot?: string, more?: () =
   return id;
 }
 
+/** A new account through the admin API (as `kiln accounts create` does); its access key. */
+async function createAccount(id: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  const token = (await readFile(join(kiln!.output().match(/data in ([^)]+)\)/)![1]!, 'admin-token'), 'utf8')).trim();
+  const made = await fetch(`${kiln!.endpoint}/_kiln/admin/accounts`, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ id }),
+  });
+  assert.equal(made.status, 201, await made.clone().text());
+  return ((await made.json()) as { accessKey: { accessKeyId: string; secretAccessKey: string } }).accessKey;
+}
+
 async function amiAction(name: string): Promise<void> {
   await page.getByRole('button', { name: 'Actions' }).click();
   await page.getByRole('menuitem', { name }).click();
@@ -135,7 +145,7 @@ test('the server serves the console beside the API: no-cache index.html, immutab
   assert.notEqual((await fetch(`${kiln!.endpoint}/?Action=DescribeImages`)).status, 200);
 });
 
-test('the console story: launch, create image, launch from it, share it, deregister it', { skip, timeout: 900_000 }, async () => {
+test('the console story: launch, create image, launch from it, share it, make it public, deregister it', { skip, timeout: 900_000 }, async () => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await signIn('test', 'test');
@@ -200,12 +210,7 @@ test('the console story: launch, create image, launch from it, share it, deregis
   await row(second).getByText('terminated').waitFor(LONG);
 
   // Share with a second account (made through the admin API), and see it there under Private images.
-  const token = (await readFile(join(kiln!.output().match(/data in ([^)]+)\)/)![1]!, 'admin-token'), 'utf8')).trim();
-  const made = await fetch(`${kiln!.endpoint}/_kiln/admin/accounts`, {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: '111122223333' }),
-  });
-  assert.equal(made.status, 201, await made.clone().text());
-  const { accessKey } = await made.json() as { accessKey: { accessKeyId: string; secretAccessKey: string } };
+  const accessKey = await createAccount('111122223333');
   await page.getByRole('link', { name: 'AMIs' }).click();
   await row(amiId).getByRole('radio').check();
   await amiAction('Edit AMI permissions');
@@ -223,6 +228,22 @@ test('the console story: launch, create image, launch from it, share it, deregis
   await row(amiId).waitFor();
   await page.getByRole('link', { name: 'AMI Catalog' }).click();
   await page.getByRole('tab', { name: 'My AMIs' }).click();
+  await row(amiId).waitFor();
+  await signOut();
+
+  // Made public, it is a Community AMI for a third account.
+  await signIn('test', 'test');
+  await row(amiId).getByRole('radio').check();
+  await amiAction('Edit AMI permissions');
+  await page.getByText('Public', { exact: true }).click();
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText(`AMI permissions of ${amiId} saved.`).waitFor();
+  await row(amiId).getByText('Public', { exact: true }).waitFor();
+  const third = await createAccount('444455556666');
+  await signOut();
+  await signIn(third.accessKeyId, third.secretAccessKey);
+  await page.getByRole('link', { name: 'AMI Catalog' }).click();
+  await page.getByRole('tab', { name: 'Community AMIs' }).click();
   await row(amiId).waitFor();
   await signOut();
 
