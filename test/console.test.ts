@@ -1,13 +1,15 @@
 /**
  * The web console in a real browser (playwright-core driving Debian's chromium) against `kiln serve` started from the
  * package's bin: sign in; the catalog image under Public images; launch from it with user data; Instances > Actions >
- * Image and templates > Create image; the AMI becomes available under Owned by me; launch from it, and its system log
- * shows what the first instance wrote; share it with a second account through Edit AMI permissions and see it, signed
- * in as that account, under Private images; deregister it with its snapshots. Saves the README's screenshots.
+ * Image and templates > Create image; the AMI becomes available under Owned by me; launch from it (new security group,
+ * bigger root volume), and its system log shows what the first instance wrote; share it with a second account
+ * through Edit AMI permissions and see it there under Private images; make it public and see it under a third
+ * account's Community AMIs; tags, copy to another region, deprecation, disable, deregistration protection; deregister
+ * it with its snapshots. Then instance states, key pairs, volumes and snapshots. Saves the README's screenshots.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -16,13 +18,11 @@ import { spawnKiln, until } from './harness.js';
 import { DescribeInstancesCommand, EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { skipOrFail, skipUnless } from './skips.js';
 import { tempDirs } from './temp.js';
+import { CHROMIUM, LONG, createAccount, launchSelected, pickAction, row, scope, shot, signIn, signOut, systemLog, useBrowser } from './console-browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const skip = await skipUnless('instances', 'build')
   || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
   || skipOrFail(!existsSync('dist-console/index.html') && 'the console is not built: run `npm run setup`');
-const SHOTS = 'docs/console';
-const LONG = { timeout: 120_000 };
 
 let kiln: KilnProcess | undefined;
 let browser: Browser | undefined;
@@ -51,83 +51,8 @@ before(async () => {
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   page.setDefaultTimeout(30_000);
+  useBrowser(page, kiln);
 });
-
-async function signIn(id: string, secret: string): Promise<void> {
-  await page.goto(kiln!.endpoint);
-  await page.getByLabel('Access key ID').fill(id);
-  await page.getByLabel('Secret access key').fill(secret);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: /Amazon Machine Images/ }).waitFor();
-}
-
-async function signOut(): Promise<void> {
-  await page.getByRole('button', { name: /^Account \d+/ }).click();
-  await page.getByRole('menuitem', { name: 'Sign out' }).click();
-  await page.getByLabel('Access key ID').waitFor();
-}
-
-async function scope(label: string): Promise<void> {
-  await page.getByRole('button', { name: /Ownership/ }).click();
-  await page.getByRole('option', { name: label }).click();
-}
-
-const row = (text: string | RegExp) => page.getByRole('row').filter({ hasText: text });
-
-async function shot(name: string, fullPage = false): Promise<void> {
-  await mkdir(SHOTS, { recursive: true });
-  await page.evaluate(() => window.scrollTo(0, 0));
-  await page.waitForTimeout(300);
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
-}
-
-/** Launches from the AMI selected on the AMIs page; returns the new instance's id once it is running. */
-async function launchSelected(userData: string, screenshot?: string, more?: () => Promise<void>): Promise<string> {
-  await page.getByRole('button', { name: 'Launch instance from AMI' }).click();
-  await page.getByRole('heading', { name: 'Launch an instance' }).waitFor();
-  await page.getByLabel('Name', { exact: true }).fill('console-web');
-  if (userData) await page.getByLabel('User data').fill(userData);
-  await more?.();
-  await page.getByText(/t3\.micro · \d+ vCPU/).first().waitFor();
-  if (screenshot) await shot(screenshot, true);
-  await page.getByRole('button', { name: 'Launch instance' }).click();
-  const alert = page.getByTestId('launched');
-  const id = /i-[0-9a-f]+/.exec(await alert.innerText({ timeout: 60_000 }))![0];
-  await alert.getByRole('link', { name: id }).click();
-  await row(id).getByText('running').waitFor(LONG);
-  return id;
-}
-
-/** A new account through the admin API (as `kiln accounts create` does); its access key. */
-async function createAccount(id: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {
-  const token = (await readFile(join(kiln!.output().match(/data in ([^)]+)\)/)![1]!, 'admin-token'), 'utf8')).trim();
-  const made = await fetch(`${kiln!.endpoint}/_kiln/admin/accounts`, {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ id }),
-  });
-  assert.equal(made.status, 201, await made.clone().text());
-  return ((await made.json()) as { accessKey: { accessKeyId: string; secretAccessKey: string } }).accessKey;
-}
-
-async function amiAction(name: string): Promise<void> {
-  await page.getByRole('button', { name: 'Actions' }).click();
-  await page.getByRole('menuitem', { name }).click();
-}
-
-/** Instances > (select id) > Actions > Monitor and troubleshoot > Get system log, refreshed until it shows `text`; the log. */
-async function systemLog(id: string, text: string): Promise<string> {
-  await row(id).getByRole('radio').check();
-  await page.getByRole('button', { name: 'Actions' }).click();
-  await page.getByRole('menuitem', { name: 'Monitor and troubleshoot' }).click();
-  await page.getByRole('menuitem', { name: 'Get system log' }).click();
-  const log = page.getByTestId('system-log');
-  for (let i = 0; i < 30 && !(await log.innerText()).includes(text); i++) {
-    await page.waitForTimeout(1000);
-    await page.getByRole('button', { name: 'Refresh' }).last().click();
-  }
-  const out = await log.innerText();
-  await page.getByRole('button', { name: 'Close' }).click();
-  return out;
-}
 
 test('the server serves the console beside the API: no-cache index.html, immutable assets, a CSP, routes to index.html', { skip }, async () => {
   const index = await fetch(`${kiln!.endpoint}/`);
@@ -213,7 +138,7 @@ test('the console story: launch, create image, launch from it, share it, make it
   const accessKey = await createAccount('111122223333');
   await page.getByRole('link', { name: 'AMIs' }).click();
   await row(amiId).getByRole('radio').check();
-  await amiAction('Edit AMI permissions');
+  await pickAction('Edit AMI permissions');
   await page.getByRole('button', { name: 'Add account ID' }).click();
   await page.getByRole('textbox', { name: 'AWS account ID' }).fill('111122223333');
   await page.getByRole('button', { name: 'Save changes' }).click();
@@ -234,7 +159,7 @@ test('the console story: launch, create image, launch from it, share it, make it
   // Made public, it is a Community AMI for a third account.
   await signIn('test', 'test');
   await row(amiId).getByRole('radio').check();
-  await amiAction('Edit AMI permissions');
+  await pickAction('Edit AMI permissions');
   await page.getByText('Public', { exact: true }).click();
   await page.getByRole('button', { name: 'Save changes' }).click();
   await page.getByText(`AMI permissions of ${amiId} saved.`).waitFor();
@@ -249,7 +174,7 @@ test('the console story: launch, create image, launch from it, share it, make it
 
   await signIn('test', 'test');
   await row(amiId).getByRole('radio').check();
-  await amiAction('Manage tags');
+  await pickAction('Manage tags');
   await page.getByRole('button', { name: 'Add new tag' }).click();
   await page.getByLabel('Tag key').last().fill('team');
   await page.getByLabel('Tag value').last().fill('web');
@@ -260,7 +185,7 @@ test('the console story: launch, create image, launch from it, share it, make it
   await page.getByRole('cell', { name: 'console', exact: true }).waitFor();
 
   // Copy AMI into another region, and see it there through the top bar's region selector.
-  await amiAction('Copy AMI');
+  await pickAction('Copy AMI');
   await page.getByRole('dialog').getByRole('button', { name: 'Region' }).click();
   await page.getByRole('option', { name: 'us-west-2' }).click();
   await page.getByRole('button', { name: 'Copy AMI' }).last().click();
@@ -273,39 +198,39 @@ test('the console story: launch, create image, launch from it, share it, make it
 
   // Lifecycle: deprecation date, disable and re-enable, deregistration protection refusing a deregistration.
   await row(amiId).getByRole('radio').check();
-  await amiAction('Manage AMI deprecation');
+  await pickAction('Manage AMI deprecation');
   await page.getByText('Enable deprecation').click();
   await page.getByLabel('Deprecation date').fill('2031/01/02');
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.getByText(`${amiId} is deprecated from 2031-01-02.`).waitFor();
   await page.getByRole('tab', { name: 'Details' }).click();
   await page.getByText(/^2031-01-02T00:00:00/).waitFor();
-  await amiAction('Disable AMI');
+  await pickAction('Disable AMI');
   await page.getByRole('button', { name: 'Disable AMI' }).last().click();
   await page.getByText(`${amiId} is disabled.`).waitFor();
   await scope('Disabled images');
   await row(amiId).getByRole('radio').check();
-  await amiAction('Re-enable AMI');
+  await pickAction('Re-enable AMI');
   await page.getByRole('button', { name: 'Re-enable AMI' }).last().click();
   await page.getByText(`${amiId} is enabled again.`).waitFor();
   await scope('Owned by me');
   await row(amiId).getByText('available').waitFor();
   await row(amiId).getByRole('radio').check();
-  await amiAction('Manage deregistration protection');
+  await pickAction('Manage deregistration protection');
   await page.getByText('Enable', { exact: true }).click();
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.getByText(`Deregistration protection of ${amiId} enabled.`).waitFor();
-  await amiAction('Deregister AMI');
+  await pickAction('Deregister AMI');
   await page.getByLabel('Confirm deregistration').fill('delete');
   await page.getByRole('button', { name: 'Deregister AMI' }).last().click();
   await page.getByText(/^OperationNotPermitted/).first().waitFor();
   await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
-  await amiAction('Manage deregistration protection');
+  await pickAction('Manage deregistration protection');
   await page.getByText('Disable', { exact: true }).click();
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.getByText(`Deregistration protection of ${amiId} disabled.`).waitFor();
 
-  await amiAction('Deregister AMI');
+  await pickAction('Deregister AMI');
   await page.getByText('Delete associated snapshots').click();
   await page.getByLabel('Confirm deregistration').fill('delete');
   await page.getByRole('button', { name: 'Deregister AMI' }).last().click();
@@ -316,7 +241,7 @@ test('the console story: launch, create image, launch from it, share it, make it
   assert.deepEqual(errors, []);
 });
 
-test('stop, start and reboot; the instance detail; dark mode; key pairs (created, downloaded once, deleted), volumes, and the AMI Catalog\'s Select into Launch', { skip, timeout: 120_000 }, async () => {
+test('stop, start and reboot; the instance detail; dark mode; key pairs (created, downloaded once, deleted); volumes and snapshots; and the AMI Catalog\'s Select into Launch', { skip, timeout: 300_000 }, async () => {
   await page.getByRole('link', { name: 'Key pairs' }).click();
   await page.getByRole('button', { name: 'Create key pair' }).click();
   await page.getByLabel('Key pair name').fill('console-key');
@@ -354,8 +279,56 @@ test('stop, start and reboot; the instance detail; dark mode; key pairs (created
   await page.getByRole('button', { name: 'Light mode' }).click();
   await page.locator('body.awsui-dark-mode').waitFor({ state: 'detached' });
 
+  // EBS: create a volume, attach it to the running instance, detach, grow it, snapshot it; from the snapshot an image
+  // (RegisterImage), a volume and a copy in us-west-2.
+  const dialog = page.getByRole('dialog');
   await page.getByRole('link', { name: 'Volumes' }).click();
-  await row(/vol-\w+/).first().waitFor();
+  await page.getByRole('button', { name: 'Create volume' }).click();
+  await dialog.getByRole('button', { name: /Availability Zone/ }).getByText('us-east-1a').waitFor();
+  await dialog.getByRole('button', { name: 'Create volume' }).click();
+  const vol = /vol-\w+/.exec(await page.getByText(/^Created volume vol-/).innerText())![0];
+  await row(vol).getByRole('radio').check();
+  await pickAction('Attach volume');
+  await dialog.getByRole('button', { name: /^Instance/ }).click();
+  await page.getByRole('option', { name: new RegExp(first) }).click();
+  await dialog.getByRole('button', { name: 'Attach volume' }).click();
+  await row(vol).getByText('in-use').waitFor(LONG);
+  await row(vol).getByText(`${first} (/dev/sdf): attached`).waitFor(LONG);
+  await pickAction('Detach volume');
+  await dialog.getByRole('button', { name: 'Detach' }).click();
+  await row(vol).getByText('available').waitFor(LONG);
+  await pickAction('Modify volume');
+  await page.getByLabel('Size (GiB)').fill('2');
+  await dialog.getByRole('button', { name: 'Modify' }).click();
+  await page.getByText(`Modifying ${vol}.`).waitFor();
+  for (let i = 0; i < 60 && !(await row(vol).getByText('2 GiB').isVisible()); i++) {
+    await page.waitForTimeout(1000);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+  }
+  await row(vol).getByText('2 GiB').waitFor({ timeout: 1000 });
+  await pickAction('Create snapshot');
+  await page.getByLabel('Snapshot description').fill('from the console');
+  await dialog.getByRole('button', { name: 'Create snapshot' }).click();
+  const snap = /snap-\w+/.exec(await page.getByText(/^Creating snapshot snap-/).innerText())![0];
+
+  await page.getByRole('link', { name: 'Snapshots' }).click();
+  await row(snap).getByText('completed').waitFor(LONG);
+  await row(snap).getByRole('radio').check();
+  await pickAction('Create image from snapshot');
+  await dialog.getByLabel('Image name').fill('from-snapshot');
+  await dialog.getByRole('button', { name: 'Create image' }).click();
+  await page.getByText(new RegExp(`^Registered ami-\\w+ from ${snap}`)).waitFor();
+  await pickAction('Create volume from snapshot');
+  await dialog.getByRole('button', { name: /Availability Zone/ }).getByText('us-east-1a').waitFor();
+  await dialog.getByRole('button', { name: 'Create volume' }).click();
+  await page.getByText(new RegExp(`^Created volume vol-\\w+ from ${snap}`)).waitFor();
+  await pickAction('Copy snapshot');
+  await dialog.getByRole('button', { name: 'Region' }).click();
+  await page.getByRole('option', { name: 'us-west-2' }).click();
+  await dialog.getByRole('button', { name: 'Copy snapshot' }).click();
+  await page.getByText(new RegExp(`^Copying ${snap} to us-west-2 as snap-`)).waitFor();
+  await page.getByRole('link', { name: 'AMIs' }).click();
+  await row('from-snapshot').getByText('available').waitFor(LONG);
 
   await page.getByRole('link', { name: 'AMI Catalog' }).click();
   await row(/kiln-minimal-/).getByRole('button', { name: /^Select/ }).click();

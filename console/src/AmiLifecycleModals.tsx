@@ -11,7 +11,7 @@ import {
   EnableImageDeprecationCommand, EnableImageDeregistrationProtectionCommand,
 } from '@aws-sdk/client-ec2';
 import { ec2 } from './api';
-import { ActionModal } from './AmiModals';
+import { ActionModal } from './ResourceTable';
 import type { Props } from './AmiModals';
 
 export function DeprecationModal({ session, image, onClose }: Props) {

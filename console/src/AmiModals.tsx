@@ -2,11 +2,9 @@
 import { useEffect, useState } from 'react';
 import AttributeEditor from '@cloudscape-design/components/attribute-editor';
 import Box from '@cloudscape-design/components/box';
-import Button from '@cloudscape-design/components/button';
 import Checkbox from '@cloudscape-design/components/checkbox';
 import FormField from '@cloudscape-design/components/form-field';
 import Input from '@cloudscape-design/components/input';
-import Modal from '@cloudscape-design/components/modal';
 import RadioGroup from '@cloudscape-design/components/radio-group';
 import SpaceBetween from '@cloudscape-design/components/space-between';
 import {
@@ -18,8 +16,8 @@ import { permissionChanges, tagChanges } from './logic';
 import type { Tags } from './logic';
 import type { Session } from './api';
 import { ec2 } from './api';
-import { useFlash } from './flash';
 import { RegionSelect } from './RegionSelect';
+import { ActionModal } from './ResourceTable';
 import { DeprecationModal, DisableModal, ProtectionModal } from './AmiLifecycleModals';
 
 export type AmiAction = 'permissions' | 'copy' | 'tags' | 'deregister' | 'deprecation' | 'disable' | 'protection';
@@ -34,34 +32,6 @@ export function AmiModals({ action, ...props }: Props & { action: AmiAction }) {
   if (action === 'disable') return <DisableModal {...props} />;
   if (action === 'protection') return <ProtectionModal {...props} />;
   return <DeregisterModal {...props} />;
-}
-
-/** A dialog with Cancel and one primary action that runs `run`, shows its error, and closes when it succeeds. */
-export function ActionModal({ title, action, run, onClose, children, disabled }: {
-  title: string; action: string; run: () => Promise<string | void>; onClose: (changed: boolean) => void; children: React.ReactNode; disabled?: boolean;
-}) {
-  const flash = useFlash();
-  const [busy, setBusy] = useState(false);
-  const go = async () => {
-    setBusy(true);
-    try {
-      const msg = await run();
-      if (msg) flash.success(msg);
-      onClose(true);
-    } catch (err) {
-      flash.error(err);
-      setBusy(false);
-    }
-  };
-  return (
-    <Modal visible header={title} onDismiss={() => onClose(false)} size="medium"
-      footer={<Box float="right"><SpaceBetween direction="horizontal" size="xs">
-        <Button variant="link" onClick={() => onClose(false)}>Cancel</Button>
-        <Button variant="primary" loading={busy} disabled={disabled} onClick={() => void go()}>{action}</Button>
-      </SpaceBetween></Box>}>
-      {children}
-    </Modal>
-  );
 }
 
 function PermissionsModal({ session, image, onClose }: Props) {

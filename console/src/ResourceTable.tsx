@@ -79,20 +79,37 @@ export function ResourceTable<T>({ title, noun, trackBy, load, columns, empty, a
   );
 }
 
-/** Confirms a destructive action; shows the API's error and stays open when it fails. */
-export function ConfirmModal({ title, action, children, onConfirm, onClose }: {
-  title: string; action: string; children: ReactNode; onConfirm: () => Promise<void>; onClose: () => void;
+/** A dialog with Cancel and one primary action that runs `run`, shows its error, and closes when it succeeds. */
+export function ActionModal({ title, action, run, onClose, children, disabled }: {
+  title: string; action: string; run: () => Promise<string | void>; onClose: (changed: boolean) => void; children: ReactNode; disabled?: boolean;
 }) {
   const flash = useFlash();
-  const [running, setRunning] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const go = async () => {
+    setBusy(true);
+    try {
+      const msg = await run();
+      if (msg) flash.success(msg);
+      onClose(true);
+    } catch (err) {
+      flash.error(err);
+      setBusy(false);
+    }
+  };
   return (
-    <Modal visible header={title} onDismiss={onClose}
+    <Modal visible header={title} onDismiss={() => onClose(false)} size="medium"
       footer={<Box float="right"><SpaceBetween direction="horizontal" size="xs">
-        <Button variant="link" onClick={onClose}>Cancel</Button>
-        <Button variant="primary" loading={running}
-          onClick={() => { setRunning(true); onConfirm().then(onClose, (e: unknown) => { flash.error(e); setRunning(false); }); }}>{action}</Button>
+        <Button variant="link" onClick={() => onClose(false)}>Cancel</Button>
+        <Button variant="primary" loading={busy} disabled={disabled} onClick={() => void go()}>{action}</Button>
       </SpaceBetween></Box>}>
       {children}
     </Modal>
   );
+}
+
+/** Confirms a destructive action; shows the API's error and stays open when it fails. */
+export function ConfirmModal({ title, action, children, onConfirm, onClose }: {
+  title: string; action: string; children: ReactNode; onConfirm: () => Promise<void>; onClose: () => void;
+}) {
+  return <ActionModal title={title} action={action} run={onConfirm} onClose={onClose}>{children}</ActionModal>;
 }
