@@ -12,8 +12,10 @@ cd "$(dirname "$0")/.."
 # instances; python3 runs each instance's console shim (libexec/kiln-shim.py); mmdebstrap builds the
 # Debian 12 image from Debian's archive; xfsprogs makes the XFS volume pool (reflink clones); python3-boto3 runs the boto3 story test and packer (HashiCorp
 # Packer 1.6.6, amazon-ebs builder) the Packer story (terraform is not in Debian's archive: the
-# Terraform story needs it on PATH); qemu-utils' qemu-img converts qcow2 disks for `kiln image import`.
-PACKAGES="runc e2fsprogs util-linux mount busybox-static openssl awscli iproute2 nftables openssh-client python3 mmdebstrap xfsprogs python3-boto3 packer qemu-utils zstd"
+# Terraform story needs it on PATH); qemu-utils' qemu-img converts qcow2 disks for `kiln image import`; zstd is the
+# bench's baseline for compression; chromium is the browser the web console's test drives (playwright-core, no
+# browser download).
+PACKAGES="runc e2fsprogs util-linux mount busybox-static openssl awscli iproute2 nftables openssh-client python3 mmdebstrap xfsprogs python3-boto3 packer qemu-utils zstd chromium"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then
@@ -45,6 +47,13 @@ if [ ! -f dist/.built ] || [ -n "$(find src -newer dist/.built -name '*.ts' -pri
   rm -rf dist
   npx tsc -p tsconfig.build.json
   touch dist/.built
+fi
+
+# The web console (console/: React + Cloudscape), bundled by Vite into dist-console/, which `kiln serve` serves at /.
+if [ ! -f dist-console/.built ] || [ -n "$(find console package-lock.json -newer dist-console/.built -type f -print -quit)" ]; then
+  echo "kiln setup: building the web console" >&2
+  npx vite build --config console/vite.config.ts --logLevel error
+  touch dist-console/.built
 fi
 
 # The `kiln` command on PATH: as root, a symlink in /usr/local/bin to this checkout's bin/kiln.js

@@ -16,6 +16,7 @@ import type { QueryService } from '../protocol/protocol.js';
 import type { Caller, Context } from '../services/core/context.js';
 import { DryRunPassed } from '../services/core/errors.js';
 import { handleAdmin } from './admin.js';
+import { serveConsole } from './console.js';
 import { AuthError } from '../api/errors.js';
 import { parseAuthorization, verifySignature } from './sigv4.js';
 import { isStsRequest, sendStsError, stsAction } from './sts.js';
@@ -48,6 +49,7 @@ async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerRespon
     return;
   }
   if (url.pathname.startsWith('/_kiln/admin/')) return handleAdmin(opts.ctx, req, res, url);
+  if (await serveConsole(req, res, url)) return;
   let body: Buffer;
   try {
     body = await readBody(req);

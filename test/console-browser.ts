@@ -1,0 +1,101 @@
+/**
+ * The browser side of test/console.test.ts: the steps a user takes in the web console (sign in, pick an ownership
+ * filter, launch from the selected AMI, read a system log ...), driven with playwright-core over one page.
+ */
+import assert from 'node:assert/strict';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import type { KilnProcess } from './harness.js';
+
+export const CHROMIUM = '/usr/bin/chromium';
+/** Where the README's screenshots go. */
+export const SHOTS = 'docs/console';
+export const LONG = { timeout: 120_000 };
+
+let page: Page;
+let kiln: KilnProcess;
+
+/** The page and server the steps below act on. */
+export function useBrowser(p: Page, k: KilnProcess): void {
+  page = p;
+  kiln = k;
+}
+
+export async function signIn(id: string, secret: string): Promise<void> {
+  await page.goto(kiln.endpoint);
+  await page.getByLabel('Access key ID').fill(id);
+  await page.getByLabel('Secret access key').fill(secret);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: /Amazon Machine Images/ }).waitFor();
+}
+
+export async function signOut(): Promise<void> {
+  await page.getByRole('button', { name: /^Account \d+/ }).click();
+  await page.getByRole('menuitem', { name: 'Sign out' }).click();
+  await page.getByLabel('Access key ID').waitFor();
+}
+
+export async function scope(label: string): Promise<void> {
+  await page.getByRole('button', { name: /Ownership/ }).click();
+  await page.getByRole('option', { name: label }).click();
+}
+
+export const row = (text: string | RegExp) => page.getByRole('row').filter({ hasText: text });
+
+export async function shot(name: string, fullPage = false): Promise<void> {
+  await mkdir(SHOTS, { recursive: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+}
+
+/** Launches from the AMI selected on the AMIs page; returns the new instance's id once it is running. */
+export async function launchSelected(userData: string, screenshot?: string, more?: () => Promise<void>): Promise<string> {
+  await page.getByRole('button', { name: 'Launch instance from AMI' }).click();
+  await page.getByRole('heading', { name: 'Launch an instance' }).waitFor();
+  await page.getByLabel('Name', { exact: true }).fill('console-web');
+  if (userData) await page.getByLabel('User data').fill(userData);
+  await more?.();
+  await page.getByText(/t3\.micro · \d+ vCPU/).first().waitFor();
+  if (screenshot) await shot(screenshot, true);
+  await page.getByRole('button', { name: 'Launch instance' }).click();
+  const alert = page.getByTestId('launched');
+  const id = /i-[0-9a-f]+/.exec(await alert.innerText({ timeout: 60_000 }))![0];
+  await alert.getByRole('link', { name: id }).click();
+  await row(id).getByText('running').waitFor(LONG);
+  return id;
+}
+
+/** A new account through the admin API (as `kiln accounts create` does); its access key. */
+export async function createAccount(id: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  const token = (await readFile(join(kiln.output().match(/data in ([^)]+)\)/)![1]!, 'admin-token'), 'utf8')).trim();
+  const made = await fetch(`${kiln.endpoint}/_kiln/admin/accounts`, {
+    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ id }),
+  });
+  assert.equal(made.status, 201, await made.clone().text());
+  return ((await made.json()) as { accessKey: { accessKeyId: string; secretAccessKey: string } }).accessKey;
+}
+
+/** Actions > `name` on the page's table. */
+export async function pickAction(name: string): Promise<void> {
+  await page.getByRole('button', { name: 'Actions' }).click();
+  await page.getByRole('menuitem', { name }).click();
+}
+
+/** Instances > (select id) > Actions > Monitor and troubleshoot > Get system log, refreshed until it shows `text`; the log. */
+export async function systemLog(id: string, text: string): Promise<string> {
+  await row(id).getByRole('radio').check();
+  await page.getByRole('button', { name: 'Actions' }).click();
+  await page.getByRole('menuitem', { name: 'Monitor and troubleshoot' }).click();
+  await page.getByRole('menuitem', { name: 'Get system log' }).click();
+  const log = page.getByTestId('system-log');
+  for (let i = 0; i < 30 && !(await log.innerText()).includes(text); i++) {
+    await page.waitForTimeout(1000);
+    await page.getByRole('button', { name: 'Refresh' }).last().click();
+  }
+  const out = await log.innerText();
+  await page.getByRole('button', { name: 'Close' }).click();
+  return out;
+}
+
