@@ -25,6 +25,17 @@ export function row(what: string, kiln: number, baselineName: string, baseline: 
   console.log(`${what.padEnd(34)} ${seconds(kiln).padStart(9)}   ${baselineName.padEnd(30)} ${seconds(baseline).padStart(9)}   ratio ${(kiln / baseline).toFixed(2)}x`);
 }
 
+/** User data that writes `files` files of `mib` MiB of random data under /data, then prints "fill-done <MiB> MiB". */
+export function fillScript(files: number, mib: number): string {
+  return `#!/bin/sh
+mkdir -p /data
+i=0
+while [ $i -lt ${files} ]; do dd if=/dev/urandom of=/data/file-$i bs=1M count=${mib} 2>/dev/null; i=$((i+1)); done
+sync
+echo "fill-done $(du -sm /data | cut -f1) MiB"
+`;
+}
+
 /** A figure that is not a duration, beside its baseline. */
 export function countRow(what: string, kiln: string, baselineName: string, baseline: string, ratio: number): void {
   console.log(`${what.padEnd(34)} ${kiln.padStart(9)}   ${baselineName.padEnd(30)} ${baseline.padStart(9)}   ratio ${ratio.toFixed(2)}x`);

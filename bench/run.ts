@@ -22,20 +22,13 @@ import {
   CreateImageCommand, DescribeImagesCommand, DescribeInstancesCommand, GetConsoleOutputCommand, RunInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { bareRunc, medianOf, row, run, timed } from './common.js';
+import { bareRunc, fillScript, medianOf, row, run, timed } from './common.js';
 import { bigImage, compression, derivedImages, pauseAndFsyncs, watchPauses } from './storage.js';
 import { autoscalingBench } from './autoscaling.js';
 import { DEFAULT_CACHE_DIR } from '../src/server/app.js';
 import type { Paths } from '../src/services/core/context.js';
 import { inInstance, startKiln, until } from '../test/harness.js';
 
-const FILL = `#!/bin/sh
-mkdir -p /data
-i=0
-while [ $i -lt 75 ]; do dd if=/dev/urandom of=/data/file-$i bs=1M count=4 2>/dev/null; i=$((i+1)); done
-sync
-echo "fill-done $(du -sm /data | cut -f1) MiB"
-`;
 
 async function main(): Promise<void> {
   const kiln = await startKiln({ debian: { cacheDir: process.env.KILN_CACHE_DIR ?? DEFAULT_CACHE_DIR }, pool: process.env.KILN_POOL === 'copy' ? 'copy' : 'auto' });
@@ -50,7 +43,7 @@ async function main(): Promise<void> {
     }))).Images?.[0], 1_800_000, 1000);
     const base = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'name', Values: ['kiln-minimal-*'] }] }))).Images![0];
     const r = await ec2.send(new RunInstancesCommand({
-      ImageId: base.ImageId, InstanceType: 't3.small', MinCount: 1, MaxCount: 1, UserData: Buffer.from(FILL).toString('base64'),
+      ImageId: base.ImageId, InstanceType: 't3.small', MinCount: 1, MaxCount: 1, UserData: Buffer.from(fillScript(75, 4)).toString('base64'),
     }));
     const builder = r.Instances![0].InstanceId!;
     const out = await until('the volume to fill', async () => {

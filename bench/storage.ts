@@ -24,7 +24,7 @@ import type { App } from '../src/server/app.js';
 import { restoreFile } from '../src/blocks/volume-io.js';
 import { inInstance, until } from '../test/harness.js';
 import type { Kiln } from '../test/harness.js';
-import { bareRunc, countRow, row, run, timed } from './common.js';
+import { bareRunc, countRow, fillScript, row, run, timed } from './common.js';
 
 const MiB = 1024 * 1024;
 const mib = (b: number) => `${(b / MiB).toFixed(1)} MiB`;
@@ -94,18 +94,11 @@ export async function derivedImages(kiln: Kiln, ec2: EC2Client, imageId: string)
   countRow('bytes stored, base + 20 derived', mib(baseBytes + added), 'the one base image', mib(baseBytes), (baseBytes + added) / baseBytes);
 }
 
-const FILL_3G = `#!/bin/sh
-mkdir -p /data
-i=0
-while [ $i -lt 96 ]; do dd if=/dev/urandom of=/data/big-$i bs=1M count=32 2>/dev/null; i=$((i+1)); done
-sync
-echo "fill-done $(du -sm /data | cut -f1) MiB"
-`;
 
 /** An 8 GiB image holding 3 GiB: RunInstances to running beside a bare runc run of the same root filesystem. */
 export async function bigImage(kiln: Kiln, ec2: EC2Client, baseImageId: string, work: string): Promise<void> {
   const builder = await launchRunning(ec2, baseImageId, {
-    InstanceType: 't3.medium', UserData: Buffer.from(FILL_3G).toString('base64'),
+    InstanceType: 't3.medium', UserData: Buffer.from(fillScript(96, 32)).toString('base64'),
     BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 8 } }],
   });
   const out = await until('3 GiB written', async () => {

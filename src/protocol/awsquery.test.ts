@@ -9,29 +9,12 @@ import { test } from 'node:test';
 import * as asg from '@aws-sdk/client-auto-scaling';
 import { SERVICE_HANDLERS } from '../api/router.js';
 import { findOperation, parseQuery, ProtocolError, serializeError, serializeResponse } from './protocol.js';
+import type { Exchange } from '../../test/query-transport.js';
+import { cannedQueryClient, sendCommand } from '../../test/query-transport.js';
 
-type Exchange = { body?: string; reply?: { status: number; xml: string } };
-
-function client(ex: Exchange) {
-  return new asg.AutoScalingClient({
-    endpoint: 'http://127.0.0.1:1', region: 'us-east-1', maxAttempts: 1,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    requestHandler: {
-      handle: async (req: { body?: unknown }) => {
-        ex.body = String(req.body ?? '');
-        const reply = ex.reply ?? { status: 200, xml: '<X/>' };
-        const { Readable } = await import('node:stream');
-        return { response: { statusCode: reply.status, headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(reply.xml)]) } };
-      },
-    } as never,
-  });
-}
-
-async function send(action: string, input: object, ex: Exchange): Promise<any> {
-  const Command = (asg as unknown as Record<string, new (i: object) => any>)[`${action}Command`]!;
-  const { $metadata: _m, ...out } = await client(ex).send(new Command(input));
-  return out;
-}
+/** A client whose transport records the request body and answers with canned XML. */
+const client = (ex: Exchange) => new asg.AutoScalingClient(cannedQueryClient(ex));
+const send = (action: string, input: object, ex: Exchange): Promise<any> => sendCommand(asg, client(ex), action, input);
 
 const T = new Date('2026-11-22T10:11:12.345Z');
 const lt = { LaunchTemplateId: 'lt-0123456789abcdef0', LaunchTemplateName: 'web', Version: '$Latest' };

@@ -9,30 +9,12 @@ import * as ec2 from '@aws-sdk/client-ec2';
 import { HANDLERS } from '../api/router.js';
 import { findOperation, parseQuery, ProtocolError, serializeError, serializeResponse } from './protocol.js';
 import { sample } from '../../test/schema-sample.js';
+import type { Exchange } from '../../test/query-transport.js';
+import { cannedQueryClient, sendCommand } from '../../test/query-transport.js';
 
-type Exchange = { body?: string; reply?: { status: number; xml: string } };
-
-/** An EC2 client whose transport records the request body and answers with canned XML. */
-function client(ex: Exchange) {
-  return new ec2.EC2Client({
-    endpoint: 'http://127.0.0.1:1', region: 'us-east-1', maxAttempts: 1,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    requestHandler: {
-      handle: async (req: { body?: unknown }) => {
-        ex.body = String(req.body ?? '');
-        const reply = ex.reply ?? { status: 200, xml: '<X/>' };
-        const { Readable } = await import('node:stream');
-        return { response: { statusCode: reply.status, headers: { 'content-type': 'text/xml' }, body: Readable.from([Buffer.from(reply.xml)]) } };
-      },
-    } as never,
-  });
-}
-
-async function send(action: string, input: object, ex: Exchange): Promise<any> {
-  const Command = (ec2 as unknown as Record<string, new (i: object) => any>)[`${action}Command`]!;
-  const { $metadata: _m, ...out } = await client(ex).send(new Command(input));
-  return out;
-}
+/** A client whose transport records the request body and answers with canned XML. */
+const client = (ex: Exchange) => new ec2.EC2Client(cannedQueryClient(ex));
+const send = (action: string, input: object, ex: Exchange): Promise<any> => sendCommand(ec2, client(ex), action, input);
 
 const T = new Date('2026-11-22T10:11:12.345Z');
 const filters = [{ Name: 'name', Values: ['web-*', 'db?'] }, { Name: 'tag:team', Values: ['a'] }];

@@ -227,7 +227,7 @@ export class PackBlockStore implements BlockStore {
     const rows = this.index.blocks();
     const report: CheckReport = { checked: 0, corrupt: [], missing: [] };
     const byPack = new Map<string, typeof rows>();
-    for (const r of rows) byPack.set(r.pack, [...(byPack.get(r.pack) ?? []), r]);
+    for (const r of rows) byPack.get(r.pack)?.push(r) ?? byPack.set(r.pack, [r]);
     for (const [pack, blocks] of byPack) {
       let fh: FileHandle | undefined;
       try {
@@ -364,7 +364,7 @@ export class PackBlockStore implements BlockStore {
     const failed = moved.find((m) => m.to.error);
     if (failed) throw failed.to.error;
     const byPack = new Map<string, PackEntry[]>();
-    for (const m of moved) byPack.set(m.to.id, [...(byPack.get(m.to.id) ?? []), m.entry]);
+    for (const m of moved) byPack.get(m.to.id)?.push(m.entry) ?? byPack.set(m.to.id, [m.entry]);
     await this.locks.run('index', async () => {
       for (const [to, entries] of byPack) this.index.move(p.id, to, entries);
     });

@@ -74,7 +74,7 @@ async function loadMaps(ctx: Context): Promise<Maps> {
   }
   const imagesOf = new Map<string, string[]>();
   for (const img of images) {
-    for (const id of snapshotsOf(img)) imagesOf.set(id, [...(imagesOf.get(id) ?? []), img.id]);
+    for (const id of snapshotsOf(img)) imagesOf.get(id)?.push(img.id) ?? imagesOf.set(id, [img.id]);
   }
   return { snapshots, images, maps, users, imagesOf };
 }
