@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { KilnProcess } from './harness.js';
-import { aws, awsErrorCode, spawnKiln, until } from './harness.js';
+import { aws, awsErrorCode, httpGet, spawnKiln, until } from './harness.js';
 import { skipUnless } from './skips.js';
 
 const execFileP = promisify(execFile);
@@ -82,7 +82,7 @@ async function launch(cli: typeof ec2, image: string, key: string, group: string
 /** GET http://ip:8080/; a failure is an Error that says what (a fetch timeout is a DOMException, which the test runner reports as {}). */
 const web = async (ip: string) => {
   try {
-    return await (await fetch(`http://${ip}:8080/`, { signal: AbortSignal.timeout(3000) })).text();
+    return await httpGet(`http://${ip}:8080/`, 3000);
   } catch (err) {
     throw new Error(`GET http://${ip}:8080/ failed: ${String(err)}`);
   }

@@ -5,6 +5,7 @@
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,4 +134,21 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined | f
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * GET `url` on a connection of its own, given up (the socket destroyed) after
+ * `timeoutMs`. Not fetch(): undici keeps an aborted request's connect going
+ * and hands the next request to the same origin that half-open socket, so a
+ * probe made after a firewall opens could wait on a SYN sent while it was
+ * still closed.
+ */
+export function httpGet(url: string, timeoutMs = 1500): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent: false, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve(body)).on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} in ${timeoutMs} ms`))).on('error', reject).end();
+  });
 }

@@ -19,7 +19,7 @@ import {
   AuthorizeSecurityGroupIngressCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSecurityGroupsCommand, RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { Kiln } from './harness.js';
-import { inInstance, startKiln, until } from './harness.js';
+import { httpGet, inInstance, startKiln, until } from './harness.js';
 import { resolverLines } from '../src/runtime/net/host-network.js';
 import { skipUnless } from './skips.js';
 
@@ -96,7 +96,7 @@ test('NAT: an instance reaches the outside as the host, with the host\'s resolve
   for (const line of resolvers) assert.ok(inside.includes(line), `${line} in the instance's resolv.conf:\n${inside}`);
 
   // In: the host reaches the web server (its group allows everyone), the outside does not.
-  assert.equal(await until('the web server', async () => (await fetch(`http://${inst.PrivateIpAddress}/`, { signal: AbortSignal.timeout(1500) })).text(), 30_000, 250), 'inside\n');
+  assert.equal(await until('the web server', async () => httpGet(`http://${inst.PrivateIpAddress}/`), 30_000, 250), 'inside\n');
   const { stdout: fromOutside } = await execFileP('ip', ['netns', 'exec', NS, 'sh', '-c',
     `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 2 ${inst.PrivateIpAddress} 80 || echo unreachable`]);
   assert.equal(fromOutside.trim(), 'unreachable');

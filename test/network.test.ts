@@ -22,7 +22,7 @@ import {
 import { netnsName } from '../src/runtime/net/host-network.js';
 import { createAccount } from '../src/services/accounts/accounts.js';
 import type { Kiln } from './harness.js';
-import { inInstance, startKiln, until } from './harness.js';
+import { httpGet, inInstance, startKiln, until } from './harness.js';
 import { skipUnless } from './skips.js';
 
 const execFileP = promisify(execFile);
@@ -66,8 +66,7 @@ async function launch(client: EC2Client, userData?: string, SecurityGroupIds?: s
 /** The body the host gets for GET http://ip/, or "unreachable" (a dropped connection times out). */
 async function fromHost(ip: string): Promise<string> {
   try {
-    const res = await fetch(`http://${ip}/`, { signal: AbortSignal.timeout(1500) });
-    return (await res.text()).trim();
+    return (await httpGet(`http://${ip}/`)).trim();
   } catch {
     return 'unreachable';
   }

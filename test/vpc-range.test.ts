@@ -11,7 +11,7 @@ import {
   DescribeVpcsCommand, RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { Kiln } from './harness.js';
-import { inInstance, startKiln, until } from './harness.js';
+import { httpGet, inInstance, startKiln, until } from './harness.js';
 import { skipUnless } from './skips.js';
 
 const skip = await skipUnless('instances');
@@ -41,7 +41,7 @@ test('--vpc-cidr: VPCs, subnets, addresses and the metadata service in the range
   assert.equal(inst.PrivateIpAddress, '10.213.0.4');
   assert.equal(inst.PrivateDnsName, 'ip-10-213-0-4.ec2.internal');
   assert.match(await inInstance(kiln, id, 'ip route show default'), /^default via 10\.213\.0\.1 dev eth0/);
-  assert.equal(await until('the web server', async () => (await fetch('http://10.213.0.4/', { signal: AbortSignal.timeout(1500) })).text(), 30_000, 250), 'in-range\n');
+  assert.equal(await until('the web server', async () => httpGet('http://10.213.0.4/'), 30_000, 250), 'in-range\n');
   const md = await until('the metadata service', async () =>
     (await inInstance(kiln, id, "printf 'GET /latest/meta-data/local-ipv4 HTTP/1.0\\r\\n\\r\\n' | nc -w 2 169.254.169.254 80 | tail -n 1")).trim(), 30_000, 250);
   assert.equal(md, '10.213.0.4');
