@@ -5,8 +5,10 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { DescribeInstancesCommand, EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import type { KilnProcess } from './harness.js';
+import { spawnKiln, until } from './harness.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Where the README's screenshots go. */
@@ -15,6 +17,28 @@ export const LONG = { timeout: 120_000 };
 
 let page: Page;
 let kiln: KilnProcess;
+
+let browser: Browser | undefined;
+
+/** Starts `kiln serve` over `dataDir` and a chromium page on it, which the steps below act on. */
+export async function openConsole(dataDir: string): Promise<{ kiln: KilnProcess; page: Page }> {
+  const k = await spawnKiln(dataDir);
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  const p = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  p.setDefaultTimeout(30_000);
+  useBrowser(p, k);
+  return { kiln: k, page: p };
+}
+
+/** Closes the browser, terminates every instance the default account still has, and stops the server. */
+export async function closeConsole(): Promise<void> {
+  await browser?.close();
+  if (kiln) {
+    await terminateAll(kiln);
+    await kiln.stop();
+  }
+}
 
 /** The page and server the steps below act on. */
 export function useBrowser(p: Page, k: KilnProcess): void {
@@ -67,14 +91,19 @@ export async function launchSelected(userData: string, screenshot?: string, more
   return id;
 }
 
-/** A new account through the admin API (as `kiln accounts create` does); its access key. */
-export async function createAccount(id: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+/** A call to the admin API with the server's admin token (as the `kiln` admin commands make); its JSON. */
+export async function admin(method: string, path: string, body: unknown, status: number): Promise<any> {
   const token = (await readFile(join(kiln.output().match(/data in ([^)]+)\)/)![1]!, 'admin-token'), 'utf8')).trim();
-  const made = await fetch(`${kiln.endpoint}/_kiln/admin/accounts`, {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ id }),
+  const res = await fetch(`${kiln.endpoint}/_kiln/admin/${path}`, {
+    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
   });
-  assert.equal(made.status, 201, await made.clone().text());
-  return ((await made.json()) as { accessKey: { accessKeyId: string; secretAccessKey: string } }).accessKey;
+  assert.equal(res.status, status, await res.clone().text());
+  return res.json();
+}
+
+/** A new account through the admin API (as `kiln accounts create` does); its access key. */
+export async function createAccount(id: string, alias?: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  return ((await admin('POST', 'accounts', { id, alias }, 201)) as { accessKey: { accessKeyId: string; secretAccessKey: string } }).accessKey;
 }
 
 /** Actions > `name` on the page's table. */
@@ -99,3 +128,13 @@ export async function systemLog(id: string, text: string): Promise<string> {
   return out;
 }
 
+
+/** Terminates every instance the default account has on `k` and waits until they are gone (instances outlive the server, as a user's must). */
+export async function terminateAll(k: KilnProcess): Promise<void> {
+  const ec2 = new EC2Client({ endpoint: k.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  const ids = async () => ((await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? []).flatMap((r) => r.Instances ?? [])
+    .filter((i) => i.State?.Name !== 'terminated').map((i) => i.InstanceId!);
+  const live = await ids();
+  if (live.length) await ec2.send(new TerminateInstancesCommand({ InstanceIds: live }));
+  await until('the instances to terminate', async () => (await ids()).length === 0, 120_000, 500);
+}

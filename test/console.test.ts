@@ -12,46 +12,26 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { KilnProcess } from './harness.js';
-import { spawnKiln, until } from './harness.js';
-import { DescribeInstancesCommand, EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { skipOrFail, skipUnless } from './skips.js';
 import { tempDirs } from './temp.js';
-import { CHROMIUM, LONG, createAccount, launchSelected, pickAction, row, scope, shot, signIn, signOut, systemLog, useBrowser } from './console-browser.js';
+import { CHROMIUM, closeConsole, openConsole, LONG, createAccount, launchSelected, pickAction, row, scope, shot, signIn, signOut, systemLog } from './console-browser.js';
 
 const skip = await skipUnless('instances', 'build')
   || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
   || skipOrFail(!existsSync('dist-console/index.html') && 'the console is not built: run `npm run setup`');
 
 let kiln: KilnProcess | undefined;
-let browser: Browser | undefined;
 let page: Page;
 /** The instance the story launched from the catalog image. */
 let first = '';
-after(async () => {
-  await browser?.close();
-  if (kiln) {
-    // Instances outlive the server (as they must for a user's): terminate every one this test launched.
-    const ec2 = new EC2Client({ endpoint: kiln.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
-    const ids = async () => ((await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? []).flatMap((r) => r.Instances ?? [])
-      .filter((i) => i.State?.Name !== 'terminated').map((i) => i.InstanceId!);
-    const live = await ids();
-    if (live.length) await ec2.send(new TerminateInstancesCommand({ InstanceIds: live }));
-    await until('the instances to terminate', async () => (await ids()).length === 0, 120_000, 500);
-  }
-  await kiln?.stop();
-});
+after(closeConsole);
 const tmp = tempDirs('kiln-console-');
 
 before(async () => {
   if (skip) return;
-  kiln = await spawnKiln(join(await tmp(), 'data'));
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  page.setDefaultTimeout(30_000);
-  useBrowser(page, kiln);
+  ({ kiln, page } = await openConsole(join(await tmp(), 'data')));
 });
 
 test('the server serves the console beside the API: no-cache index.html, immutable assets, a CSP, routes to index.html', { skip }, async () => {

@@ -38,16 +38,18 @@ function PermissionsModal({ session, image, onClose }: Props) {
   const [current, setCurrent] = useState<LaunchPermission[]>();
   const [isPublic, setPublic] = useState(!!image.Public);
   const [accounts, setAccounts] = useState<string[]>([]);
+  const [orgs, setOrgs] = useState<string[]>([]);
   useEffect(() => {
     ec2(session).send(new DescribeImageAttributeCommand({ ImageId: image.ImageId, Attribute: 'launchPermission' })).then((r) => {
       const perms = r.LaunchPermissions ?? [];
       setCurrent(perms);
       setPublic(perms.some((p) => p.Group === 'all'));
       setAccounts(perms.flatMap((p) => (p.UserId ? [p.UserId] : [])));
+      setOrgs(perms.flatMap((p) => p.OrganizationArn ?? p.OrganizationalUnitArn ?? []));
     }, () => setCurrent([]));
   }, []);
   const run = async () => {
-    const LaunchPermission = permissionChanges(current ?? [], accounts, isPublic);
+    const LaunchPermission = permissionChanges(current ?? [], accounts, isPublic, orgs);
     if (!LaunchPermission) return;
     await ec2(session).send(new ModifyImageAttributeCommand({ ImageId: image.ImageId, LaunchPermission }));
     return `AMI permissions of ${image.ImageId} saved.`;
@@ -61,22 +63,31 @@ function PermissionsModal({ session, image, onClose }: Props) {
               { value: 'private', label: 'Private', description: 'Only you and the accounts below.' }]} />
         </FormField>
         <FormField label="Shared accounts" description="Accounts that can launch this AMI.">
-          <AttributeEditor
-            items={accounts}
-            addButtonText="Add account ID"
-            removeButtonText="Remove"
-            empty="Not shared with any account."
-            onAddButtonClick={() => setAccounts([...accounts, ''])}
-            onRemoveButtonClick={(e) => setAccounts(accounts.filter((_, i) => i !== e.detail.itemIndex))}
-            definition={[{
-              label: 'AWS account ID',
-              control: (a, i) => <Input value={a} placeholder="111122223333" ariaLabel="AWS account ID"
-                onChange={(e) => setAccounts(accounts.map((x, j) => (j === i ? e.detail.value : x)))} />,
-            }]}
-          />
+          <ListEditor items={accounts} onChange={setAccounts} add="Add account ID" empty="Not shared with any account." label="AWS account ID" placeholder="111122223333" />
+        </FormField>
+        <FormField label="Shared organizations/OUs" description="Every account in the organization or organizational unit can launch this AMI.">
+          <ListEditor items={orgs} onChange={setOrgs} add="Add organization/OU ARN" empty="Not shared with any organization or OU."
+            label="Organization or OU ARN" placeholder="arn:aws:organizations::111122223333:organization/o-exampleorgid" />
         </FormField>
       </SpaceBetween>
     </ActionModal>
+  );
+}
+
+/** An editable list of strings (one input per row, Add and Remove). */
+function ListEditor({ items, onChange, add, empty, label, placeholder }: {
+  items: string[]; onChange: (v: string[]) => void; add: string; empty: string; label: string; placeholder: string;
+}) {
+  return (
+    <AttributeEditor
+      items={items} addButtonText={add} removeButtonText="Remove" empty={empty}
+      onAddButtonClick={() => onChange([...items, ''])}
+      onRemoveButtonClick={(e) => onChange(items.filter((_, i) => i !== e.detail.itemIndex))}
+      definition={[{
+        label,
+        control: (a, i) => <Input value={a} placeholder={placeholder} ariaLabel={label} onChange={(e) => onChange(items.map((x, j) => (j === i ? e.detail.value : x)))} />,
+      }]}
+    />
   );
 }
 
@@ -85,9 +96,14 @@ function CopyModal({ session, image, onClose }: Props) {
   const [description, setDescription] = useState(image.Description ?? '');
   const [region, setRegion] = useState(session.region);
   const [copyTags, setCopyTags] = useState(true);
+  // An encrypted source gives an encrypted copy whatever is asked (as on AWS); the box shows that and cannot be cleared.
+  const sourceEncrypted = (image.BlockDeviceMappings ?? []).some((b) => b.Ebs?.Encrypted);
+  const [encrypt, setEncrypt] = useState(sourceEncrypted);
+  const [kmsKey, setKmsKey] = useState('');
   const run = async () => {
     const out = await ec2(session, region).send(new CopyImageCommand({
       SourceImageId: image.ImageId, SourceRegion: session.region, Name: name, Description: description || undefined, CopyImageTags: copyTags,
+      ...(encrypt ? { Encrypted: true, KmsKeyId: kmsKey.trim() || undefined } : {}),
     }));
     return `Copying ${image.ImageId} to ${region} as ${out.ImageId}.`;
   };
@@ -98,6 +114,13 @@ function CopyModal({ session, image, onClose }: Props) {
         <FormField label="AMI copy description"><Input value={description} onChange={(e) => setDescription(e.detail.value)} /></FormField>
         <FormField label="Destination Region"><RegionSelect session={session} value={region} onChange={setRegion} /></FormField>
         <Checkbox checked={copyTags} onChange={(e) => setCopyTags(e.detail.checked)}>Copy tags</Checkbox>
+        <Checkbox checked={encrypt} disabled={sourceEncrypted} onChange={(e) => setEncrypt(e.detail.checked)}
+          description={sourceEncrypted ? 'The source AMI has encrypted snapshots: its copy is encrypted too.' : undefined}>Encrypt EBS snapshots of AMI copy</Checkbox>
+        {encrypt && (
+          <FormField label="KMS key" description="A key ID, alias or ARN; empty for the default key (alias/aws/ebs).">
+            <Input value={kmsKey} onChange={(e) => setKmsKey(e.detail.value)} placeholder="(default) aws/ebs" ariaLabel="KMS key" />
+          </FormField>
+        )}
       </SpaceBetween>
     </ActionModal>
   );

@@ -1,4 +1,4 @@
-/** A resource list as the EC2 console's: a header with count, refresh and actions, a text filter, sorting, paging, one selection. */
+/** A resource list as the EC2 console's: a header with count, refresh and actions, a text filter, sorting, paging, preferences (page size, columns), one selection. */
 import { useCallback, useEffect, useState } from 'react';
 import type { ReactNode } from 'react';
 import Box from '@cloudscape-design/components/box';
@@ -12,6 +12,7 @@ import type { TableProps } from '@cloudscape-design/components/table';
 import TextFilter from '@cloudscape-design/components/text-filter';
 import { useCollection } from '@cloudscape-design/collection-hooks';
 import { useFlash } from './flash';
+import { useTablePreferences } from './preferences';
 
 export interface ResourceTableProps<T> {
   title: string;
@@ -48,10 +49,11 @@ export function ResourceTable<T>({ title, noun, trackBy, load, columns, empty, a
     const t = setInterval(() => void reload(), 2000);
     return () => clearInterval(t);
   }, [polling, reload]);
+  const prefs = useTablePreferences(title, columns);
   const { items, collectionProps, filterProps, paginationProps } = useCollection(rows, {
     filtering: { empty: <Box textAlign="center" color="inherit">{empty}</Box>, noMatch: <Box textAlign="center">No {noun}s match.</Box> },
     sorting: {},
-    pagination: { pageSize: 20 },
+    pagination: { pageSize: prefs.pageSize },
     selection: { trackBy },
   });
   // The selection holds the row as it was when clicked; show it as last loaded.
@@ -73,6 +75,8 @@ export function ResourceTable<T>({ title, noun, trackBy, load, columns, empty, a
         filter={<TextFilter {...filterProps} filteringPlaceholder={`Find ${noun} by attribute`} />}
         pagination={<Pagination {...paginationProps} />}
         columnDefinitions={columns}
+        columnDisplay={prefs.columnDisplay}
+        preferences={prefs.preferences}
       />
       {selected && below?.(selected)}
     </SpaceBetween>

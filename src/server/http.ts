@@ -3,7 +3,9 @@
  * secret; the credential scope names the region), parses the EC2 Query
  * parameters with the service model, calls the action's handler and writes
  * its result or AWS's error envelope; requests signed for `ebs` (the EBS
- * direct APIs, REST-JSON) go to ebs-http.ts. Nothing below this file sees HTTP.
+ * direct APIs, REST-JSON) go to ebs-http.ts, and those under /_kiln/marketplace/
+ * (signed for `aws-marketplace`) to marketplace-http.ts. Nothing below this file
+ * sees HTTP.
  */
 import { endAfterBody, readBody } from './body.js';
 import { randomUUID } from 'node:crypto';
@@ -21,6 +23,7 @@ import { AuthError } from '../api/errors.js';
 import { parseAuthorization, verifySignature } from './sigv4.js';
 import { isStsRequest, sendStsError, stsAction } from './sts.js';
 import { isEbsRequest, sendEbsError, serveEbs } from './ebs-http.js';
+import { MARKETPLACE_PREFIX, MARKETPLACE_SERVICE, sendMarketplaceError, serveMarketplace } from './marketplace-http.js';
 
 
 export interface HttpOptions { ctx: Context; ready: () => boolean }
@@ -56,8 +59,18 @@ async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerRespon
   } catch (err) {
     return sendError(res, toApiError(err), requestId, req);
   }
+  if (url.pathname.startsWith(MARKETPLACE_PREFIX)) {
+    try {
+      const { service, ...caller } = await authenticate(opts.ctx, req, url, body);
+      if (service !== MARKETPLACE_SERVICE) throw new AuthError('AuthFailure', `Credential should be scoped to correct service: '${MARKETPLACE_SERVICE}'.`);
+      return await serveMarketplace(opts.ctx, caller, req, res, url, body);
+    } catch (err) {
+      return sendMarketplaceError(opts.ctx, res, err);
+    }
+  }
   try {
     const { service, ...caller } = await authenticate(opts.ctx, req, url, body);
+    if (service === MARKETPLACE_SERVICE) throw new AuthError('AuthFailure', `Credential should be scoped to correct service: 'ec2'.`);
     if (service === 'ebs') return await serveEbs(opts.ctx, caller, req, res, url, body, requestId);
     if (service !== 'sts') wire = service;
     const params = new URLSearchParams(url.search);
@@ -92,7 +105,7 @@ async function dispatch(ctx: Context, caller: Caller, params: URLSearchParams, i
   return serializeResponse(op, output as Record<string, unknown>, info.requestId);
 }
 
-async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: Buffer): Promise<Caller & { service: QueryService | 'sts' | 'ebs' }> {
+async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: Buffer): Promise<Caller & { service: QueryService | 'sts' | 'ebs' | typeof MARKETPLACE_SERVICE }> {
   const signed = {
     method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1),
     headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
@@ -103,7 +116,7 @@ async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: 
   if (!found) throw new AuthError('AuthFailure', 'AWS was not able to validate the provided access credentials');
   verifySignature(signed, auth, found.secretAccessKey);
   const service = auth.credential.service;
-  if (service !== 'ec2' && service !== 'sts' && service !== 'ebs' && service !== 'autoscaling') {
+  if (service !== 'ec2' && service !== 'sts' && service !== 'ebs' && service !== 'autoscaling' && service !== MARKETPLACE_SERVICE) {
     throw new AuthError('AuthFailure', `Credential should be scoped to correct service: 'ec2'.`);
   }
   if (!ctx.regions.includes(auth.credential.region)) {
