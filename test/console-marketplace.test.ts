@@ -26,13 +26,13 @@ const skip = await skipUnless('instances', 'build')
 
 let kiln: KilnProcess | undefined;
 let page: Page;
-const tmp = tempDirs('kiln-console-market-');
 
 before(async () => {
   if (skip) return;
   ({ kiln, page } = await openConsole(join(await tmp(), 'data')));
 });
 after(closeConsole);
+const tmp = tempDirs('kiln-console-market-'); // its cleanup runs after the console's: instances are gone by then
 
 test('the Marketplace tab: a vendor\'s product, OptInRequired before subscribing, Subscribe, and the launch runs', { skip, timeout: 300_000 }, async () => {
   const errors: string[] = [];
@@ -100,7 +100,7 @@ test('the Marketplace tab: a vendor\'s product, OptInRequired before subscribing
 
   // The AMI picker now offers Recents, with this AMI first.
   await page.getByRole('link', { name: 'Launch instance' }).click();
-  await page.getByRole('radio', { name: 'Recents' }).waitFor();
+  await page.getByRole('button', { name: 'Recents' }).waitFor();
   await page.getByText(`acme-appliance (${ami})`).waitFor();
 
   // AMIs > Public images: the property filter over a tag, and the Tags column turned on in the table's preferences.

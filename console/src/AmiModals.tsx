@@ -57,14 +57,7 @@ function PermissionsModal({ session, image, onClose }: Props) {
   return (
     <ActionModal title="Edit AMI permissions" action="Save changes" run={run} onClose={onClose} disabled={!current}>
       <SpaceBetween size="l">
-        <FormField label="AMI availability">
-          <RadioGroup value={isPublic ? 'public' : 'private'} onChange={(e) => setPublic(e.detail.value === 'public')}
-            items={[{ value: 'public', label: 'Public', description: 'Every account can launch it.' },
-              { value: 'private', label: 'Private', description: 'Only you and the accounts below.' }]} />
-        </FormField>
-        <FormField label="Shared accounts" description="Accounts that can launch this AMI.">
-          <ListEditor items={accounts} onChange={setAccounts} add="Add account ID" empty="Not shared with any account." label="AWS account ID" placeholder="111122223333" />
-        </FormField>
+        <SharingFields what="AMI" can="launch it" isPublic={isPublic} setPublic={setPublic} accounts={accounts} setAccounts={setAccounts} />
         <FormField label="Shared organizations/OUs" description="Every account in the organization or organizational unit can launch this AMI.">
           <ListEditor items={orgs} onChange={setOrgs} add="Add organization/OU ARN" empty="Not shared with any organization or OU."
             label="Organization or OU ARN" placeholder="arn:aws:organizations::111122223333:organization/o-exampleorgid" />
@@ -74,8 +67,26 @@ function PermissionsModal({ session, image, onClose }: Props) {
   );
 }
 
+/** Public or private, and the accounts it is shared with: Edit AMI permissions and a snapshot's Modify permissions. */
+export function SharingFields({ what, can, isPublic, setPublic, accounts, setAccounts }: {
+  what: string; can: string; isPublic: boolean; setPublic: (v: boolean) => void; accounts: string[]; setAccounts: (v: string[]) => void;
+}) {
+  return (
+    <>
+      <FormField label={`${what} availability`}>
+        <RadioGroup value={isPublic ? 'public' : 'private'} onChange={(e) => setPublic(e.detail.value === 'public')}
+          items={[{ value: 'public', label: 'Public', description: `Every account can ${can}.` },
+            { value: 'private', label: 'Private', description: 'Only you and the accounts below.' }]} />
+      </FormField>
+      <FormField label="Shared accounts" description={`Accounts that can ${can}.`}>
+        <ListEditor items={accounts} onChange={setAccounts} add="Add account ID" empty="Not shared with any account." label="AWS account ID" placeholder="111122223333" />
+      </FormField>
+    </>
+  );
+}
+
 /** An editable list of strings (one input per row, Add and Remove). */
-function ListEditor({ items, onChange, add, empty, label, placeholder }: {
+export function ListEditor({ items, onChange, add, empty, label, placeholder }: {
   items: string[]; onChange: (v: string[]) => void; add: string; empty: string; label: string; placeholder: string;
 }) {
   return (

@@ -56,8 +56,8 @@ export class RuncDriver implements RuntimeDriver {
    * `nat`: instances reach the outside through NAT on the host.
    */
   constructor(opts: { stateDir: string; runcPath?: string; nat?: boolean }) {
-    this.net = new HostNetwork({ nat: opts.nat });
     this.stateDir = resolve(opts.stateDir);
+    this.net = new HostNetwork({ nat: opts.nat, scope: this.stateDir });
     this.runcRoot = join(this.stateDir, 'runc');
     this.runcPath = opts.runcPath;
   }
