@@ -31,12 +31,13 @@ export async function openConsole(dataDir: string): Promise<{ kiln: KilnProcess;
   return { kiln: k, page: p };
 }
 
-/** Closes the browser, terminates every instance the default account still has, and stops the server. */
+/** Closes the browser, terminates every instance the default account still has, and stops the server (whatever fails on the way). */
 export async function closeConsole(): Promise<void> {
-  await browser?.close();
-  if (kiln) {
-    await terminateAll(kiln);
-    await kiln.stop();
+  try {
+    await browser?.close();
+    if (kiln) await terminateAll(kiln);
+  } finally {
+    await kiln?.stop();
   }
 }
 
