@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, get as httpGet } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ test('the console answers unsigned GETs of its files and routes; the API keeps t
   assert.equal(at('/assets/%E0%A4%A'), undefined);
 });
 
-test('index.html is never cached, hashed assets are immutable, both with a CSP; a missing build says how to make it', async () => {
+test('index.html is never cached, hashed assets are immutable, both with a CSP, gzip\'d when asked; a missing build says how to make it', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kiln-console-static-'));
   await mkdir(join(dir, 'assets'));
   await writeFile(join(dir, 'index.html'), '<html></html>');
@@ -45,6 +45,15 @@ test('index.html is never cached, hashed assets are immutable, both with a CSP; 
     const js = await fetch(`${base}/assets/app-1234.js`);
     assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8');
     assert.match(js.headers.get('cache-control')!, /immutable/);
+    assert.equal(js.headers.get('content-encoding'), 'gzip', 'fetch asks for gzip (and undoes it)');
+    assert.equal(await js.text(), 'console.log(1)');
+    const plain = await new Promise<{ encoding?: string; body: string }>((resolve, reject) => {
+      httpGet(`${base}/assets/app-1234.js`, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => { body += c; }).on('end', () => resolve({ encoding: res.headers['content-encoding'], body }));
+      }).on('error', reject);
+    });
+    assert.deepEqual(plain, { encoding: undefined, body: 'console.log(1)' }, 'raw to a client that does not take gzip');
     assert.equal((await fetch(`${base}/assets/none.js`)).status, 404);
     assert.equal((await fetch(`${base}/`, { method: 'POST' })).status, 418);
     root = join(dir, 'absent');
