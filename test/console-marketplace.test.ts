@@ -4,7 +4,7 @@
  * `kiln marketplace publish` does); the buyer finds it with its vendor and price, selects it, and the launch is
  * refused with OptInRequired; Subscribe shows the terms, the product turns Subscribed (checked through the buyer's
  * own marketplace API), and the same launch now runs, with an added volume, shutdown behaviour, termination
- * protection and metadata version set on the launch page; the AMI picker then offers it under Recents.
+ * protection, metadata version and subnet set on the launch page; the AMI picker then offers it under Recents.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -27,12 +27,13 @@ const skip = await skipUnless('instances', 'build')
 let kiln: KilnProcess | undefined;
 let page: Page;
 
+after(closeConsole);
+const tmp = tempDirs('kiln-console-market-'); // its cleanup runs after the console's: instances are gone by then
+
 before(async () => {
   if (skip) return;
   ({ kiln, page } = await openConsole(join(await tmp(), 'data')));
 });
-after(closeConsole);
-const tmp = tempDirs('kiln-console-market-'); // its cleanup runs after the console's: instances are gone by then
 
 test('the Marketplace tab: a vendor\'s product, OptInRequired before subscribing, Subscribe, and the launch runs', { skip, timeout: 300_000 }, async () => {
   const errors: string[] = [];
@@ -82,6 +83,8 @@ test('the Marketplace tab: a vendor\'s product, OptInRequired before subscribing
     await page.getByRole('option', { name: choice }).click();
   }
   await page.getByText('2 volume(s) - 1, 2 GiB').waitFor();
+  await page.getByRole('button', { name: /^Subnet/ }).click();
+  await page.getByRole('option', { name: /us-east-1b/ }).click();
   await page.getByRole('button', { name: 'Launch instance' }).click();
   const alert = page.getByTestId('launched');
   const id = /i-[0-9a-f]+/.exec(await alert.innerText({ timeout: 60_000 }))![0];
@@ -92,6 +95,7 @@ test('the Marketplace tab: a vendor\'s product, OptInRequired before subscribing
   assert.deepEqual([inst.ImageId, inst.ProductCodes?.map((p) => p.ProductCodeId)], [ami, [product.id]]);
   assert.deepEqual(inst.BlockDeviceMappings?.map((b) => b.DeviceName), ['/dev/xvda', '/dev/sdf']);
   assert.equal(inst.MetadataOptions?.HttpTokens, 'optional');
+  assert.equal(inst.Placement?.AvailabilityZone, 'us-east-1b', 'in the subnet chosen');
   const attr = (Attribute: 'disableApiTermination' | 'instanceInitiatedShutdownBehavior') => buyer.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute }));
   assert.equal((await attr('instanceInitiatedShutdownBehavior')).InstanceInitiatedShutdownBehavior?.Value, 'terminate');
   assert.equal((await attr('disableApiTermination')).DisableApiTermination?.Value, true);

@@ -24,7 +24,7 @@ import { encodeUserData, rootOf } from './logic';
 import { DEFAULT_ADVANCED, advancedParams, launchMappings, recentAmis } from './launch-logic';
 import type { Advanced, ExtraVolume } from './launch-logic';
 import { AdvancedFields, ExtraVolumes, VOLUME_TYPES } from './LaunchAdvanced';
-import { NetworkField, firewallGroups, firewallLabel } from './NetworkField';
+import { NetworkField, SubnetField, firewallGroups, firewallLabel } from './NetworkField';
 import type { Firewall } from './NetworkField';
 
 const typeLabel = (t: InstanceTypeInfo) => `${t.InstanceType} · ${t.VCpuInfo?.DefaultVCpus ?? '?'} vCPU · ${((t.MemoryInfo?.SizeInMiB ?? 0) / 1024).toFixed(t.MemoryInfo?.SizeInMiB && t.MemoryInfo.SizeInMiB < 1024 ? 1 : 0)} GiB memory`;
@@ -46,6 +46,7 @@ export function LaunchPage({ session }: PageProps) {
   const [firewall, setFirewall] = useState<Firewall>({ mode: 'existing', groupId: '', name: '' });
   const [rootSize, setRootSize] = useState('');
   const [rootType, setRootType] = useState('');
+  const [subnetId, setSubnetId] = useState('');
   const [extra, setExtra] = useState<ExtraVolume[]>([]);
   const [advanced, setAdvanced] = useState<Advanced>(DEFAULT_ADVANCED);
   const [userData, setUserData] = useState('');
@@ -77,7 +78,7 @@ export function LaunchPage({ session }: PageProps) {
     try {
       const out = await client.send(new RunInstancesCommand({
         ImageId: imageId, InstanceType: type as never, MinCount: n, MaxCount: n, KeyName: keyName || undefined,
-        SecurityGroupIds: await firewallGroups(client, firewall), UserData: encodeUserData(userData),
+        SecurityGroupIds: await firewallGroups(client, firewall), SubnetId: subnetId || undefined, UserData: encodeUserData(userData),
         BlockDeviceMappings: launchMappings(image, rootSize, rootType, extra), ...advancedParams(advanced),
         TagSpecifications: name ? [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: name }] }] : undefined,
       }));
@@ -127,7 +128,10 @@ export function LaunchPage({ session }: PageProps) {
             <KeyPairField session={session} value={keyName} onChange={setKeyName} />
           </Container>
           <Container header={<Header variant="h2">Network settings</Header>}>
-            <NetworkField session={session} value={firewall} onChange={setFirewall} />
+            <SpaceBetween size="m">
+              <SubnetField session={session} value={subnetId} onChange={setSubnetId} />
+              <NetworkField session={session} value={firewall} onChange={setFirewall} />
+            </SpaceBetween>
           </Container>
           <Container header={<Header variant="h2">Configure storage</Header>}>
             <SpaceBetween direction="horizontal" size="s">
