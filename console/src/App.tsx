@@ -23,6 +23,7 @@ const CatalogPage = lazy(() => import('./CatalogPage').then((m) => ({ default: m
 const KeyPairsPage = lazy(() => import('./KeyPairsPage').then((m) => ({ default: m.KeyPairsPage })));
 const VolumesPage = lazy(() => import('./StoragePages').then((m) => ({ default: m.VolumesPage })));
 const SnapshotsPage = lazy(() => import('./StoragePages').then((m) => ({ default: m.SnapshotsPage })));
+const ConnectPage = lazy(() => import('./ConnectPage').then((m) => ({ default: m.ConnectPage })));
 
 const NAV: SideNavigationProps.Item[] = [
   { type: 'link', text: 'Instances', href: '/instances' },
@@ -99,5 +100,6 @@ function Page({ page, session }: { page: string } & PageProps) {
   if (page === 'key-pairs') return <KeyPairsPage session={session} />;
   if (page === 'volumes') return <VolumesPage session={session} />;
   if (page === 'snapshots') return <SnapshotsPage session={session} />;
+  if (page === 'connect') return <ConnectPage session={session} />;
   return <AmisPage session={session} />;
 }

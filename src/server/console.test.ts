@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { consoleFile, serveConsole } from './console.js';
+import { consoleCsp, consoleFile, serveConsole } from './console.js';
 
 const at = (path: string, method = 'GET', headers: Record<string, string> = {}) => consoleFile(method, new URL(path, 'http://kiln'), headers);
 
@@ -24,6 +24,14 @@ test('the console answers unsigned GETs of its files and routes; the API keeps t
   assert.equal(at('/_kiln/health'), undefined);
   assert.equal(at('/assets/%2e%2e/%2e%2e/package.json'), undefined, 'no way out of dist-console/');
   assert.equal(at('/assets/%E0%A4%A'), undefined);
+  assert.equal(at('/connect/i-0123'), 'index.html');
+});
+
+test("the CSP lets the page open Connect's WebSocket to its own host, and no other", () => {
+  assert.match(consoleCsp('127.0.0.1:8080'), /connect-src 'self' ws:\/\/127\.0\.0\.1:8080 wss:\/\/127\.0\.0\.1:8080;/);
+  assert.match(consoleCsp('[::1]:80'), /connect-src 'self' ws:\/\/\[::1\]:80 /);
+  assert.match(consoleCsp('evil; script-src *'), /connect-src 'self';/);
+  assert.match(consoleCsp(), /connect-src 'self';/);
 });
 
 test('index.html is never cached, hashed assets are immutable, both with a CSP, gzip\'d when asked; a missing build says how to make it', async () => {

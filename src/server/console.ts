@@ -17,12 +17,22 @@ const gzipAsync = promisify(gzipCb);
 export const CONSOLE_DIR = fileURLToPath(new URL('../../dist-console/', import.meta.url));
 
 /** The console's page routes (the single-page app routes them itself): a GET of one serves index.html. */
-export const CONSOLE_ROUTES = ['amis', 'catalog', 'instances', 'launch', 'create-image', 'volumes', 'snapshots', 'key-pairs', 'signin'];
+export const CONSOLE_ROUTES = ['amis', 'catalog', 'instances', 'launch', 'create-image', 'volumes', 'snapshots', 'key-pairs', 'signin', 'connect'];
 
-export const CONSOLE_CSP = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
-  "font-src 'self' data:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
-].join('; ');
+export const CONSOLE_CSP = consoleCsp();
+
+/**
+ * The console's Content-Security-Policy. connect-src names the WebSocket of Instances > Connect on this host
+ * explicitly (ws:/wss: to the Host the page was asked under): CSP 3 lets 'self' match ws: to the same host, but
+ * not every browser in use does. A Host that is not a plain host[:port] is left out (then only 'self').
+ */
+export function consoleCsp(host?: string): string {
+  const ws = host && /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(host) ? ` ws://${host} wss://${host}` : '';
+  return [
+    "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
+    "font-src 'self' data:", `connect-src 'self'${ws}`, "object-src 'none'", "base-uri 'self'", "form-action 'self'", "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8',
@@ -50,7 +60,7 @@ export async function serveConsole(req: IncomingMessage, res: ServerResponse, ur
   const file = consoleFile(req.method ?? 'GET', url, req.headers);
   if (!file) return false;
   const headers: Record<string, string> = {
-    'content-security-policy': CONSOLE_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer',
+    'content-security-policy': consoleCsp(req.headers.host), 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer',
   };
   let body: Buffer;
   try {
