@@ -10,16 +10,16 @@ import { readdir, readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeImagesCommand, DescribeInstancesCommand, RunInstancesCommand, StopInstancesCommand } from '@aws-sdk/client-ec2';
-import { SignatureV4 } from '@smithy/signature-v4';
 import WebSocket from 'ws';
 import { createAccount } from '../src/services/accounts/accounts.js';
 import type { Kiln } from './harness.js';
 import { inInstance, startKiln, until } from './harness.js';
+import type { ConnectOptions } from './connect-client.js';
+import { connectUrl as urlOf, open, terminal } from './connect-client.js';
 import { skipUnless } from './skips.js';
 
 const skip = await skipUnless('instances');
 const B = { id: '555566667778', accessKeyId: 'AKIACONNECTB', secretAccessKey: 'connect-b-secret' };
-const A_KEYS = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 let kiln: Kiln;
 let a: EC2Client;
@@ -37,45 +37,11 @@ before(async () => {
 });
 after(async () => { await kiln?.close(); });
 
+const connectUrl = (instance: string, opts?: ConnectOptions) => urlOf(kiln.endpoint, instance, opts);
+
 async function state(instance: string): Promise<string | undefined> {
   const { Reservations = [] } = await a.send(new DescribeInstancesCommand({ InstanceIds: [instance] }));
   return Reservations[0]?.Instances?.[0]?.State?.Name;
-}
-
-/** The ws:// URL the console would open for `instance`: presigned (query string) for ec2 in `region`. */
-async function connectUrl(instance: string, opts: { keys?: typeof A_KEYS; region?: string; expiresIn?: number; query?: Record<string, string> } = {}): Promise<string> {
-  const { hostname, port, host } = new URL(kiln.endpoint);
-  const signer = new SignatureV4({
-    service: 'ec2', region: opts.region ?? 'us-east-1', credentials: opts.keys ?? A_KEYS, sha256: a.config.sha256,
-  });
-  const signed = await signer.presign({
-    method: 'GET', protocol: 'ws:', hostname, port: Number(port), path: `/_kiln/connect/${instance}`,
-    query: opts.query ?? {}, headers: { host },
-  }, { expiresIn: opts.expiresIn ?? 60 });
-  const q = new URLSearchParams(signed.query as Record<string, string>);
-  return `ws://${host}${signed.path}?${q}`;
-}
-
-/** Opens `url`: the socket once upgraded, or the HTTP status it was refused with. */
-function open(url: string): Promise<WebSocket | number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (_req, res) => { resolve(res.statusCode ?? 0); res.resume(); });
-    ws.once('error', reject);
-  });
-}
-
-/** A terminal over `ws`: everything it printed so far, and a wait for a pattern to appear. */
-function terminal(ws: WebSocket) {
-  let out = '';
-  ws.on('message', (d: Buffer) => { out += d.toString('utf8'); });
-  const closed = new Promise<number>((res) => ws.once('close', (code) => res(code)));
-  return {
-    type: (s: string) => ws.send(Buffer.from(s)),
-    waitFor: (re: RegExp, ms = 20_000) => until(`the terminal to show ${re}`, async () => re.exec(out) ?? undefined, ms, 50),
-    closed,
-  };
 }
 
 /** Host processes running a shell command in `instance` (runc exec -t ... <instance>). */
@@ -94,14 +60,9 @@ test('a presigned WebSocket runs a shell in the instance: typed commands run, re
   const term = terminal(ws);
   term.type('echo hi-$((1+1))\r');
   await term.waitFor(/hi-2/);
-  term.type('stty size\r');
-  await term.waitFor(/30 100/);
-  ws.send(JSON.stringify({ type: 'resize', cols: 132, rows: 40 }));
-  // The new size reaches the shell's terminal through runc's SIGWINCH: asked again until it shows.
-  await until('the resize to reach the shell', async () => {
-    term.type('echo "size=$(stty size)"\r');
-    return term.waitFor(/size=40 132/, 1000).then(() => true, () => false);
-  }, 10_000, 300);
+  await term.sizeIs(30, 100);
+  term.resize(132, 40);
+  await term.sizeIs(40, 132);
   term.type('echo "pid=$$"\r');
   const pid = (await term.waitFor(/pid=(\d+)/))[1]!;
   assert.equal((await inInstance(kiln, id, `[ -d /proc/${pid} ] && echo yes || echo no`)).trim(), 'yes');
