@@ -113,13 +113,13 @@ test('the Marketplace tab: a vendor\'s product, OptInRequired before subscribing
   await scope('Public images');
   await row(ami).waitFor();
   await page.getByRole('button', { name: 'Preferences' }).click();
-  await page.getByRole('dialog').getByRole('switch', { name: 'Tags' }).check();
+  await page.getByRole('dialog').getByRole('checkbox', { name: 'Tags' }).check();
   await page.getByRole('dialog').getByRole('button', { name: 'Confirm' }).click();
   await page.getByRole('columnheader', { name: 'Tags' }).waitFor();
   await row(ami).getByText('team=acme').waitFor();
   await page.getByPlaceholder('Find AMI by attribute or tag').fill('Tag: team = acme');
   await page.keyboard.press('Enter');
-  await page.getByText('1 match').waitFor();
+  await page.getByText('1 match', { exact: true }).first().waitFor();
   assert.equal(await page.getByRole('row').count(), 2, 'the header and the one tagged AMI');
   assert.deepEqual(errors, []);
 });

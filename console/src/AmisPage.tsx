@@ -141,7 +141,7 @@ export function AmisPage({ session }: PageProps) {
           <SpaceBetween direction="horizontal" size="xs">
             <Select selectedOption={scope} options={SCOPES} onChange={(e) => setScope(e.detail.selectedOption as typeof scope)} ariaLabel="Ownership" />
             <div style={{ minWidth: 420 }}>
-              <PropertyFilter {...propertyFilterProps} countText={`${filteredItemsCount ?? 0} matches`} filteringPlaceholder="Find AMI by attribute or tag"
+              <PropertyFilter {...propertyFilterProps} countText={`${filteredItemsCount ?? 0} ${filteredItemsCount === 1 ? "match" : "matches"}`} filteringPlaceholder="Find AMI by attribute or tag"
                 customGroupsText={[{ group: 'tags', properties: 'Tags', values: 'Tag values' }]} />
             </div>
           </SpaceBetween>

@@ -29,7 +29,7 @@ function CatalogTab({ session, title, queries, keep, empty }: {
     <ResourceTable<Image>
       title={title} noun="AMI" trackBy="ImageId" load={load} empty={<Box>{empty}</Box>}
       columns={[
-        { id: 'name', header: 'Name', cell: (i) => <><b>{i.Name}</b><Box variant="small">{i.Description}</Box></>, sortingField: 'Name' },
+        { id: 'name', header: 'Name', cell: (i) => <><b>{i.Name}</b><Box variant="small" display="block">{i.Description}</Box></>, sortingField: 'Name' },
         { id: 'id', header: 'AMI ID', cell: (i) => i.ImageId },
         { id: 'owner', header: 'Owner', cell: (i) => i.ImageOwnerAlias ?? i.OwnerId },
         { id: 'arch', header: 'Architecture', cell: (i) => i.Architecture },
@@ -52,10 +52,10 @@ function MarketplaceTab({ session }: { session: Session }) {
   return (
     <>
       <ResourceTable<Product>
-        title="AWS Marketplace AMIs" noun="product" trackBy="productCode" load={load}
+        title="AWS Marketplace AMIs" noun="product" trackBy="productCode" load={load} hidden={['code']}
         empty={<Box>No vendor has published a product. Vendors publish with <code>kiln marketplace publish</code>.</Box>}
         columns={[
-          { id: 'title', header: 'Product', cell: (p) => <><b>{p.title}</b><Box variant="small">{p.description}</Box></>, sortingField: 'title' },
+          { id: 'title', header: 'Product', cell: (p) => <><b>{p.title}</b><Box variant="small" display="block">{p.description}</Box></>, sortingField: 'title' },
           { id: 'vendor', header: 'Vendor', cell: (p) => p.vendor.alias ?? p.vendor.id },
           { id: 'price', header: 'Software price', cell: (p) => perHour(p.price), sortingField: 'price' },
           { id: 'amis', header: 'AMI IDs', cell: (p) => p.imageIds.join(', ') },

@@ -27,9 +27,11 @@ export interface ResourceTableProps<T> {
   /** Poll every 2 s while this holds for some row. */
   busy?: (item: T) => boolean;
   below?: (selected: T) => ReactNode;
+  /** Columns hidden until turned on in the table's preferences. */
+  hidden?: string[];
 }
 
-export function ResourceTable<T>({ title, noun, trackBy, load, columns, empty, actions, busy, below }: ResourceTableProps<T>) {
+export function ResourceTable<T>({ title, noun, trackBy, load, columns, empty, actions, busy, below, hidden }: ResourceTableProps<T>) {
   const flash = useFlash();
   const [rows, setRows] = useState<T[]>([]);
   const [loading, setLoading] = useState(true);
@@ -49,7 +51,7 @@ export function ResourceTable<T>({ title, noun, trackBy, load, columns, empty, a
     const t = setInterval(() => void reload(), 2000);
     return () => clearInterval(t);
   }, [polling, reload]);
-  const prefs = useTablePreferences(title, columns);
+  const prefs = useTablePreferences(title, columns, hidden);
   const { items, collectionProps, filterProps, paginationProps } = useCollection(rows, {
     filtering: { empty: <Box textAlign="center" color="inherit">{empty}</Box>, noMatch: <Box textAlign="center">No {noun}s match.</Box> },
     sorting: {},
