@@ -11,7 +11,7 @@ import {
   CopyImageCommand, CreateTagsCommand, DeleteTagsCommand, DeregisterImageCommand, DescribeImageAttributeCommand,
   ModifyImageAttributeCommand,
 } from '@aws-sdk/client-ec2';
-import type { Image, LaunchPermission } from '@aws-sdk/client-ec2';
+import type { Image, LaunchPermission, Tag } from '@aws-sdk/client-ec2';
 import { permissionChanges, tagChanges } from './logic';
 import type { Tags } from './logic';
 import type { Session } from './api';
@@ -138,13 +138,20 @@ function CopyModal({ session, image, onClose }: Props) {
 }
 
 function TagsModal({ session, image, onClose }: Props) {
-  const [tags, setTags] = useState((image.Tags ?? []).map((t) => ({ key: t.Key ?? '', value: t.Value ?? '' })));
+  return <ManageTagsModal session={session} resourceId={image.ImageId!} tags={image.Tags} onClose={onClose} />;
+}
+
+/** Manage tags of any taggable resource: DeleteTags for the keys gone, CreateTags for the rest. */
+export function ManageTagsModal({ session, resourceId, tags: before = [], onClose }: {
+  session: Session; resourceId: string; tags: Tag[] | undefined; onClose: (changed: boolean) => void;
+}) {
+  const [tags, setTags] = useState(before.map((t) => ({ key: t.Key ?? '', value: t.Value ?? '' })));
   const run = async () => {
-    const { remove, set } = tagChanges(image.Tags ?? [], tags);
+    const { remove, set } = tagChanges(before, tags);
     const client = ec2(session);
-    if (remove.length) await client.send(new DeleteTagsCommand({ Resources: [image.ImageId!], Tags: remove }));
-    if (set.length) await client.send(new CreateTagsCommand({ Resources: [image.ImageId!], Tags: set }));
-    return `Tags of ${image.ImageId} saved.`;
+    if (remove.length) await client.send(new DeleteTagsCommand({ Resources: [resourceId], Tags: remove }));
+    if (set.length) await client.send(new CreateTagsCommand({ Resources: [resourceId], Tags: set }));
+    return `Tags of ${resourceId} saved.`;
   };
   return (
     <ActionModal title="Manage tags" action="Save" run={run} onClose={onClose}>

@@ -21,6 +21,7 @@ const LaunchPage = lazy(() => import('./LaunchPage').then((m) => ({ default: m.L
 const CreateImagePage = lazy(() => import('./CreateImagePage').then((m) => ({ default: m.CreateImagePage })));
 const CatalogPage = lazy(() => import('./CatalogPage').then((m) => ({ default: m.CatalogPage })));
 const KeyPairsPage = lazy(() => import('./KeyPairsPage').then((m) => ({ default: m.KeyPairsPage })));
+const SecurityGroupsPage = lazy(() => import('./SecurityGroupsPage').then((m) => ({ default: m.SecurityGroupsPage })));
 const VolumesPage = lazy(() => import('./StoragePages').then((m) => ({ default: m.VolumesPage })));
 const SnapshotsPage = lazy(() => import('./StoragePages').then((m) => ({ default: m.SnapshotsPage })));
 const ConnectPage = lazy(() => import('./ConnectPage').then((m) => ({ default: m.ConnectPage })));
@@ -30,7 +31,7 @@ const NAV: SideNavigationProps.Item[] = [
   { type: 'link', text: 'Launch instance', href: '/launch' },
   { type: 'section', text: 'Images', items: [{ type: 'link', text: 'AMIs', href: '/amis' }, { type: 'link', text: 'AMI Catalog', href: '/catalog' }] },
   { type: 'section', text: 'Elastic Block Store', items: [{ type: 'link', text: 'Volumes', href: '/volumes' }, { type: 'link', text: 'Snapshots', href: '/snapshots' }] },
-  { type: 'section', text: 'Network & Security', items: [{ type: 'link', text: 'Key pairs', href: '/key-pairs' }] },
+  { type: 'section', text: 'Network & Security', items: [{ type: 'link', text: 'Security groups', href: '/security-groups' }, { type: 'link', text: 'Key pairs', href: '/key-pairs' }] },
 ];
 
 export function App() {
@@ -98,6 +99,7 @@ function Page({ page, session }: { page: string } & PageProps) {
   if (page === 'create-image') return <CreateImagePage session={session} />;
   if (page === 'catalog') return <CatalogPage session={session} />;
   if (page === 'key-pairs') return <KeyPairsPage session={session} />;
+  if (page === 'security-groups') return <SecurityGroupsPage session={session} />;
   if (page === 'volumes') return <VolumesPage session={session} />;
   if (page === 'snapshots') return <SnapshotsPage session={session} />;
   if (page === 'connect') return <ConnectPage session={session} />;

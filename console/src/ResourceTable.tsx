@@ -5,6 +5,7 @@ import Box from '@cloudscape-design/components/box';
 import Button from '@cloudscape-design/components/button';
 import Header from '@cloudscape-design/components/header';
 import Modal from '@cloudscape-design/components/modal';
+import type { ModalProps } from '@cloudscape-design/components/modal';
 import Pagination from '@cloudscape-design/components/pagination';
 import SpaceBetween from '@cloudscape-design/components/space-between';
 import Table from '@cloudscape-design/components/table';
@@ -26,7 +27,8 @@ export interface ResourceTableProps<T> {
   actions?: (selected: T | undefined, reload: () => Promise<void>) => ReactNode;
   /** Poll every 2 s while this holds for some row. */
   busy?: (item: T) => boolean;
-  below?: (selected: T) => ReactNode;
+  /** What shows under the table for the selected row (a detail), given a reload of the table. */
+  below?: (selected: T, reload: () => Promise<void>) => ReactNode;
   /** Columns hidden until turned on in the table's preferences. */
   hidden?: string[];
 }
@@ -80,14 +82,15 @@ export function ResourceTable<T>({ title, noun, trackBy, load, columns, empty, a
         columnDisplay={prefs.columnDisplay}
         preferences={prefs.preferences}
       />
-      {selected && below?.(selected)}
+      {selected && below?.(selected, reload)}
     </SpaceBetween>
   );
 }
 
 /** A dialog with Cancel and one primary action that runs `run`, shows its error, and closes when it succeeds. */
-export function ActionModal({ title, action, run, onClose, children, disabled }: {
+export function ActionModal({ title, action, run, onClose, children, disabled, size = 'medium' }: {
   title: string; action: string; run: () => Promise<string | void>; onClose: (changed: boolean) => void; children: ReactNode; disabled?: boolean;
+  size?: ModalProps['size'];
 }) {
   const flash = useFlash();
   const [busy, setBusy] = useState(false);
@@ -103,7 +106,7 @@ export function ActionModal({ title, action, run, onClose, children, disabled }:
     }
   };
   return (
-    <Modal visible header={title} onDismiss={() => onClose(false)} size="medium"
+    <Modal visible header={title} onDismiss={() => onClose(false)} size={size}
       footer={<Box float="right"><SpaceBetween direction="horizontal" size="xs">
         <Button variant="link" onClick={() => onClose(false)}>Cancel</Button>
         <Button variant="primary" loading={busy} disabled={disabled} onClick={() => void go()}>{action}</Button>

@@ -2,7 +2,9 @@
  * The console's request-building logic, free of React so that Node's test runner checks it
  * (test/console-logic.test.ts): what each form turns into for the EC2 API.
  */
-import type { BlockDeviceMapping, DescribeImagesCommandInput, EbsBlockDevice, Image, LaunchPermission, Tag, TagSpecification } from '@aws-sdk/client-ec2';
+import type {
+  BlockDeviceMapping, DescribeImagesCommandInput, EbsBlockDevice, Image, LaunchPermission, ResourceType, Tag, TagSpecification,
+} from '@aws-sdk/client-ec2';
 
 export type Tags = Array<{ key: string; value: string }>;
 
@@ -29,13 +31,15 @@ export function decodeOutput(b64: string | undefined): string {
   return new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
 }
 
-/** CreateImage's TagSpecifications: one set of tags for the image and its snapshots, or one set each. Blank keys are dropped. */
+/** A TagSpecifications entry for one resource type (none when there are no tags). Blank keys are dropped. */
+export function tagSpecs(ResourceType: ResourceType, tags: Tags): TagSpecification[] {
+  const Tags = tags.filter((t) => t.key.trim()).map((t) => ({ Key: t.key.trim(), Value: t.value }));
+  return Tags.length ? [{ ResourceType, Tags }] : [];
+}
+
+/** CreateImage's TagSpecifications: one set of tags for the image and its snapshots, or one set each. */
 export function imageTagSpecs(together: boolean, image: Tags, snapshots: Tags): TagSpecification[] {
-  const spec = (ResourceType: 'image' | 'snapshot', tags: Tags): TagSpecification[] => {
-    const Tags = tags.filter((t) => t.key.trim()).map((t) => ({ Key: t.key.trim(), Value: t.value }));
-    return Tags.length ? [{ ResourceType, Tags }] : [];
-  };
-  return [...spec('image', image), ...spec('snapshot', together ? image : snapshots)];
+  return [...tagSpecs('image', image), ...tagSpecs('snapshot', together ? image : snapshots)];
 }
 
 /** An organization or OU ARN as a launch permission (an OU's ARN names `ou/`). */
