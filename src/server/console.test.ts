@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, get as httpGet } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { consoleCsp, consoleFile, serveConsole } from './console.js';
+import { CONSOLE_ROUTES, consoleCsp, consoleFile, serveConsole } from './console.js';
 
 const at = (path: string, method = 'GET', headers: Record<string, string> = {}) => consoleFile(method, new URL(path, 'http://kiln'), headers);
 
@@ -72,4 +72,11 @@ test('index.html is never cached, hashed assets are immutable, both with a CSP, 
     server.close();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('every page the console routes to is one the server answers with index.html (a reload or a shared link works)', async () => {
+  const app = await readFile(new URL('../../console/src/App.tsx', import.meta.url), 'utf8');
+  const pages = new Set([...app.matchAll(/href: '\/([a-z-]+)'|page === '([a-z-]+)'/g)].map((m) => m[1] ?? m[2]!));
+  assert.ok(pages.size >= 8, [...pages].join(' '));
+  for (const p of pages) assert.ok(CONSOLE_ROUTES.includes(p), `${p} is not in CONSOLE_ROUTES`);
 });
