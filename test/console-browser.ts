@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { DescribeInstancesCommand, EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import type { KilnProcess } from './harness.js';
+import { until } from './harness.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Where the README's screenshots go. */
@@ -99,3 +101,16 @@ export async function systemLog(id: string, text: string): Promise<string> {
   return out;
 }
 
+
+/**
+ * Terminates every instance on the server and waits until none is left (instances outlive the server, as they must
+ * for a user's): a console test's after(), once nothing (no Auto Scaling group) will launch more.
+ */
+export async function terminateEverything(endpoint: string): Promise<void> {
+  const ec2 = new EC2Client({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+  const ids = async () => ((await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? []).flatMap((r) => r.Instances ?? [])
+    .filter((i) => i.State?.Name !== 'terminated').map((i) => i.InstanceId!);
+  const live = await ids();
+  if (live.length) await ec2.send(new TerminateInstancesCommand({ InstanceIds: live }));
+  await until('the instances to terminate', async () => (await ids()).length === 0, 120_000, 500);
+}

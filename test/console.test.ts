@@ -14,11 +14,12 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { KilnProcess } from './harness.js';
-import { spawnKiln, until } from './harness.js';
-import { DescribeInstancesCommand, EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { spawnKiln } from './harness.js';
 import { skipOrFail, skipUnless } from './skips.js';
 import { tempDirs } from './temp.js';
-import { CHROMIUM, LONG, createAccount, launchSelected, pickAction, row, scope, shot, signIn, signOut, systemLog, useBrowser } from './console-browser.js';
+import {
+  CHROMIUM, LONG, createAccount, launchSelected, pickAction, row, scope, shot, signIn, signOut, systemLog, terminateEverything, useBrowser,
+} from './console-browser.js';
 
 const skip = await skipUnless('instances', 'build')
   || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
@@ -31,15 +32,8 @@ let page: Page;
 let first = '';
 after(async () => {
   await browser?.close();
-  if (kiln) {
-    // Instances outlive the server (as they must for a user's): terminate every one this test launched.
-    const ec2 = new EC2Client({ endpoint: kiln.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
-    const ids = async () => ((await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? []).flatMap((r) => r.Instances ?? [])
-      .filter((i) => i.State?.Name !== 'terminated').map((i) => i.InstanceId!);
-    const live = await ids();
-    if (live.length) await ec2.send(new TerminateInstancesCommand({ InstanceIds: live }));
-    await until('the instances to terminate', async () => (await ids()).length === 0, 120_000, 500);
-  }
+  // Instances outlive the server (as they must for a user's): terminate every one this test launched.
+  if (kiln) await terminateEverything(kiln.endpoint);
   await kiln?.stop();
 });
 const tmp = tempDirs('kiln-console-');

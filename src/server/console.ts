@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 export const CONSOLE_DIR = fileURLToPath(new URL('../../dist-console/', import.meta.url));
 
 /** The console's page routes (the single-page app routes them itself): a GET of one serves index.html. */
-export const CONSOLE_ROUTES = ['amis', 'catalog', 'instances', 'launch', 'create-image', 'volumes', 'snapshots', 'key-pairs', 'signin'];
+export const CONSOLE_ROUTES = ['amis', 'catalog', 'instances', 'launch', 'create-image', 'volumes', 'snapshots', 'key-pairs', 'signin',
+  'launch-templates', 'auto-scaling-groups'];
 
 export const CONSOLE_CSP = [
   "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'", "img-src 'self' data: blob:",
