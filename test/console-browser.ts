@@ -3,12 +3,14 @@
  * filter, launch from the selected AMI, read a system log ...), driven with playwright-core over one page.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { DescribeInstancesCommand, EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import type { KilnProcess } from './harness.js';
 import { until } from './harness.js';
+import { skipOrFail, skipUnless } from './skips.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Where the README's screenshots go. */
@@ -113,4 +115,32 @@ export async function terminateEverything(endpoint: string): Promise<void> {
   const live = await ids();
   if (live.length) await ec2.send(new TerminateInstancesCommand({ InstanceIds: live }));
   await until('the instances to terminate', async () => (await ids()).length === 0, 120_000, 500);
+}
+
+/** Why a console test cannot run here (for node:test's `skip`), or false: it needs instances, the build, chromium and the bundle. */
+export async function consoleSkip(): Promise<string | false> {
+  return await skipUnless('instances', 'build')
+    || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
+    || skipOrFail(!existsSync('dist-console/index.html') && 'the console is not built: run `npm run setup`');
+}
+
+/** Chromium with one 1440×900 page on `k`, which the steps above then act on. */
+export async function openBrowser(k: KilnProcess): Promise<{ browser: Browser; page: Page }> {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  const p = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  p.setDefaultTimeout(30_000);
+  useBrowser(p, k);
+  return { browser, page: p };
+}
+
+/** Dismisses every flash message (before a screenshot). */
+export async function clearFlashes(): Promise<void> {
+  await page.emulateMedia({ reducedMotion: 'reduce' });
+  const dismiss = page.getByRole('button', { name: 'Dismiss', exact: true });
+  for (let n = await dismiss.count(); n > 0; n = await dismiss.count()) {
+    await dismiss.first().click({ force: true, timeout: 5000 }).catch(() => undefined);
+    await until('the flash message to go', async () => (await dismiss.count()) < n, 5000, 50);
+  }
+  await page.emulateMedia({ reducedMotion: null });
 }

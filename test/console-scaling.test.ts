@@ -8,7 +8,6 @@
  * with the SDK. Saves the README's screenshots docs/console/launch-templates.png and auto-scaling-groups.png.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
@@ -19,13 +18,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { KilnProcess } from './harness.js';
 import { spawnKiln, until } from './harness.js';
-import { skipOrFail, skipUnless } from './skips.js';
 import { tempDirs } from './temp.js';
-import { CHROMIUM, LONG, pickAction, row, shot, signIn, terminateEverything, useBrowser } from './console-browser.js';
+import { LONG, clearFlashes, consoleSkip, openBrowser, pickAction, row, shot, signIn, terminateEverything } from './console-browser.js';
 
-const skip = await skipUnless('instances', 'build')
-  || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
-  || skipOrFail(!existsSync('dist-console/index.html') && 'the console is not built: run `npm run setup`');
+const skip = await consoleSkip();
 
 let kiln: KilnProcess | undefined;
 let browser: Browser | undefined;
@@ -59,11 +55,7 @@ before(async () => {
   kiln = await spawnKiln(join(await tmp(), 'data'));
   ec2 = new EC2Client({ endpoint: kiln.endpoint, ...keys });
   scaling = new asg.AutoScalingClient({ endpoint: kiln.endpoint, ...keys });
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  page.setDefaultTimeout(30_000);
-  useBrowser(page, kiln);
+  ({ browser, page } = await openBrowser(kiln));
 });
 
 /** Opens the select (or multiselect) labelled `label` and clicks the option matching `option`. */
@@ -130,6 +122,7 @@ test('launch templates and an Auto Scaling group through the console: create, ve
   await page.getByText('Version 2 is now the default of console-web.').waitFor();
   await page.getByRole('cell', { name: '2 (Default)' }).waitFor();
   assert.equal((await templates())[0]?.DefaultVersionNumber, 2);
+  await clearFlashes();
   await shot('launch-templates');
 
   // Launch instance from template ($Default: version 2), then Instances > Create template from instance.
@@ -182,6 +175,7 @@ test('launch templates and an Auto Scaling group through the console: create, ve
   assert.deepEqual(members.map((i) => i.LifecycleState), ['InService', 'InService']);
   const running = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: members.map((i) => i.InstanceId!) }))).Reservations!.flatMap((r) => r.Instances!);
   assert.deepEqual(running.map((i) => [i.State?.Name, i.InstanceType]), [['running', 't3.small'], ['running', 't3.small']]);
+  await clearFlashes();
   await shot('auto-scaling-groups');
   await page.getByRole('tab', { name: 'Activity' }).click();
   await count(panel.getByRole('row').filter({ hasText: /Launching a new EC2 instance: i-/ }).filter({ hasText: 'Successful' }), 2, 'two successful launches in Activity');

@@ -8,22 +8,18 @@
  * it with its snapshots. Then instance states, key pairs, volumes and snapshots. Saves the README's screenshots.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { KilnProcess } from './harness.js';
 import { spawnKiln } from './harness.js';
-import { skipOrFail, skipUnless } from './skips.js';
 import { tempDirs } from './temp.js';
 import {
-  CHROMIUM, LONG, createAccount, launchSelected, pickAction, row, scope, shot, signIn, signOut, systemLog, terminateEverything, useBrowser,
+  LONG, consoleSkip, createAccount, launchSelected, openBrowser, pickAction, row, scope, shot, signIn, signOut, systemLog, terminateEverything,
 } from './console-browser.js';
 
-const skip = await skipUnless('instances', 'build')
-  || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
-  || skipOrFail(!existsSync('dist-console/index.html') && 'the console is not built: run `npm run setup`');
+const skip = await consoleSkip();
 
 let kiln: KilnProcess | undefined;
 let browser: Browser | undefined;
@@ -41,11 +37,7 @@ const tmp = tempDirs('kiln-console-');
 before(async () => {
   if (skip) return;
   kiln = await spawnKiln(join(await tmp(), 'data'));
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  page.setDefaultTimeout(30_000);
-  useBrowser(page, kiln);
+  ({ browser, page } = await openBrowser(kiln));
 });
 
 test('the server serves the console beside the API: no-cache index.html, immutable assets, a CSP, routes to index.html', { skip }, async () => {

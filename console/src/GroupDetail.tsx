@@ -90,7 +90,7 @@ export function GroupDetail({ session, group: g }: { session: Session; group: Au
   return (
     <Container header={<Header variant="h2">{name}</Header>}>
       <Tabs tabs={[
-        { id: 'details', label: 'Details', content: <KeyValuePairs columns={3} items={details.map(([label, value]) => ({ label, value: value ?? '-' }))} /> },
+        { id: 'details', label: 'Details', content: <KeyValuePairs columns={3} items={details.map(([label, value]) => ({ label, value: value === undefined || value === '' ? '-' : value }))} /> },
         {
           id: 'activity', label: 'Activity', content: (
             <TabTable<Activity> title="Activity history" items={activities} reload={reloadActivities} empty="No activities."
