@@ -4,8 +4,9 @@
  * catalog's minimal (busybox) image picked in the form, a second version (a bigger type) from the first, make it the
  * default; launch an instance from the template and make a template from that instance (GetLaunchTemplateData);
  * create a group of 2 from the template, see both InService and the launches in its Activity tab; edit desired to 1
- * and see it scale in; delete the group (forced) and the templates. After each step the server's state is checked
- * with the SDK. Saves the README's screenshots docs/console/launch-templates.png and auto-scaling-groups.png.
+ * and see it scale in; refresh its instance (Start instance refresh); delete the group (forced) and the templates.
+ * After each step the server's state is checked with the SDK. Saves the README's screenshots
+ * docs/console/launch-templates.png and auto-scaling-groups.png.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -58,10 +59,14 @@ before(async () => {
   ({ browser, page } = await openBrowser(kiln));
 });
 
-/** Opens the select (or multiselect) labelled `label` and clicks the option matching `option`. */
+/** Opens the select labelled `label`, clicks the option matching `option` and waits until the select shows it. */
 async function choose(label: RegExp, option: RegExp, scope: Page | Locator = page): Promise<void> {
-  await scope.getByRole('button', { name: label }).click();
-  await page.getByRole('option', { name: option }).first().click();
+  const select = scope.getByRole('button', { name: label });
+  await select.click();
+  const chosen = page.getByRole('option', { name: option }).first();
+  const text = (await chosen.innerText()).split('\n')[0]!.trim();
+  await chosen.click();
+  await select.getByText(text, { exact: false }).first().waitFor();
 }
 
 /** Waits (the page polls; nothing here reloads it) until `locator` matches exactly `n` elements. */
@@ -69,7 +74,7 @@ async function count(locator: Locator, n: number, what: string, timeoutMs = LONG
   await until(what, async () => (await locator.count()) === n, timeoutMs, 250);
 }
 
-test('launch templates and an Auto Scaling group through the console: create, version, default, scale out and in, delete', { skip, timeout: 900_000 }, async () => {
+test('launch templates and an Auto Scaling group through the console: create, version, default, scale out and in, refresh, delete', { skip, timeout: 900_000 }, async () => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   const dialog = page.getByRole('dialog');
@@ -106,12 +111,14 @@ test('launch templates and an Auto Scaling group through the console: create, ve
   await pickAction('Modify template (Create new version)');
   await page.getByRole('button', { name: /^Source template version/ }).getByText('1 (Default)').waitFor();
   await page.getByRole('button', { name: /^Amazon Machine Image/ }).getByText(minimal.Name!).waitFor();
+  await page.getByRole('button', { name: /^Instance type/ }).getByText(/t3\.micro · \d+ vCPU/).waitFor();
   await page.getByLabel('Template version description').fill('second');
   await choose(/^Instance type/, /^t3\.small/);
   await page.getByRole('button', { name: 'Create template version' }).click();
   await page.getByText('Created version 2 of console-web.').waitFor();
   const v2 = (await versions('console-web')).find((v) => v.VersionNumber === 2)!;
-  assert.deepEqual([v2.VersionDescription, v2.DefaultVersion, v2.LaunchTemplateData?.InstanceType, v2.LaunchTemplateData?.ImageId, v2.LaunchTemplateData?.UserData],
+  assert.deepEqual([v2.VersionDescription, v2.DefaultVersion, v2.LaunchTemplateData?.InstanceType, v2.LaunchTemplateData?.ImageId,
+    v2.LaunchTemplateData?.UserData],
     ['second', false, 't3.small', minimal.ImageId, v1.LaunchTemplateData?.UserData]);
 
   // Set default version.
@@ -143,7 +150,8 @@ test('launch templates and an Auto Scaling group through the console: create, ve
   await page.getByRole('button', { name: 'Create launch template' }).click();
   await page.getByText(/^Created launch template from-instance \(lt-\w+\)\.$/).waitFor();
   const copy = (await versions('from-instance'))[0]!.LaunchTemplateData!;
-  assert.deepEqual([copy.ImageId, copy.InstanceType, copy.UserData, copy.NetworkInterfaces?.[0]?.Groups], [minimal.ImageId, 't3.small', v1.LaunchTemplateData?.UserData, [defaultGroup.GroupId]]);
+  assert.deepEqual([copy.ImageId, copy.InstanceType, copy.UserData, copy.NetworkInterfaces?.[0]?.Groups],
+    [minimal.ImageId, 't3.small', v1.LaunchTemplateData?.UserData, [defaultGroup.GroupId]]);
 
   // Create Auto Scaling group: 2 (1 to 3) from console-web's default version over every subnet.
   const subnets = ((await ec2.send(new DescribeSubnetsCommand({}))).Subnets ?? []).map((s) => s.SubnetId!);
@@ -161,7 +169,8 @@ test('launch templates and an Auto Scaling group through the console: create, ve
   await page.getByRole('button', { name: 'Create Auto Scaling group' }).click();
   await page.getByText('Created Auto Scaling group console-asg.').waitFor();
   const [group] = await groups();
-  assert.deepEqual([group?.AutoScalingGroupName, group?.DesiredCapacity, group?.MinSize, group?.MaxSize, group?.LaunchTemplate?.LaunchTemplateName, group?.LaunchTemplate?.Version],
+  assert.deepEqual([group?.AutoScalingGroupName, group?.DesiredCapacity, group?.MinSize, group?.MaxSize,
+    group?.LaunchTemplate?.LaunchTemplateName, group?.LaunchTemplate?.Version],
     ['console-asg', 2, 1, 3, 'console-web', '$Default']);
   assert.deepEqual(group!.VPCZoneIdentifier!.split(',').sort(), [...subnets].sort());
 
@@ -194,6 +203,26 @@ test('launch templates and an Auto Scaling group through the console: create, ve
   const left = (await groups())[0]!.Instances![0]!.InstanceId!;
   assert.deepEqual((await liveInstances()).map((i) => i.InstanceId).sort(), [launched, left].sort(), 'the scaled-in instance is gone');
 
+  // Start instance refresh (minimum healthy 50%, no warmup): the one instance is replaced, and the refresh ends Successful.
+  await page.getByRole('tab', { name: 'Instance refresh' }).click();
+  await panel.getByRole('button', { name: 'Start instance refresh' }).click();
+  await dialog.getByLabel('Minimum healthy percentage').fill('50');
+  await dialog.getByLabel('Instance warmup').fill('0');
+  await dialog.getByRole('button', { name: 'Start instance refresh' }).click();
+  const refreshId = /[0-9a-f-]{36}/.exec(await page.getByText(/^Started instance refresh [0-9a-f-]+ of console-asg\.$/).innerText())![0];
+  const refreshRow = panel.getByRole('row').filter({ hasText: refreshId });
+  for (let i = 0; i < 120 && !(await refreshRow.getByText('Successful').isVisible()); i++) {
+    await page.waitForTimeout(1000);
+    await page.getByRole('button', { name: 'Refresh instance refreshes' }).click();
+  }
+  await refreshRow.getByText('100%').waitFor({ timeout: 1000 });
+  const [refresh] = (await scaling.send(new asg.DescribeInstanceRefreshesCommand({ AutoScalingGroupName: 'console-asg' }))).InstanceRefreshes!;
+  assert.deepEqual([refresh?.InstanceRefreshId, refresh?.Status, refresh?.Preferences?.MinHealthyPercentage], [refreshId, 'Successful', 50]);
+  const fresh = await until('the replacement InService', async () => {
+    const now = (await groups())[0]!.Instances!;
+    return now.length === 1 && now[0]!.InstanceId !== left && now[0]!.LifecycleState === 'InService' && now[0]!.InstanceId!;
+  }, 60_000, 250);
+
   // Delete (forced, typed confirmation): the group goes with its instance.
   await page.getByRole('button', { name: 'Delete' }).click();
   await dialog.getByLabel('Confirm deletion').fill('delete');
@@ -201,7 +230,7 @@ test('launch templates and an Auto Scaling group through the console: create, ve
   await page.getByText('Deleting console-asg and terminating its instances.').waitFor();
   await row('console-asg').waitFor({ state: 'detached', timeout: LONG.timeout });
   assert.deepEqual(await groups(), []);
-  await until('the group\'s instance terminated', async () => !(await liveInstances()).some((i) => i.InstanceId === left), 60_000, 250);
+  await until('the group\'s instances terminated', async () => !(await liveInstances()).some((i) => i.InstanceId === left || i.InstanceId === fresh), 60_000, 250);
 
   // Delete template (typed confirmation), both of them.
   await page.getByRole('link', { name: 'Launch Templates' }).click();
@@ -219,6 +248,7 @@ test('launch templates and an Auto Scaling group through the console: create, ve
 
 test('the server\'s errors are flash messages with their codes: a duplicate template name', { skip, timeout: 120_000 }, async () => {
   const dialog = page.getByRole('dialog');
+  await page.getByRole('link', { name: 'Launch Templates' }).click();
   await page.getByRole('button', { name: 'Create launch template' }).click();
   await page.getByLabel('Launch template name').fill('twice');
   await choose(/^Amazon Machine Image/, /kiln-minimal-/);
