@@ -10,7 +10,7 @@ import type { EC2Client } from '@aws-sdk/client-ec2';
 import { CreateLaunchTemplateCommand, DescribeImagesCommand, DescribeInstancesCommand, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import type { Kiln } from '../test/harness.js';
 import { inInstance, startKiln, until } from '../test/harness.js';
-import { row, timed } from './common.js';
+import { median, row, timed } from './common.js';
 
 const stateOf = async (ec2: EC2Client, ids: string[]) =>
   (await ec2.send(new DescribeInstancesCommand({ InstanceIds: ids }))).Reservations!.flatMap((r) => r.Instances!).map((i) => i.State!.Name);
@@ -48,8 +48,7 @@ export async function autoscalingBench(kiln: Kiln, ec2: EC2Client, imageId: stri
     await inInstance(kiln, victim, 'poweroff').catch(() => undefined);
     await until('the replacement InService', async () => { const m = await tenInService(); return m && !m.some((i) => i.InstanceId === victim); }, 300_000, 20);
   });
-  const median = [...launches].sort((a, b) => a - b)[5]!;
-  row('ASG replaces a powered-off instance', replaceMs, 'one RunInstances (median)', median);
+  row('ASG replaces a powered-off instance', replaceMs, 'one RunInstances (median)', median(launches));
 
   await scaling.send(new asg.DeleteAutoScalingGroupCommand({ AutoScalingGroupName: 'bench', ForceDelete: true }));
   await until('the group gone', async () => !(await scaling.send(new asg.DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: ['bench'] }))).AutoScalingGroups!.length, 300_000, 100);

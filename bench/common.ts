@@ -14,11 +14,14 @@ export async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t;
 }
 
+/** The median of `xs` (the upper one of an even count). */
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 /** The median duration of `n` sequential runs of `fn`. */
 export async function medianOf(n: number, fn: () => Promise<unknown>): Promise<number> {
   const xs: number[] = [];
   for (let i = 0; i < n; i++) xs.push(await timed(fn));
-  return xs.sort((a, b) => a - b)[Math.floor(n / 2)]!;
+  return median(xs);
 }
 
 export function row(what: string, kiln: number, baselineName: string, baseline: number): void {

@@ -12,6 +12,10 @@
  *   capture, bytes for 20 derived images, an 8 GiB image's launch
  *   EBS direct API upload and download of a 256 MiB file (MB/s; bench/ebs.ts)
  *       vs `cp` of the same file
+ *   Auto Scaling (bench/autoscaling.ts), and the web console's bundle and first render (bench/console.ts)
+ *       vs an empty Cloudscape page built and served in the same run
+ *
+ *   node --import tsx bench/run.ts [section]    every section, or only the one named (one of: console)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,6 +29,7 @@ import {
 import { bareRunc, fillScript, medianOf, row, run, timed } from './common.js';
 import { bigImage, compression, derivedImages, pauseAndFsyncs, watchPauses } from './storage.js';
 import { autoscalingBench } from './autoscaling.js';
+import { consoleBench } from './console.js';
 import { DEFAULT_CACHE_DIR } from '../src/server/app.js';
 import type { Paths } from '../src/services/core/context.js';
 import { inInstance, startKiln, until } from '../test/harness.js';
@@ -127,4 +132,14 @@ async function debianLaunch(ec2: EC2Client, imageId: string, paths: Paths, work:
   row('Debian RunInstances (to SSH login)', sshMs, 'bare runc run, same rootfs', bareMs);
 }
 
-await main();
+/** The sections that run alone; with no argument, every section runs (the console's last, once the others' server and instances are gone). */
+const SECTIONS: Record<string, () => Promise<void>> = { console: consoleBench };
+const section = process.argv[2];
+if (section === undefined) {
+  await main();
+  await consoleBench();
+} else if (SECTIONS[section]) {
+  await SECTIONS[section]();
+} else {
+  throw new Error(`no bench section ${section}: one of ${Object.keys(SECTIONS).join(', ')}`);
+}

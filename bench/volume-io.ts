@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PackBlockStore } from '../src/blocks/pack/pack-store.js';
 import { restoreFile, snapshotFile } from '../src/blocks/volume-io.js';
+import { median } from './common.js';
 
 const run = promisify(execFile);
 const GiB = 1024 ** 3;
@@ -42,7 +43,6 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x: number) => `${x.toFixed(0)} ms`.padStart(8);
 
 async function main(): Promise<void> {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { DescribeInstancesCommand, EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import type { KilnProcess } from './harness.js';
-import { until } from './harness.js';
+import { spawnKiln, until } from './harness.js';
 import { skipOrFail, skipUnless } from './skips.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -19,6 +19,29 @@ export const LONG = { timeout: 120_000 };
 
 let page: Page;
 let kiln: KilnProcess;
+
+let browser: Browser | undefined;
+
+/** Starts `kiln serve` over `dataDir` and a chromium page on it, which the steps below act on. */
+export async function openConsole(dataDir: string): Promise<{ kiln: KilnProcess; page: Page }> {
+  const k = await spawnKiln(dataDir);
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  const p = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  p.setDefaultTimeout(30_000);
+  useBrowser(p, k);
+  return { kiln: k, page: p };
+}
+
+/** Closes the browser, terminates every instance the default account still has, and stops the server (whatever fails on the way). */
+export async function closeConsole(): Promise<void> {
+  try {
+    await browser?.close();
+    if (kiln) await terminateAll(kiln);
+  } finally {
+    await kiln?.stop();
+  }
+}
 
 /** The page and server the steps below act on. */
 export function useBrowser(p: Page, k: KilnProcess): void {
@@ -71,14 +94,19 @@ export async function launchSelected(userData: string, screenshot?: string, more
   return id;
 }
 
-/** A new account through the admin API (as `kiln accounts create` does); its access key. */
-export async function createAccount(id: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+/** A call to the admin API with the server's admin token (as the `kiln` admin commands make); its JSON. */
+export async function admin(method: string, path: string, body: unknown, status: number): Promise<any> {
   const token = (await readFile(join(kiln.output().match(/data in ([^)]+)\)/)![1]!, 'admin-token'), 'utf8')).trim();
-  const made = await fetch(`${kiln.endpoint}/_kiln/admin/accounts`, {
-    method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ id }),
+  const res = await fetch(`${kiln.endpoint}/_kiln/admin/${path}`, {
+    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
   });
-  assert.equal(made.status, 201, await made.clone().text());
-  return ((await made.json()) as { accessKey: { accessKeyId: string; secretAccessKey: string } }).accessKey;
+  assert.equal(res.status, status, await res.clone().text());
+  return res.json();
+}
+
+/** A new account through the admin API (as `kiln accounts create` does); its access key. */
+export async function createAccount(id: string, alias?: string): Promise<{ accessKeyId: string; secretAccessKey: string }> {
+  return ((await admin('POST', 'accounts', { id, alias }, 201)) as { accessKey: { accessKeyId: string; secretAccessKey: string } }).accessKey;
 }
 
 /** Actions > `name` on the page's table. */
@@ -104,34 +132,14 @@ export async function systemLog(id: string, text: string): Promise<string> {
 }
 
 
-/**
- * Terminates every instance on the server and waits until none is left (instances outlive the server, as they must
- * for a user's): a console test's after(), once nothing (no Auto Scaling group) will launch more.
- */
-export async function terminateEverything(endpoint: string): Promise<void> {
-  const ec2 = new EC2Client({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
+/** Terminates every instance the default account has on `k` and waits until they are gone (instances outlive the server, as a user's must). */
+export async function terminateAll(k: KilnProcess): Promise<void> {
+  const ec2 = new EC2Client({ endpoint: k.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
   const ids = async () => ((await ec2.send(new DescribeInstancesCommand({}))).Reservations ?? []).flatMap((r) => r.Instances ?? [])
     .filter((i) => i.State?.Name !== 'terminated').map((i) => i.InstanceId!);
   const live = await ids();
   if (live.length) await ec2.send(new TerminateInstancesCommand({ InstanceIds: live }));
   await until('the instances to terminate', async () => (await ids()).length === 0, 120_000, 500);
-}
-
-/** Why a console test cannot run here (for node:test's `skip`), or false: it needs instances, the build, chromium and the bundle. */
-export async function consoleSkip(): Promise<string | false> {
-  return await skipUnless('instances', 'build')
-    || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
-    || skipOrFail(!existsSync('dist-console/index.html') && 'the console is not built: run `npm run setup`');
-}
-
-/** Chromium with one 1440×900 page on `k`, which the steps above then act on. */
-export async function openBrowser(k: KilnProcess): Promise<{ browser: Browser; page: Page }> {
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-  const p = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  p.setDefaultTimeout(30_000);
-  useBrowser(p, k);
-  return { browser, page: p };
 }
 
 /** Dismisses every flash message (before a screenshot). */
@@ -143,4 +151,11 @@ export async function clearFlashes(): Promise<void> {
     await until('the flash message to go', async () => (await dismiss.count()) < n, 5000, 50);
   }
   await page.emulateMedia({ reducedMotion: null });
+}
+
+/** Why a console test that launches instances cannot run here (for node:test's `skip`), or false. */
+export async function consoleSkip(): Promise<string | false> {
+  return await skipUnless('instances', 'build')
+    || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
+    || skipOrFail(!existsSync('dist-console/index.html') && 'the console is not built: run `npm run setup`');
 }

@@ -1,7 +1,8 @@
 /** The web console's form logic (console/src/logic.ts): what each form sends to the EC2 API. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeOutput, encodeUserData, imageTagSpecs, permissionChanges, rootMapping, scopeQuery, tagChanges } from '../console/src/logic.js';
+import { decodeOutput, encodeUserData, imageTagSpecs, permissionChanges, rootMapping, scopeQuery, tagChanges, withTagProperties } from '../console/src/logic.js';
+import { DEFAULT_ADVANCED, advancedParams, launchMappings, nextDevices, recentAmis } from '../console/src/launch-logic.js';
 
 test('the ownership filter: DescribeImages inputs, and Private images keeps only what others shared with me', () => {
   assert.deepEqual(scopeQuery('owned', '1').input, { Owners: ['self'] });
@@ -56,4 +57,45 @@ test('Configure storage: a root mapping only for what differs from the image', (
   assert.deepEqual(rootMapping(image, '4', ''), [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 4 } }]);
   assert.deepEqual(rootMapping(image, '', 'gp2'), [{ DeviceName: '/dev/xvda', Ebs: { VolumeType: 'gp2' } }]);
   assert.equal(rootMapping(undefined, '4', ''), undefined);
+});
+
+test('Launch: recent AMIs (newest first, no repeats, at most 5, damage forgotten); added volumes on free devices; advanced details', () => {
+  assert.deepEqual(recentAmis(null), []);
+  assert.deepEqual(recentAmis('not json', 'ami-1'), ['ami-1']);
+  assert.deepEqual(recentAmis(JSON.stringify(['ami-2', 'ami-1', 7, 'x']), 'ami-1'), ['ami-1', 'ami-2']);
+  assert.deepEqual(recentAmis(JSON.stringify(['ami-a', 'ami-b', 'ami-c', 'ami-d', 'ami-e']), 'ami-f'), ['ami-f', 'ami-a', 'ami-b', 'ami-c', 'ami-d']);
+
+  const image = { RootDeviceName: '/dev/xvda', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 1, VolumeType: 'gp3' as const } }, { DeviceName: '/dev/xvdf' }] };
+  assert.deepEqual(nextDevices(image, 2), ['/dev/sdg', '/dev/sdh'], 'xvdf is sdf: taken');
+  assert.equal(launchMappings(image, '', '', []), undefined, 'as the image says');
+  assert.deepEqual(launchMappings(image, '4', '', [{ size: '10', type: 'io1', deleteOnTermination: false }, { size: '', type: '', deleteOnTermination: true }]), [
+    { DeviceName: '/dev/xvda', Ebs: { VolumeSize: 4 } },
+    { DeviceName: '/dev/sdg', Ebs: { VolumeSize: 10, VolumeType: 'io1', DeleteOnTermination: false } },
+    { DeviceName: '/dev/sdh', Ebs: { VolumeSize: 8, VolumeType: 'gp3', DeleteOnTermination: true } },
+  ]);
+
+  assert.deepEqual(advancedParams(DEFAULT_ADVANCED), { MetadataOptions: { HttpEndpoint: 'enabled', HttpTokens: 'required' } });
+  assert.deepEqual(advancedParams({ shutdown: 'terminate', terminationProtection: true, metadata: 'disabled', tokens: 'optional' }), {
+    InstanceInitiatedShutdownBehavior: 'terminate', DisableApiTermination: true, MetadataOptions: { HttpEndpoint: 'disabled' },
+  });
+});
+
+test('the AMIs property filter: each tag a property of its own, the keys sorted and once each', () => {
+  const { rows, keys } = withTagProperties([
+    { ImageId: 'ami-1', Tags: [{ Key: 'team', Value: 'web' }, { Key: 'env', Value: 'prod' }] },
+    { ImageId: 'ami-2', Tags: [{ Key: 'team', Value: 'db' }] },
+    { ImageId: 'ami-3' },
+  ]);
+  assert.deepEqual(keys, ['env', 'team']);
+  assert.deepEqual(rows.map((r) => [r.ImageId, r['tag:team'], r['tag:env']]), [['ami-1', 'web', 'prod'], ['ami-2', 'db', undefined], ['ami-3', undefined, undefined]]);
+});
+
+test('Edit AMI permissions: organizations and OUs by ARN, added and removed beside accounts', () => {
+  const org = 'arn:aws:organizations::111122223333:organization/o-abc123';
+  const ou = 'arn:aws:organizations::111122223333:ou/o-abc123/ou-ab12-cdef3456';
+  assert.deepEqual(permissionChanges([], [], false, [org, ` ${ou} `]), { Add: [{ OrganizationArn: org }, { OrganizationalUnitArn: ou }] });
+  assert.deepEqual(permissionChanges([{ OrganizationArn: org }, { UserId: '1' }], ['1'], false, [ou]), {
+    Add: [{ OrganizationalUnitArn: ou }], Remove: [{ OrganizationArn: org }],
+  });
+  assert.equal(permissionChanges([{ OrganizationalUnitArn: ou }], [], false, [ou]), undefined);
 });

@@ -11,21 +11,20 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import * as asg from '@aws-sdk/client-auto-scaling';
 import {
   DescribeImagesCommand, DescribeInstancesCommand, DescribeLaunchTemplatesCommand, DescribeLaunchTemplateVersionsCommand, DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand, EC2Client,
 } from '@aws-sdk/client-ec2';
 import type { KilnProcess } from './harness.js';
-import { spawnKiln, until } from './harness.js';
+import { until } from './harness.js';
 import { tempDirs } from './temp.js';
-import { LONG, clearFlashes, consoleSkip, openBrowser, pickAction, row, shot, signIn, terminateEverything } from './console-browser.js';
+import { LONG, clearFlashes, closeConsole, consoleSkip, openConsole, pickAction, row, shot, signIn } from './console-browser.js';
 
 const skip = await consoleSkip();
 
 let kiln: KilnProcess | undefined;
-let browser: Browser | undefined;
 let page: Page;
 let ec2: EC2Client;
 let scaling: asg.AutoScalingClient;
@@ -38,25 +37,22 @@ const templates = async () => (await ec2.send(new DescribeLaunchTemplatesCommand
 const versions = async (name: string) => (await ec2.send(new DescribeLaunchTemplateVersionsCommand({ LaunchTemplateName: name }))).LaunchTemplateVersions ?? [];
 
 after(async () => {
-  await browser?.close();
+  // No group may relaunch what closeConsole terminates (every instance: they outlive the server, as a user's must).
   if (kiln) {
-    // No group may relaunch what is terminated below; then every instance this test launched goes (they outlive the server).
     for (const g of await groups().catch(() => [])) {
       await scaling.send(new asg.DeleteAutoScalingGroupCommand({ AutoScalingGroupName: g.AutoScalingGroupName, ForceDelete: true })).catch(() => undefined);
     }
     await until('every group gone', async () => (await groups()).length === 0, 120_000, 500).catch(() => undefined);
-    await terminateEverything(kiln.endpoint);
   }
-  await kiln?.stop();
+  await closeConsole();
 });
 const tmp = tempDirs('kiln-console-scaling-');
 
 before(async () => {
   if (skip) return;
-  kiln = await spawnKiln(join(await tmp(), 'data'));
+  ({ kiln, page } = await openConsole(join(await tmp(), 'data')));
   ec2 = new EC2Client({ endpoint: kiln.endpoint, ...keys });
   scaling = new asg.AutoScalingClient({ endpoint: kiln.endpoint, ...keys });
-  ({ browser, page } = await openBrowser(kiln));
 });
 
 /** Opens the select labelled `label`, clicks the option matching `option` and waits until the select shows it. */

@@ -3,41 +3,38 @@
  * package's bin: sign in; the catalog image under Public images; launch from it with user data; Instances > Actions >
  * Image and templates > Create image; the AMI becomes available under Owned by me; launch from it (new security group,
  * bigger root volume), and its system log shows what the first instance wrote; share it with a second account
- * through Edit AMI permissions and see it there under Private images; make it public and see it under a third
+ * (and an organization) through Edit AMI permissions and see it there under Private images; make it public and see it under a third
  * account's Community AMIs; tags, copy to another region, deprecation, disable, deregistration protection; deregister
- * it with its snapshots. Then instance states, key pairs, volumes and snapshots. Saves the README's screenshots.
+ * it with its snapshots. Then instance states, key pairs, volumes and snapshots (with their permissions). Saves the
+ * README's screenshots.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { DescribeImagesCommand, DescribeSnapshotAttributeCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { KilnProcess } from './harness.js';
-import { spawnKiln } from './harness.js';
+import { skipOrFail, skipUnless } from './skips.js';
 import { tempDirs } from './temp.js';
-import {
-  LONG, consoleSkip, createAccount, launchSelected, openBrowser, pickAction, row, scope, shot, signIn, signOut, systemLog, terminateEverything,
-} from './console-browser.js';
+import { CHROMIUM, closeConsole, openConsole, LONG, createAccount, launchSelected, pickAction, row, scope, shot, signIn, signOut, systemLog } from './console-browser.js';
 
-const skip = await consoleSkip();
+const skip = await skipUnless('instances', 'build')
+  || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
+  || skipOrFail(!existsSync('dist-console/index.html') && 'the console is not built: run `npm run setup`');
 
+const ORG_ARN = 'arn:aws:organizations::123456789012:organization/o-console0001';
 let kiln: KilnProcess | undefined;
-let browser: Browser | undefined;
 let page: Page;
 /** The instance the story launched from the catalog image. */
 let first = '';
-after(async () => {
-  await browser?.close();
-  // Instances outlive the server (as they must for a user's): terminate every one this test launched.
-  if (kiln) await terminateEverything(kiln.endpoint);
-  await kiln?.stop();
-});
+after(closeConsole);
 const tmp = tempDirs('kiln-console-');
 
 before(async () => {
   if (skip) return;
-  kiln = await spawnKiln(join(await tmp(), 'data'));
-  ({ browser, page } = await openBrowser(kiln));
+  ({ kiln, page } = await openConsole(join(await tmp(), 'data')));
 });
 
 test('the server serves the console beside the API: no-cache index.html, immutable assets, a CSP, routes to index.html', { skip }, async () => {
@@ -127,10 +124,13 @@ test('the console story: launch, create image, launch from it, share it, make it
   await pickAction('Edit AMI permissions');
   await page.getByRole('button', { name: 'Add account ID' }).click();
   await page.getByRole('textbox', { name: 'AWS account ID' }).fill('111122223333');
+  await page.getByRole('button', { name: 'Add organization/OU ARN' }).click();
+  await page.getByRole('textbox', { name: 'Organization or OU ARN' }).fill(ORG_ARN);
   await page.getByRole('button', { name: 'Save changes' }).click();
   await page.getByText(`AMI permissions of ${amiId} saved.`).waitFor();
   await page.getByRole('tab', { name: 'Permissions' }).click();
   await page.getByRole('cell', { name: '111122223333' }).waitFor();
+  await page.getByRole('cell', { name: ORG_ARN }).waitFor();
 
   await signOut();
   await signIn(accessKey.accessKeyId, accessKey.secretAccessKey);
@@ -174,11 +174,17 @@ test('the console story: launch, create image, launch from it, share it, make it
   await pickAction('Copy AMI');
   await page.getByRole('dialog').getByRole('button', { name: 'Region' }).click();
   await page.getByRole('option', { name: 'us-west-2' }).click();
+  await page.getByRole('dialog').getByText('Encrypt EBS snapshots of AMI copy').click();
   await page.getByRole('button', { name: 'Copy AMI' }).last().click();
-  await page.getByText(/Copying ami-\w+ to us-west-2 as ami-/).waitFor();
+  const copyId = /as (ami-\w+)/.exec(await page.getByText(/Copying ami-\w+ to us-west-2 as ami-/).innerText())![1]!;
   await page.getByRole('button', { name: 'Region' }).click();
   await page.getByRole('menuitem', { name: 'us-west-2' }).click();
   await row('Copy of console-golden').waitFor();
+  await row('Copy of console-golden').getByRole('radio').check();
+  await page.getByRole('tab', { name: 'Storage' }).click();
+  const copied = await new EC2Client({ endpoint: kiln!.endpoint, region: 'us-west-2', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+    .send(new DescribeImagesCommand({ ImageIds: [copyId] }));
+  assert.equal(copied.Images![0]!.BlockDeviceMappings![0]!.Ebs!.Encrypted, true, 'the copy is encrypted');
   await page.getByRole('button', { name: 'Region' }).click();
   await page.getByRole('menuitem', { name: 'us-east-1' }).click();
 
@@ -298,6 +304,11 @@ test('stop, start and reboot; the instance detail; dark mode; key pairs (created
   const snap = /snap-\w+/.exec(await page.getByText(/^Creating snapshot snap-/).innerText())![0];
 
   await page.getByRole('link', { name: 'Snapshots' }).click();
+  await page.getByRole('button', { name: 'Create snapshot' }).click();
+  await dialog.getByRole('button', { name: /^Volume ID/ }).click();
+  await page.getByRole('option', { name: new RegExp(vol) }).click();
+  await dialog.getByRole('button', { name: 'Create snapshot' }).click();
+  await page.getByText(new RegExp(`^Creating snapshot snap-\\w+ of ${vol}`)).nth(1).waitFor(); // beside the first one's
   await row(snap).getByText('completed').waitFor(LONG);
   await row(snap).getByRole('radio').check();
   await pickAction('Create image from snapshot');
@@ -313,6 +324,14 @@ test('stop, start and reboot; the instance detail; dark mode; key pairs (created
   await page.getByRole('option', { name: 'us-west-2' }).click();
   await dialog.getByRole('button', { name: 'Copy snapshot' }).click();
   await page.getByText(new RegExp(`^Copying ${snap} to us-west-2 as snap-`)).waitFor();
+  await pickAction('Modify permissions');
+  await dialog.getByRole('button', { name: 'Add account ID' }).click();
+  await dialog.getByRole('textbox', { name: 'AWS account ID' }).fill('111122223333');
+  await dialog.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText(`Permissions of ${snap} saved.`).waitFor();
+  const perms = await new EC2Client({ endpoint: kiln!.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+    .send(new DescribeSnapshotAttributeCommand({ SnapshotId: snap, Attribute: 'createVolumePermission' }));
+  assert.deepEqual(perms.CreateVolumePermissions, [{ UserId: '111122223333' }]);
   await page.getByRole('link', { name: 'AMIs' }).click();
   await row('from-snapshot').getByText('available').waitFor(LONG);
 

@@ -1,5 +1,5 @@
 /** Images > AMIs: the table with the ownership filter, a property filter, sorting, paging, and the AMI actions. */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import Button from '@cloudscape-design/components/button';
 import ButtonDropdown from '@cloudscape-design/components/button-dropdown';
 import Header from '@cloudscape-design/components/header';
@@ -12,8 +12,11 @@ import Box from '@cloudscape-design/components/box';
 import { useCollection } from '@cloudscape-design/collection-hooks';
 import { DescribeImagesCommand } from '@aws-sdk/client-ec2';
 import type { Image } from '@aws-sdk/client-ec2';
+import type { PropertyFilterProps } from '@cloudscape-design/components/property-filter';
+import type { TableProps } from '@cloudscape-design/components/table';
 import { ec2 } from './api';
-import { scopeQuery } from './logic';
+import { TAG_PROPERTY, scopeQuery, withTagProperties } from './logic';
+import { useTablePreferences } from './preferences';
 import type { PageProps } from './App';
 import { useFlash } from './flash';
 import { navigate } from './router';
@@ -29,12 +32,31 @@ export const SCOPES = [
   { value: 'disabled', label: 'Disabled images' },
 ];
 
-const PROPS = [
+const PROPS: PropertyFilterProps.FilteringProperty[] = [
   { key: 'Name', propertyLabel: 'AMI name', groupValuesLabel: 'AMI names', operators: ['=', '!=', ':', '!:'] },
   { key: 'ImageId', propertyLabel: 'AMI ID', groupValuesLabel: 'AMI IDs', operators: ['=', '!=', ':'] },
   { key: 'OwnerId', propertyLabel: 'Owner', groupValuesLabel: 'Owners', operators: ['=', '!='] },
   { key: 'State', propertyLabel: 'Status', groupValuesLabel: 'Statuses', operators: ['=', '!='] },
   { key: 'Architecture', propertyLabel: 'Architecture', groupValuesLabel: 'Architectures', operators: ['=', '!='] },
+  { key: 'PlatformDetails', propertyLabel: 'Platform', groupValuesLabel: 'Platforms', operators: ['=', '!=', ':'] },
+  { key: 'Description', propertyLabel: 'Description', groupValuesLabel: 'Descriptions', operators: [':', '!:'] },
+];
+
+type Row = Image & Record<string, unknown>;
+
+const COLUMNS: TableProps.ColumnDefinition<Row>[] = [
+  { id: 'name', header: 'Name', cell: (i) => i.Name ?? '-', sortingField: 'Name' },
+  { id: 'id', header: 'AMI ID', cell: (i) => i.ImageId, sortingField: 'ImageId' },
+  { id: 'owner', header: 'Owner', cell: (i) => i.ImageOwnerAlias ?? i.OwnerId, sortingField: 'OwnerId' },
+  { id: 'visibility', header: 'Visibility', cell: (i) => (i.Public ? 'Public' : 'Private') },
+  { id: 'state', header: 'Status', cell: (i) => <State state={i.State} reason={i.StateReason?.Message} />, sortingField: 'State' },
+  { id: 'created', header: 'Creation date', cell: (i) => when(i.CreationDate), sortingField: 'CreationDate' },
+  { id: 'arch', header: 'Architecture', cell: (i) => i.Architecture, sortingField: 'Architecture' },
+  { id: 'platform', header: 'Platform', cell: (i) => i.PlatformDetails ?? '-', sortingField: 'PlatformDetails' },
+  { id: 'root', header: 'Root device type', cell: (i) => i.RootDeviceType },
+  { id: 'description', header: 'Description', cell: (i) => i.Description ?? '-' },
+  { id: 'deprecation', header: 'Deprecation time', cell: (i) => when(i.DeprecationTime), sortingField: 'DeprecationTime' },
+  { id: 'tags', header: 'Tags', cell: (i) => (i.Tags ?? []).map((t) => `${t.Key}=${t.Value}`).join(', ') || '-' },
 ];
 
 export function AmisPage({ session }: PageProps) {
@@ -63,14 +85,19 @@ export function AmisPage({ session }: PageProps) {
     return () => clearInterval(t);
   }, [pending, load]);
 
-  const { items, collectionProps, propertyFilterProps, paginationProps, filteredItemsCount } = useCollection(images, {
+  const { rows, keys } = useMemo(() => withTagProperties(images), [images]);
+  const filteringProperties = useMemo(() => [...PROPS, ...keys.map((k): PropertyFilterProps.FilteringProperty => ({
+    key: `${TAG_PROPERTY}${k}`, propertyLabel: `Tag: ${k}`, groupValuesLabel: `${k} values`, operators: ['=', '!=', ':'], group: 'tags',
+  }))], [keys]);
+  const prefs = useTablePreferences('amis', COLUMNS, ['description', 'deprecation', 'tags']);
+  const { items, collectionProps, propertyFilterProps, paginationProps, filteredItemsCount } = useCollection(rows, {
     propertyFiltering: {
-      filteringProperties: PROPS,
+      filteringProperties,
       empty: <Empty scope={scope.label} />,
       noMatch: <Box textAlign="center">No AMIs match the filter.</Box>,
     },
     sorting: { defaultState: { sortingColumn: { sortingField: 'CreationDate' }, isDescending: true } },
-    pagination: { pageSize: 20 },
+    pagination: { pageSize: prefs.pageSize },
     selection: { trackBy: 'ImageId' },
   });
   // The selection holds the row as it was when clicked; show it as last loaded.
@@ -114,21 +141,15 @@ export function AmisPage({ session }: PageProps) {
           <SpaceBetween direction="horizontal" size="xs">
             <Select selectedOption={scope} options={SCOPES} onChange={(e) => setScope(e.detail.selectedOption as typeof scope)} ariaLabel="Ownership" />
             <div style={{ minWidth: 420 }}>
-              <PropertyFilter {...propertyFilterProps} countText={`${filteredItemsCount ?? 0} matches`} filteringPlaceholder="Find AMI by attribute or tag" />
+              <PropertyFilter {...propertyFilterProps} countText={`${filteredItemsCount ?? 0} ${filteredItemsCount === 1 ? "match" : "matches"}`} filteringPlaceholder="Find AMI by attribute or tag"
+                customGroupsText={[{ group: 'tags', properties: 'Tags', values: 'Tag values' }]} />
             </div>
           </SpaceBetween>
         }
         pagination={<Pagination {...paginationProps} />}
-        columnDefinitions={[
-          { id: 'name', header: 'Name', cell: (i) => i.Name ?? '-', sortingField: 'Name' },
-          { id: 'id', header: 'AMI ID', cell: (i) => i.ImageId, sortingField: 'ImageId' },
-          { id: 'owner', header: 'Owner', cell: (i) => i.ImageOwnerAlias ?? i.OwnerId, sortingField: 'OwnerId' },
-          { id: 'visibility', header: 'Visibility', cell: (i) => (i.Public ? 'Public' : 'Private') },
-          { id: 'state', header: 'Status', cell: (i) => <State state={i.State} reason={i.StateReason?.Message} />, sortingField: 'State' },
-          { id: 'created', header: 'Creation date', cell: (i) => when(i.CreationDate), sortingField: 'CreationDate' },
-          { id: 'arch', header: 'Architecture', cell: (i) => i.Architecture, sortingField: 'Architecture' },
-          { id: 'root', header: 'Root device type', cell: (i) => i.RootDeviceType },
-        ]}
+        columnDefinitions={COLUMNS}
+        columnDisplay={prefs.columnDisplay}
+        preferences={prefs.preferences}
       />
       {selected && <AmiDetail session={session} image={selected} key={`${selected.ImageId}/${changes}`} />}
       {action && selected && (

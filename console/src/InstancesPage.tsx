@@ -1,4 +1,4 @@
-/** Instances: the table (live while anything is pending or stopping), Instance state, Actions (Create image, Get system log). */
+/** Instances: the table (live while anything is pending or stopping), Connect, Instance state, Actions (Create image, Get system log). */
 import { useCallback, useState } from 'react';
 import Box from '@cloudscape-design/components/box';
 import Button from '@cloudscape-design/components/button';
@@ -57,6 +57,7 @@ export function InstancesPage({ session }: PageProps) {
         const state = selected?.State?.Name;
         return (
           <>
+            <Button disabled={state !== 'running'} onClick={() => navigate(`/connect/${ids[0]}`)}>Connect</Button>
             <ButtonDropdown disabled={!selected} onItemClick={(e) => void stateAction(e.detail.id, ids, reload)} items={[
               { id: 'stop', text: 'Stop instance', disabled: state !== 'running' },
               { id: 'start', text: 'Start instance', disabled: state !== 'stopped' },

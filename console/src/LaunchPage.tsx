@@ -18,19 +18,26 @@ import type { Image, InstanceTypeInfo } from '@aws-sdk/client-ec2';
 import { ec2 } from './api';
 import type { PageProps } from './App';
 import { useFlash } from './flash';
-import { follow, useLocation } from './router';
+import { follow, navigate, useLocation } from './router';
 import { KeyPairField } from './KeyPairField';
-import { encodeUserData, rootMapping, rootOf } from './logic';
-import { NetworkField, firewallGroups, firewallLabel } from './NetworkField';
+import { encodeUserData, rootOf } from './logic';
+import { DEFAULT_ADVANCED, advancedParams, launchMappings, recentAmis } from './launch-logic';
+import type { Advanced, ExtraVolume } from './launch-logic';
+import { AdvancedFields, ExtraVolumes, VOLUME_TYPES } from './LaunchAdvanced';
+import { NetworkField, SubnetField, firewallGroups, firewallLabel } from './NetworkField';
 import type { Firewall } from './NetworkField';
 
 export const typeLabel = (t: InstanceTypeInfo) => `${t.InstanceType} · ${t.VCpuInfo?.DefaultVCpus ?? '?'} vCPU · ${((t.MemoryInfo?.SizeInMiB ?? 0) / 1024).toFixed(t.MemoryInfo?.SizeInMiB && t.MemoryInfo.SizeInMiB < 1024 ? 1 : 0)} GiB memory`;
+
+/** localStorage: the AMIs this browser launched last (the AMI picker's Recents). */
+const RECENTS = 'kiln-console-recent-amis';
 
 export function LaunchPage({ session }: PageProps) {
   const flash = useFlash();
   const preselected = useLocation().query.get('ami');
   const [name, setName] = useState('');
-  const [source, setSource] = useState<'quickstart' | 'mine'>(preselected ? 'mine' : 'quickstart');
+  const recents = recentAmis(localStorage.getItem(RECENTS));
+  const [source, setSource] = useState<'recents' | 'quickstart' | 'mine'>(preselected ? 'mine' : recents.length ? 'recents' : 'quickstart');
   const [images, setImages] = useState<Image[]>([]);
   const [imageId, setImageId] = useState(preselected ?? '');
   const [types, setTypes] = useState<InstanceTypeInfo[]>([]);
@@ -39,15 +46,18 @@ export function LaunchPage({ session }: PageProps) {
   const [firewall, setFirewall] = useState<Firewall>({ mode: 'existing', groupId: '', name: '' });
   const [rootSize, setRootSize] = useState('');
   const [rootType, setRootType] = useState('');
+  const [subnetId, setSubnetId] = useState('');
+  const [extra, setExtra] = useState<ExtraVolume[]>([]);
+  const [advanced, setAdvanced] = useState<Advanced>(DEFAULT_ADVANCED);
   const [userData, setUserData] = useState('');
   const [count, setCount] = useState('1');
   const [busy, setBusy] = useState(false);
   const [launched, setLaunched] = useState<string[]>();
   const client = ec2(session);
   useEffect(() => {
-    const q = source === 'quickstart' ? { Owners: ['amazon'] } : preselected ? { ImageIds: [preselected] } : { ExecutableUsers: ['self'] };
+    const q = source === 'quickstart' ? { Owners: ['amazon'] } : source === 'recents' ? { Filters: [{ Name: 'image-id', Values: recents }] } : preselected ? { ImageIds: [preselected] } : { ExecutableUsers: ['self'] };
     client.send(new DescribeImagesCommand(q)).then(async (r) => {
-      let list = r.Images ?? [];
+      let list = (r.Images ?? []).slice().sort((a, b) => (source === 'recents' ? recents.indexOf(a.ImageId!) - recents.indexOf(b.ImageId!) : 0));
       if (source === 'mine' && !preselected) list = list.concat((await client.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []);
       list = [...new Map(list.filter((i) => i.State === 'available').map((i) => [i.ImageId, i])).values()];
       setImages(list);
@@ -68,11 +78,12 @@ export function LaunchPage({ session }: PageProps) {
     try {
       const out = await client.send(new RunInstancesCommand({
         ImageId: imageId, InstanceType: type as never, MinCount: n, MaxCount: n, KeyName: keyName || undefined,
-        SecurityGroupIds: await firewallGroups(client, firewall), UserData: encodeUserData(userData),
-        BlockDeviceMappings: rootMapping(image, rootSize, rootType),
+        SecurityGroupIds: await firewallGroups(client, firewall), SubnetId: subnetId || undefined, UserData: encodeUserData(userData),
+        BlockDeviceMappings: launchMappings(image, rootSize, rootType, extra), ...advancedParams(advanced),
         TagSpecifications: name ? [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: name }] }] : undefined,
       }));
       setLaunched((out.Instances ?? []).map((i) => i.InstanceId!));
+      localStorage.setItem(RECENTS, JSON.stringify(recentAmis(localStorage.getItem(RECENTS), imageId)));
     } catch (err) {
       flash.error(err);
     } finally {
@@ -96,13 +107,14 @@ export function LaunchPage({ session }: PageProps) {
           <Container header={<Header variant="h2" description="An AMI is a template that contains the software configuration (operating system, application server, and applications) required to launch your instance.">Application and OS Images (Amazon Machine Image)</Header>}>
             <SpaceBetween size="m">
               <SegmentedControl selectedId={source} onChange={(e) => setSource(e.detail.selectedId as typeof source)}
-                options={[{ id: 'quickstart', text: 'Quick Start' }, { id: 'mine', text: 'My AMIs' }]} label="AMI source" />
+                options={[...(recents.length ? [{ id: 'recents', text: 'Recents' }] : []), { id: 'quickstart', text: 'Quick Start' }, { id: 'mine', text: 'My AMIs' }]} label="AMI source" />
               <FormField label="Amazon Machine Image (AMI)">
                 <Select ariaLabel="Amazon Machine Image (AMI)" filteringType="auto" empty="No available AMIs here."
                   selectedOption={image ? opt(image.ImageId!, image.Name ?? image.ImageId!, image.ImageId) : null}
                   options={images.map((i) => opt(i.ImageId!, i.Name ?? i.ImageId!, `${i.ImageId} · ${i.Architecture} · ${i.Description ?? ''}`))}
                   onChange={(e) => setImageId(e.detail.selectedOption.value ?? '')} />
               </FormField>
+              <Link href="/catalog" onFollow={(e) => { e.preventDefault(); navigate('/catalog'); }}>Browse more AMIs</Link>
             </SpaceBetween>
           </Container>
           <Container header={<Header variant="h2">Instance type</Header>}>
@@ -116,7 +128,10 @@ export function LaunchPage({ session }: PageProps) {
             <KeyPairField session={session} value={keyName} onChange={setKeyName} />
           </Container>
           <Container header={<Header variant="h2">Network settings</Header>}>
-            <NetworkField session={session} value={firewall} onChange={setFirewall} />
+            <SpaceBetween size="m">
+              <SubnetField session={session} value={subnetId} onChange={setSubnetId} />
+              <NetworkField session={session} value={firewall} onChange={setFirewall} />
+            </SpaceBetween>
           </Container>
           <Container header={<Header variant="h2">Configure storage</Header>}>
             <SpaceBetween direction="horizontal" size="s">
@@ -125,14 +140,18 @@ export function LaunchPage({ session }: PageProps) {
               </FormField>
               <FormField label="Volume type">
                 <Select ariaLabel="Root volume type" selectedOption={opt(rootType || rootOf(image)?.Ebs?.VolumeType || 'gp3', rootType || rootOf(image)?.Ebs?.VolumeType || 'gp3')}
-                  options={['gp3', 'gp2', 'io1', 'io2', 'st1', 'sc1', 'standard'].map((t) => opt(t, t))} onChange={(e) => setRootType(e.detail.selectedOption.value ?? '')} />
+                  options={VOLUME_TYPES.map((t) => opt(t, t))} onChange={(e) => setRootType(e.detail.selectedOption.value ?? '')} />
               </FormField>
             </SpaceBetween>
+            <ExtraVolumes image={image} value={extra} onChange={setExtra} />
           </Container>
           <Container header={<Header variant="h2">Advanced details</Header>}>
+            <SpaceBetween size="m">
+            <AdvancedFields value={advanced} onChange={setAdvanced} />
             <FormField label="User data - optional" description="Enter user data in the field (a shell script or cloud-config). The console base64-encodes it.">
               <Textarea value={userData} onChange={(e) => setUserData(e.detail.value)} rows={6} ariaLabel="User data" />
             </FormField>
+            </SpaceBetween>
           </Container>
         </SpaceBetween>
         <div style={{ position: 'sticky', top: 72 }}>
@@ -146,7 +165,7 @@ export function LaunchPage({ session }: PageProps) {
                 { label: 'Instance type', value: type },
                 { label: 'Key pair', value: keyName || 'Proceed without a key pair' },
                 { label: 'Firewall (security group)', value: firewallLabel(firewall) },
-                { label: 'Storage (volumes)', value: `1 volume(s) - ${rootSize || rootOf(image)?.Ebs?.VolumeSize || '?'} GiB` },
+                { label: 'Storage (volumes)', value: `${1 + extra.length} volume(s) - ${[rootSize || rootOf(image)?.Ebs?.VolumeSize || '?', ...extra.map((v) => v.size)].join(', ')} GiB` },
               ]} />
               <Button variant="primary" loading={busy} disabled={!imageId} onClick={() => void launch()} fullWidth>Launch instance</Button>
             </SpaceBetween>

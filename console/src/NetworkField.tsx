@@ -1,4 +1,4 @@
-/** Launch's Network settings: select an existing security group, or create one that allows SSH from a chosen range. */
+/** Launch's Network settings: the VPC and subnet, and an existing security group or a new one that allows SSH from a chosen range. */
 import { useEffect, useState } from 'react';
 import Checkbox from '@cloudscape-design/components/checkbox';
 import FormField from '@cloudscape-design/components/form-field';
@@ -6,8 +6,8 @@ import Input from '@cloudscape-design/components/input';
 import RadioGroup from '@cloudscape-design/components/radio-group';
 import Select from '@cloudscape-design/components/select';
 import SpaceBetween from '@cloudscape-design/components/space-between';
-import { AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
-import type { EC2Client, SecurityGroup } from '@aws-sdk/client-ec2';
+import { AuthorizeSecurityGroupIngressCommand, CreateSecurityGroupCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcsCommand } from '@aws-sdk/client-ec2';
+import type { EC2Client, SecurityGroup, Subnet, Vpc } from '@aws-sdk/client-ec2';
 import type { Session } from './api';
 import { ec2 } from './api';
 import { useFlash } from './flash';
@@ -27,6 +27,33 @@ export async function firewallGroups(client: EC2Client, f: Firewall): Promise<st
     }));
   }
   return [GroupId!];
+}
+
+/** The VPC (the account's default one, as EC2 launches into by default) and its subnets: "No preference" lets EC2 choose. */
+export function SubnetField({ session, value, onChange }: { session: Session; value: string; onChange: (subnetId: string) => void }) {
+  const flash = useFlash();
+  const [vpcs, setVpcs] = useState<Vpc[]>([]);
+  const [subnets, setSubnets] = useState<Subnet[]>([]);
+  useEffect(() => {
+    const client = ec2(session);
+    Promise.all([client.send(new DescribeVpcsCommand({})), client.send(new DescribeSubnetsCommand({}))]).then(([v, sn]) => {
+      setVpcs(v.Vpcs ?? []);
+      setSubnets((sn.Subnets ?? []).sort((a, b) => (a.AvailabilityZone ?? '').localeCompare(b.AvailabilityZone ?? '')));
+    }, (err: unknown) => flash.error(err));
+  }, []);
+  const vpc = vpcs.find((v) => v.IsDefault) ?? vpcs[0];
+  const label = (sn: Subnet) => ({ value: sn.SubnetId!, label: sn.SubnetId!, description: `${sn.AvailabilityZone} · ${sn.CidrBlock} · ${sn.AvailableIpAddressCount ?? '?'} addresses free` });
+  const chosen = subnets.find((sn) => sn.SubnetId === value);
+  return (
+    <SpaceBetween direction="horizontal" size="s">
+      <FormField label="VPC"><Input readOnly value={vpc ? `${vpc.VpcId} (${vpc.CidrBlock}${vpc.IsDefault ? ', default' : ''})` : ''} ariaLabel="VPC" /></FormField>
+      <FormField label="Subnet">
+        <Select ariaLabel="Subnet" selectedOption={chosen ? label(chosen) : { value: '', label: 'No preference' }}
+          options={[{ value: '', label: 'No preference', description: 'Default subnet in any Availability Zone' }, ...subnets.map(label)]}
+          onChange={(e) => onChange(e.detail.selectedOption.value ?? '')} />
+      </FormField>
+    </SpaceBetween>
+  );
 }
 
 export function NetworkField({ session, value, onChange }: { session: Session; value: Firewall; onChange: (f: Firewall) => void }) {

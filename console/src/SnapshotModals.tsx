@@ -1,10 +1,13 @@
-/** The snapshot dialogs: Copy snapshot (to a region) and Create image from snapshot (RegisterImage). */
-import { useState } from 'react';
+/** The snapshot dialogs: Copy snapshot (to a region), Create image from snapshot (RegisterImage), Modify permissions. */
+import { useEffect, useState } from 'react';
 import FormField from '@cloudscape-design/components/form-field';
 import Input from '@cloudscape-design/components/input';
 import Select from '@cloudscape-design/components/select';
 import SpaceBetween from '@cloudscape-design/components/space-between';
-import { CopySnapshotCommand, RegisterImageCommand } from '@aws-sdk/client-ec2';
+import { CopySnapshotCommand, DescribeSnapshotAttributeCommand, ModifySnapshotAttributeCommand, RegisterImageCommand } from '@aws-sdk/client-ec2';
+import type { CreateVolumePermission } from '@aws-sdk/client-ec2';
+import { SharingFields } from './AmiModals';
+import { permissionChanges } from './logic';
 import type { ArchitectureValues, Snapshot, VolumeType } from '@aws-sdk/client-ec2';
 import type { Session } from './api';
 import { ec2 } from './api';
@@ -55,6 +58,34 @@ export function ImageFromSnapshotModal({ session, snapshot, onClose }: Props) {
         </FormField>
         <FormField label="Root device name"><Input value={root} onChange={(e) => setRoot(e.detail.value)} ariaLabel="Root device name" /></FormField>
         <SizeTypeZone session={session} size={v.size} type={v.type} onChange={(p) => setV({ ...v, ...p } as typeof v)} />
+      </SpaceBetween>
+    </ActionModal>
+  );
+}
+
+/** Snapshots > Actions > Modify permissions: who may create volumes from it (createVolumePermission): accounts, or everyone. */
+export function SnapshotPermissionsModal({ session, snapshot, onClose }: Props) {
+  const [current, setCurrent] = useState<CreateVolumePermission[]>();
+  const [isPublic, setPublic] = useState(false);
+  const [accounts, setAccounts] = useState<string[]>([]);
+  useEffect(() => {
+    ec2(session).send(new DescribeSnapshotAttributeCommand({ SnapshotId: snapshot.SnapshotId, Attribute: 'createVolumePermission' })).then((r) => {
+      const perms = r.CreateVolumePermissions ?? [];
+      setCurrent(perms);
+      setPublic(perms.some((p) => p.Group === 'all'));
+      setAccounts(perms.flatMap((p) => (p.UserId ? [p.UserId] : [])));
+    }, () => setCurrent([]));
+  }, []);
+  const run = async () => {
+    const change = permissionChanges(current ?? [], accounts, isPublic);
+    if (!change) return;
+    await ec2(session).send(new ModifySnapshotAttributeCommand({ SnapshotId: snapshot.SnapshotId, Attribute: 'createVolumePermission', CreateVolumePermission: change }));
+    return `Permissions of ${snapshot.SnapshotId} saved.`;
+  };
+  return (
+    <ActionModal title="Modify permissions" action="Save changes" run={run} onClose={onClose} disabled={!current}>
+      <SpaceBetween size="l">
+        <SharingFields what="Snapshot" can="create volumes from it" isPublic={isPublic} setPublic={setPublic} accounts={accounts} setAccounts={setAccounts} />
       </SpaceBetween>
     </ActionModal>
   );

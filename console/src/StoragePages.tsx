@@ -11,7 +11,7 @@ import { useFlash } from './flash';
 import { State, tagValue, when } from './format';
 import { ConfirmModal, ResourceTable } from './ResourceTable';
 import { AttachVolumeModal, CreateSnapshotModal, CreateVolumeModal, ModifyVolumeModal } from './VolumeModals';
-import { CopySnapshotModal, ImageFromSnapshotModal } from './SnapshotModals';
+import { CopySnapshotModal, ImageFromSnapshotModal, SnapshotPermissionsModal } from './SnapshotModals';
 
 export function VolumesPage({ session }: PageProps) {
   const flash = useFlash();
@@ -96,11 +96,15 @@ export function SnapshotsPage({ session }: PageProps) {
               { id: 'volume', text: 'Create volume from snapshot' },
               { id: 'image', text: 'Create image from snapshot' },
               { id: 'copy', text: 'Copy snapshot' },
+              { id: 'permissions', text: 'Modify permissions' },
               { id: 'delete', text: 'Delete snapshot' },
             ]}>Actions</ButtonDropdown>
+            <Button variant="primary" onClick={() => setModal('create')}>Create snapshot</Button>
+            {modal === 'create' && <CreateSnapshotModal session={session} onClose={close} />}
             {modal === 'volume' && selected && <CreateVolumeModal session={session} snapshotId={selected.SnapshotId} minSize={selected.VolumeSize} onClose={close} />}
             {modal === 'image' && selected && <ImageFromSnapshotModal session={session} snapshot={selected} onClose={close} />}
             {modal === 'copy' && selected && <CopySnapshotModal session={session} snapshot={selected} onClose={close} />}
+            {modal === 'permissions' && selected && <SnapshotPermissionsModal session={session} snapshot={selected} onClose={close} />}
             {modal === 'delete' && selected && (
               <ConfirmModal title={`Delete ${selected.SnapshotId}?`} action="Delete" onClose={() => close(true)}
                 onConfirm={async () => { await ec2(session).send(new DeleteSnapshotCommand({ SnapshotId: selected.SnapshotId })); flash.success(`Deleted ${selected.SnapshotId}.`); }}>

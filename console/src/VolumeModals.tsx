@@ -5,7 +5,7 @@ import Input from '@cloudscape-design/components/input';
 import Select from '@cloudscape-design/components/select';
 import SpaceBetween from '@cloudscape-design/components/space-between';
 import {
-  AttachVolumeCommand, CreateSnapshotCommand, CreateVolumeCommand, DescribeAvailabilityZonesCommand, DescribeInstancesCommand, ModifyVolumeCommand,
+  AttachVolumeCommand, CreateSnapshotCommand, CreateVolumeCommand, DescribeAvailabilityZonesCommand, DescribeInstancesCommand, DescribeVolumesCommand, ModifyVolumeCommand,
 } from '@aws-sdk/client-ec2';
 import type { Instance, Volume, VolumeType } from '@aws-sdk/client-ec2';
 import type { Session } from './api';
@@ -100,15 +100,34 @@ export function ModifyVolumeModal({ session, volume, onClose }: Props & { volume
   );
 }
 
-export function CreateSnapshotModal({ session, volume, onClose }: Props & { volume: Volume }) {
+/** Create snapshot: of the given volume (Volumes > Actions), or of one chosen here (Snapshots > Create snapshot). */
+export function CreateSnapshotModal({ session, volume, onClose }: Props & { volume?: Volume }) {
   const [description, setDescription] = useState('');
+  const [volumes, setVolumes] = useState<Volume[]>([]);
+  const [volumeId, setVolumeId] = useState(volume?.VolumeId ?? '');
+  useEffect(() => {
+    if (volume) return;
+    void ec2(session).send(new DescribeVolumesCommand({})).then((r) => {
+      setVolumes(r.Volumes ?? []);
+      setVolumeId((v) => v || r.Volumes?.[0]?.VolumeId || '');
+    });
+  }, []);
   const run = async () => {
-    const out = await ec2(session).send(new CreateSnapshotCommand({ VolumeId: volume.VolumeId, Description: description || undefined }));
-    return `Creating snapshot ${out.SnapshotId} of ${volume.VolumeId}.`;
+    const out = await ec2(session).send(new CreateSnapshotCommand({ VolumeId: volumeId, Description: description || undefined }));
+    return `Creating snapshot ${out.SnapshotId} of ${volumeId}.`;
   };
+  const label = (v: Volume) => ({ value: v.VolumeId!, label: v.VolumeId!, description: `${v.Size} GiB · ${v.State}${v.Attachments?.[0] ? ` · ${v.Attachments[0].InstanceId}` : ''}` });
   return (
-    <ActionModal title={`Create snapshot of ${volume.VolumeId}`} action="Create snapshot" run={run} onClose={onClose}>
-      <FormField label="Description - optional"><Input value={description} onChange={(e) => setDescription(e.detail.value)} ariaLabel="Snapshot description" /></FormField>
+    <ActionModal title={volume ? `Create snapshot of ${volume.VolumeId}` : 'Create snapshot'} action="Create snapshot" run={run} onClose={onClose} disabled={!volumeId}>
+      <SpaceBetween size="m">
+        {!volume && (
+          <FormField label="Volume ID">
+            <Select ariaLabel="Volume ID" empty="No volumes in this region." selectedOption={volumes.find((v) => v.VolumeId === volumeId) ? label(volumes.find((v) => v.VolumeId === volumeId)!) : null}
+              options={volumes.map(label)} onChange={(e) => setVolumeId(e.detail.selectedOption.value ?? '')} />
+          </FormField>
+        )}
+        <FormField label="Description - optional"><Input value={description} onChange={(e) => setDescription(e.detail.value)} ariaLabel="Snapshot description" /></FormField>
+      </SpaceBetween>
     </ActionModal>
   );
 }

@@ -5,6 +5,8 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
 
 export interface Session { accessKeyId: string; secretAccessKey: string; region: string; account?: string }
 
@@ -26,9 +28,9 @@ export function saveSession(s: Session | undefined): void {
 
 const cached = new Map<unknown, { key: string; client: unknown }>();
 
-/** A client of the signed-in session for `make`'s service (one per keys and region), signed for this origin. */
 interface ClientConfig { endpoint: string; region: string; maxAttempts: number; credentials: { accessKeyId: string; secretAccessKey: string } }
 
+/** A client of the signed-in session for `make`'s service (one per keys and region), signed for this origin. */
 function clientOf<C>(make: new (config: ClientConfig) => C, s: Session, region: string): C {
   const key = `${s.accessKeyId}/${region}`;
   const hit = cached.get(make);
@@ -61,4 +63,38 @@ export async function whoAmI(s: Session): Promise<string> {
 export function describeError(err: unknown): { code: string; message: string } {
   const e = err as { name?: string; Code?: string; message?: string };
   return { code: e.Code ?? e.name ?? 'Error', message: e.message ?? String(err) };
+}
+
+/** A product of Kiln's marketplace as the signed-in account sees it (GET /_kiln/marketplace/products). */
+export interface Product {
+  productCode: string;
+  title: string;
+  description?: string;
+  vendor: { id: string; alias?: string };
+  price: number;
+  imageIds: string[];
+  subscribed: boolean;
+  createdAt: string;
+}
+
+/**
+ * A call to the marketplace API (JSON under /_kiln/marketplace/), signed with the session's keys for the service
+ * `aws-marketplace` by the SDK's own SigV4 signer; an error answer is thrown as `{ name: code, message }`.
+ */
+export async function marketplace<T>(s: Session, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const url = new URL(`/_kiln/marketplace/${path}`, window.location.origin);
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  const signer = new SignatureV4({
+    service: 'aws-marketplace', region: s.region, sha256: Sha256,
+    credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
+  });
+  const signed = await signer.sign({
+    method, protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined, path: url.pathname, query: {},
+    headers: { host: url.host, ...(text ? { 'content-type': 'application/json' } : {}) }, body: text,
+  });
+  const { host: _host, ...headers } = signed.headers;
+  const res = await fetch(url, { method, headers, body: text });
+  const json = (await res.json()) as T & { error?: { code: string; message: string } };
+  if (!res.ok) throw Object.assign(new Error(json.error?.message ?? res.statusText), { name: json.error?.code ?? String(res.status) });
+  return json;
 }

@@ -172,6 +172,12 @@ export interface RuntimeDriver {
    * a network. Optional: a driver without it enforces no security groups.
    */
   firewall?(id: string, rules: Firewall): Promise<void>;
+  /**
+   * The host command (argv) that runs an interactive login shell inside the running instance, for a caller
+   * that runs it on a terminal (a pty) of its own and relays that: the shell's terminal follows its size.
+   * Optional: without it, instances have no terminal in the console.
+   */
+  shellCommand?(id: string): Promise<string[]>;
 }
 
 /** detach() could not unmount: something inside the instance still uses the volume. */

@@ -25,40 +25,17 @@
  * wrong one (or an account key), 404 for what does not exist, 409 for what
  * already does, 400 for bad input.
  */
-import { readBody } from './body.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { toApiError } from '../api/errors.js';
 import { accountView, addAccessKey, createAccount, deleteAccessKey, getAccount } from '../services/accounts/accounts.js';
 import type { Context } from '../services/core/context.js';
 import { Invalid } from '../services/core/errors.js';
 import { listProducts, listSubscriptions, publishProduct, subscribe, unsubscribe, usageReport } from '../services/marketplace/marketplace.js';
 import { collectGarbage, fsck, storageReport } from '../services/snapshots/storage.js';
 import { adminTokenFile, ensureAdminToken } from './admin-token.js';
+import type { Body, Route } from './json-api.js';
+import { JsonApiError as AdminError, findRoute, jsonError, need, ok, readJson, sendJson as send, str } from './json-api.js';
 
-
-class AdminError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) { super(message); }
-}
-
-type Body = Record<string, unknown>;
-interface Reply { status: number; body: unknown }
-type Route = [method: string, path: RegExp, fn: (ctx: Context, m: string[], body: Body, url: URL) => Promise<Reply>];
-
-const ok = (body: unknown, status = 200): Reply => ({ status, body });
-
-function str(body: Body, key: string): string | undefined {
-  const v = body[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new Invalid('InvalidParameterValue', `'${key}' must be a string`);
-  return v;
-}
-
-function need(body: Body, key: string): string {
-  const v = str(body, key);
-  if (!v) throw new Invalid('MissingParameter', `The request must contain '${key}'`);
-  return v;
-}
 
 function price(body: Body): number {
   const v = body.price;
@@ -73,7 +50,7 @@ function imageIds(body: Body): string[] {
   return v as string[];
 }
 
-const ROUTES: Route[] = [
+const ROUTES: Route<Context>[] = [
   ['GET', /^accounts$/, async (ctx) => ok({ accounts: (await ctx.store.accounts.list()).map(accountView) })],
   ['POST', /^accounts$/, async (ctx, _m, b) => {
     const created = await createAccount(ctx, {
@@ -118,15 +95,12 @@ export async function handleAdmin(ctx: Context, req: IncomingMessage, res: Serve
   try {
     await checkToken(ctx, req, url);
     const path = url.pathname.slice('/_kiln/admin/'.length).replace(/\/+$/, '');
-    const matching = ROUTES.map(([method, re, fn]) => ({ method, fn, m: re.exec(path) })).filter((r) => r.m);
-    if (!matching.length) throw new AdminError(404, 'NotFound', `No admin resource at ${url.pathname}`);
-    const route = matching.find((r) => r.method === req.method);
-    if (!route) throw new AdminError(405, 'MethodNotAllowed', `${req.method} is not allowed on ${url.pathname}`);
+    const route = findRoute(ROUTES, req.method ?? 'GET', path, url.pathname);
     const body = req.method === 'POST' ? await readJson(req) : {};
-    const reply = await route.fn(ctx, [...route.m!], body, url);
+    const reply = await route.fn(ctx, route.m, body, url);
     send(res, reply.status, reply.body);
   } catch (err) {
-    const { status, code, message } = adminError(err);
+    const { status, code, message } = jsonError(err);
     if (status >= 500) ctx.log(`kiln: admin ${req.method} ${url.pathname}: ${(err as Error)?.stack ?? String(err)}`);
     send(res, status, { error: { code, message } }, status === 401 ? { 'www-authenticate': 'Bearer realm="kiln-admin"' } : {});
   }
@@ -142,30 +116,4 @@ async function checkToken(ctx: Context, req: IncomingMessage, url: URL): Promise
   if (!m) throw new AdminError(401, 'MissingAdminToken', `Send the admin token (${adminTokenFile(ctx.paths.dataDir)}) as 'Authorization: Bearer <token>'`);
   const digest = (s: string) => createHash('sha256').update(s).digest();
   if (!timingSafeEqual(digest(m[1]), digest(expected))) throw new AdminError(403, 'InvalidAdminToken', 'The admin token is not valid');
-}
-
-const NOT_FOUND = /^NoSuch|\.NotFound$/;
-const CONFLICT = new Set(['AccountAlreadyExists', 'AccessKeyInUse', 'ProductAlreadyExists']);
-
-function adminError(err: unknown): { status: number; code: string; message: string } {
-  if (err instanceof AdminError) return err;
-  const api = toApiError(err);
-  const status = NOT_FOUND.test(api.code) ? 404 : CONFLICT.has(api.code) ? 409 : api.status;
-  return { status, code: api.code, message: api.message };
-}
-
-async function readJson(req: IncomingMessage): Promise<Body> {
-  const text = (await readBody(req)).toString('utf8').trim();
-  if (!text) return {};
-  try {
-    const v: unknown = JSON.parse(text);
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
-    return v as Body;
-  } catch {
-    throw new AdminError(400, 'MalformedJson', 'The request body must be a JSON object');
-  }
-}
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(`${JSON.stringify(body, null, 2)}\n`);
 }

@@ -3,7 +3,9 @@
  * secret; the credential scope names the region), parses the EC2 Query
  * parameters with the service model, calls the action's handler and writes
  * its result or AWS's error envelope; requests signed for `ebs` (the EBS
- * direct APIs, REST-JSON) go to ebs-http.ts. Nothing below this file sees HTTP.
+ * direct APIs, REST-JSON) go to ebs-http.ts, and those under /_kiln/marketplace/
+ * (signed for `aws-marketplace`) to marketplace-http.ts. Nothing below this file
+ * sees HTTP.
  */
 import { endAfterBody, readBody } from './body.js';
 import { randomUUID } from 'node:crypto';
@@ -18,9 +20,11 @@ import { DryRunPassed } from '../services/core/errors.js';
 import { handleAdmin } from './admin.js';
 import { serveConsole } from './console.js';
 import { AuthError } from '../api/errors.js';
-import { parseAuthorization, verifySignature } from './sigv4.js';
+import { authenticate } from './auth.js';
+import { acceptConnects, CONNECT_PATH } from './connect.js';
 import { isStsRequest, sendStsError, stsAction } from './sts.js';
 import { isEbsRequest, sendEbsError, serveEbs } from './ebs-http.js';
+import { MARKETPLACE_PREFIX, MARKETPLACE_SERVICE, sendMarketplaceError, serveMarketplace } from './marketplace-http.js';
 
 
 export interface HttpOptions { ctx: Context; ready: () => boolean }
@@ -36,6 +40,11 @@ export function createHttpServer(opts: HttpOptions): Server {
   // client reusing a socket just as the server closes it gets ECONNRESET (the SDKs retry; aws-cli, a test, may not).
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  // Instances > Connect (connect.ts): its WebSocket sessions are not the HTTP server's connections, so closing the
+  // server ends them (and their shells) first.
+  const connect = acceptConnects(server, opts.ctx);
+  const close = server.close.bind(server);
+  server.close = ((cb?: (err?: Error) => void) => { connect.close(); return close(cb); }) as Server['close'];
   return server;
 }
 
@@ -49,6 +58,10 @@ async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerRespon
     return;
   }
   if (url.pathname.startsWith('/_kiln/admin/')) return handleAdmin(opts.ctx, req, res, url);
+  if (url.pathname.startsWith(CONNECT_PATH)) {
+    res.writeHead(426, { 'content-type': 'text/plain; charset=utf-8', upgrade: 'websocket', connection: 'Upgrade' }).end('A WebSocket (presigned URL) only\n');
+    return;
+  }
   if (await serveConsole(req, res, url)) return;
   let body: Buffer;
   try {
@@ -56,8 +69,18 @@ async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerRespon
   } catch (err) {
     return sendError(res, toApiError(err), requestId, req);
   }
+  if (url.pathname.startsWith(MARKETPLACE_PREFIX)) {
+    try {
+      const { service, ...caller } = await authenticate(opts.ctx, req, url, body);
+      if (service !== MARKETPLACE_SERVICE) throw new AuthError('AuthFailure', `Credential should be scoped to correct service: '${MARKETPLACE_SERVICE}'.`);
+      return await serveMarketplace(opts.ctx, caller, req, res, url, body);
+    } catch (err) {
+      return sendMarketplaceError(opts.ctx, res, err);
+    }
+  }
   try {
     const { service, ...caller } = await authenticate(opts.ctx, req, url, body);
+    if (service === MARKETPLACE_SERVICE) throw new AuthError('AuthFailure', `Credential should be scoped to correct service: 'ec2'.`);
     if (service === 'ebs') return await serveEbs(opts.ctx, caller, req, res, url, body, requestId);
     if (service !== 'sts') wire = service;
     const params = new URLSearchParams(url.search);
@@ -90,26 +113,6 @@ async function dispatch(ctx: Context, caller: Caller, params: URLSearchParams, i
   }
   const output = await handler(ctx, caller, input, info);
   return serializeResponse(op, output as Record<string, unknown>, info.requestId);
-}
-
-async function authenticate(ctx: Context, req: IncomingMessage, url: URL, body: Buffer): Promise<Caller & { service: QueryService | 'sts' | 'ebs' }> {
-  const signed = {
-    method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1),
-    headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
-    body,
-  };
-  const auth = parseAuthorization(signed);
-  const found = await ctx.store.accounts.byAccessKey(auth.credential.accessKeyId);
-  if (!found) throw new AuthError('AuthFailure', 'AWS was not able to validate the provided access credentials');
-  verifySignature(signed, auth, found.secretAccessKey);
-  const service = auth.credential.service;
-  if (service !== 'ec2' && service !== 'sts' && service !== 'ebs' && service !== 'autoscaling') {
-    throw new AuthError('AuthFailure', `Credential should be scoped to correct service: 'ec2'.`);
-  }
-  if (!ctx.regions.includes(auth.credential.region)) {
-    throw new AuthError('AuthFailure', `Credential should be scoped to a valid region, not '${auth.credential.region}'.`);
-  }
-  return { account: found.account.id, region: auth.credential.region, org: found.account.org, ou: found.account.ou, service };
 }
 
 /**

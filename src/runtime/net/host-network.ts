@@ -2,8 +2,8 @@
  * The host side of instance networking: one Linux bridge per VPC, and per
  * instance a network namespace joined to its VPC's bridge by a veth pair.
  *
- *   bridge kb-<8 hex of the VPC id>   holds the VPC router's address (the first
- *                                     address of the VPC range, `noprefixroute`:
+ *   bridge kb-<8 hex of the server's  holds the VPC router's address (the first
+ *          state dir and VPC id>      address of the VPC range, `noprefixroute`:
  *                                     several VPCs may share a range)
  *   netns  kiln-<instance id>         eth0 (the veth's peer) with the instance's
  *                                     address on the VPC's prefix, its MAC, lo up,
@@ -82,7 +82,13 @@ const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
 const hex = (s: string, n: number) => createHash('sha256').update(s).digest('hex').slice(0, n);
 
-export const bridgeName = (vpcId: string): string => `kb-${hex(vpcId, 8)}`;
+/**
+ * The VPC's bridge. Named from the VPC id and the server's `scope` (its runtime state directory): a default VPC's id
+ * depends only on its account and region, so without the scope two Kiln servers on one host (or a server and the
+ * instances a killed one left behind) would put instances with the same addresses on one bridge, and the host's
+ * packets would go to whichever answered ARP first.
+ */
+export const bridgeName = (vpcId: string, scope = ''): string => `kb-${hex(scope ? `${scope}\n${vpcId}` : vpcId, 8)}`;
 export const netnsName = (instanceId: string): string => `kiln-${instanceId}`;
 export const netnsPath = (instanceId: string): string => `/run/netns/${netnsName(instanceId)}`;
 const vethName = (instanceId: string): string => `kv${hex(instanceId, 10)}`;
@@ -90,7 +96,8 @@ const peerName = (instanceId: string): string => `kp${hex(instanceId, 10)}`;
 
 export class HostNetwork {
   /** Instances reach the outside through NAT (masquerade) on the host. */
-  constructor(private readonly opts: { nat?: boolean } = {}) {}
+  /** `scope`: what the bridges' names are made unique to (the server's runtime state directory). */
+  constructor(private readonly opts: { nat?: boolean; scope?: string } = {}) {}
   private ipPath?: string;
   private nftPath?: string;
   private readonly bridges = new KeyedMutex();
@@ -117,7 +124,7 @@ export class HostNetwork {
       revert.add(() => this.ip(['netns', 'delete', ns]));
       await this.ip(['link', 'add', veth, 'type', 'veth', 'peer', 'name', peer]);
       revert.add(() => this.ip(['link', 'delete', veth]));
-      await this.ip(['link', 'set', veth, 'master', att.bridge ?? bridgeName(att.vpcId), 'up']);
+      await this.ip(['link', 'set', veth, 'master', att.bridge ?? bridgeName(att.vpcId, this.opts.scope), 'up']);
       await this.ip(['link', 'set', peer, 'netns', ns]);
       const inNs = (args: string[]) => this.ip(['-n', ns, ...args]);
       await inNs(['link', 'set', peer, 'name', 'eth0']);
@@ -127,7 +134,7 @@ export class HostNetwork {
       await inNs(['link', 'set', 'lo', 'up']);
       await inNs(['route', 'add', 'default', 'via', att.gateway, 'dev', 'eth0']);
       if (att.firewall) await this.applyFirewall(instanceId, att.ip, att.firewall);
-      await this.ip(['route', 'replace', `${att.ip}/32`, 'dev', att.bridge ?? bridgeName(att.vpcId), 'src', att.gateway]);
+      await this.ip(['route', 'replace', `${att.ip}/32`, 'dev', att.bridge ?? bridgeName(att.vpcId, this.opts.scope), 'src', att.gateway]);
       revert.success();
       return netnsPath(instanceId);
     } catch (err) {
@@ -196,7 +203,7 @@ export class HostNetwork {
 
   /** The VPC's bridge, up, with the router address; and the table that keeps VPCs apart. One launch at a time makes it. */
   private ensureBridge(att: NetworkAttachment): Promise<void> {
-    const br = att.bridge ?? bridgeName(att.vpcId);
+    const br = att.bridge ?? bridgeName(att.vpcId, this.opts.scope);
     return this.bridges.run(br, () => this.makeBridge(br, att));
   }
 

@@ -22,6 +22,7 @@ import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { BundleMounts } from './mounts.js';
 import { createThroughShim, GUEST_REBOOT, hasPlainResolvConf, initEnd, stopSignal } from './shim.js';
 import { HostNetwork } from '../net/host-network.js';
+import { shellArgs } from './shell.js';
 
 export { HostCommandError } from './host.js';
 
@@ -56,8 +57,8 @@ export class RuncDriver implements RuntimeDriver {
    * `nat`: instances reach the outside through NAT on the host.
    */
   constructor(opts: { stateDir: string; runcPath?: string; nat?: boolean }) {
-    this.net = new HostNetwork({ nat: opts.nat });
     this.stateDir = resolve(opts.stateDir);
+    this.net = new HostNetwork({ nat: opts.nat, scope: this.stateDir });
     this.runcRoot = join(this.stateDir, 'runc');
     this.runcPath = opts.runcPath;
   }
@@ -182,6 +183,8 @@ export class RuncDriver implements RuntimeDriver {
     return this.serial.run(id, () => this.mounts.grow(path));
   }
 
+  async shellCommand(id: string): Promise<string[]> { validateId(id); return shellArgs(await this.tool('runc'), this.runcRoot, id); }
+
   /** Empty on a host without runc (nothing can be running there). */
   async list(): Promise<string[]> {
     return (await this.containers()).filter((c) => c.status === 'running' || c.status === 'paused').map((c) => c.id);
@@ -237,9 +240,7 @@ export class RuncDriver implements RuntimeDriver {
     }
   }
 
-  private cgroups(): Promise<CgroupLayout> {
-    return this.cgroupsFound ??= cgroupLayout();
-  }
+  private cgroups(): Promise<CgroupLayout> { return this.cgroupsFound ??= cgroupLayout(); }
 
   /** Runs this driver's own start, stop or reboot of `id`, keeping watchExits off it. */
   private async busyWith<T>(id: string, fn: () => Promise<T>): Promise<T> {
@@ -393,7 +394,5 @@ export class RuncDriver implements RuntimeDriver {
     return path;
   }
 
-  private bundle(id: string): Bundle {
-    return bundleAt(this.stateDir, id);
-  }
+  private bundle(id: string): Bundle { return bundleAt(this.stateDir, id); }
 }

@@ -109,6 +109,34 @@ export async function listProducts(ctx: Context, vendor?: string): Promise<Produ
   return products(ctx).list(vendor ? { account: vendor } : {});
 }
 
+/** A product as a buyer sees it: the vendor's name, the price, and whether this account may launch it. */
+export interface ProductView {
+  productCode: string;
+  title: string;
+  description?: string;
+  vendor: { id: string; alias?: string };
+  /** USD per instance-hour. */
+  price: number;
+  imageIds: string[];
+  /** Subscribed, or the vendor itself: its images launch without OptInRequired. */
+  subscribed: boolean;
+  createdAt: string;
+}
+
+/** Every product, as `account` sees it (the marketplace tab of the AMI Catalog). */
+export async function productsFor(ctx: Context, account: string): Promise<ProductView[]> {
+  const mine = new Set((await listSubscriptions(ctx, account)).map((s) => s.productCode));
+  const views: ProductView[] = [];
+  for (const p of await listProducts(ctx)) {
+    const vendor = await ctx.store.accounts.get(p.account);
+    views.push({
+      productCode: p.id, title: p.title, description: p.description, vendor: { id: p.account, alias: vendor?.alias },
+      price: p.price, imageIds: p.imageIds, subscribed: p.account === account || mine.has(p.id), createdAt: p.createdAt,
+    });
+  }
+  return views.sort((a, b) => a.title.localeCompare(b.title));
+}
+
 async function getProduct(ctx: Context, code: string): Promise<ProductRecord> {
   const product = await products(ctx).get(code);
   if (!product) throw new Invalid('NoSuchProduct', `Product ${code} does not exist`);
