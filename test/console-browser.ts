@@ -3,12 +3,14 @@
  * filter, launch from the selected AMI, read a system log ...), driven with playwright-core over one page.
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { DescribeInstancesCommand, EC2Client, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import type { KilnProcess } from './harness.js';
 import { spawnKiln, until } from './harness.js';
+import { skipOrFail, skipUnless } from './skips.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Where the README's screenshots go. */
@@ -138,4 +140,22 @@ export async function terminateAll(k: KilnProcess): Promise<void> {
   const live = await ids();
   if (live.length) await ec2.send(new TerminateInstancesCommand({ InstanceIds: live }));
   await until('the instances to terminate', async () => (await ids()).length === 0, 120_000, 500);
+}
+
+/** Dismisses every flash message (before a screenshot). */
+export async function clearFlashes(): Promise<void> {
+  await page.emulateMedia({ reducedMotion: 'reduce' });
+  const dismiss = page.getByRole('button', { name: 'Dismiss', exact: true });
+  for (let n = await dismiss.count(); n > 0; n = await dismiss.count()) {
+    await dismiss.first().click({ force: true, timeout: 5000 }).catch(() => undefined);
+    await until('the flash message to go', async () => (await dismiss.count()) < n, 5000, 50);
+  }
+  await page.emulateMedia({ reducedMotion: null });
+}
+
+/** Why a console test that launches instances cannot run here (for node:test's `skip`), or false. */
+export async function consoleSkip(): Promise<string | false> {
+  return await skipUnless('instances', 'build')
+    || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
+    || skipOrFail(!existsSync('dist-console/index.html') && 'the console is not built: run `npm run setup`');
 }

@@ -24,14 +24,18 @@ const KeyPairsPage = lazy(() => import('./KeyPairsPage').then((m) => ({ default:
 const SecurityGroupsPage = lazy(() => import('./SecurityGroupsPage').then((m) => ({ default: m.SecurityGroupsPage })));
 const VolumesPage = lazy(() => import('./StoragePages').then((m) => ({ default: m.VolumesPage })));
 const SnapshotsPage = lazy(() => import('./StoragePages').then((m) => ({ default: m.SnapshotsPage })));
+const LaunchTemplatesPage = lazy(() => import('./LaunchTemplatesPage').then((m) => ({ default: m.LaunchTemplatesPage })));
+const AutoScalingGroupsPage = lazy(() => import('./AutoScalingGroupsPage').then((m) => ({ default: m.AutoScalingGroupsPage })));
 const ConnectPage = lazy(() => import('./ConnectPage').then((m) => ({ default: m.ConnectPage })));
 
 const NAV: SideNavigationProps.Item[] = [
   { type: 'link', text: 'Instances', href: '/instances' },
   { type: 'link', text: 'Launch instance', href: '/launch' },
+  { type: 'link', text: 'Launch Templates', href: '/launch-templates' },
   { type: 'section', text: 'Images', items: [{ type: 'link', text: 'AMIs', href: '/amis' }, { type: 'link', text: 'AMI Catalog', href: '/catalog' }] },
   { type: 'section', text: 'Elastic Block Store', items: [{ type: 'link', text: 'Volumes', href: '/volumes' }, { type: 'link', text: 'Snapshots', href: '/snapshots' }] },
   { type: 'section', text: 'Network & Security', items: [{ type: 'link', text: 'Security groups', href: '/security-groups' }, { type: 'link', text: 'Key pairs', href: '/key-pairs' }] },
+  { type: 'section', text: 'Auto Scaling', items: [{ type: 'link', text: 'Auto Scaling Groups', href: '/auto-scaling-groups' }] },
 ];
 
 export function App() {
@@ -102,6 +106,8 @@ function Page({ page, session }: { page: string } & PageProps) {
   if (page === 'security-groups') return <SecurityGroupsPage session={session} />;
   if (page === 'volumes') return <VolumesPage session={session} />;
   if (page === 'snapshots') return <SnapshotsPage session={session} />;
+  if (page === 'launch-templates') return <LaunchTemplatesPage session={session} />;
+  if (page === 'auto-scaling-groups') return <AutoScalingGroupsPage session={session} />;
   if (page === 'connect') return <ConnectPage session={session} />;
   return <AmisPage session={session} />;
 }

@@ -65,9 +65,13 @@ export function InstancesPage({ session }: PageProps) {
               { id: 'terminate', text: 'Terminate (delete) instance', disabled: state === 'terminated' || state === 'shutting-down' },
             ]}>Instance state</ButtonDropdown>
             <ButtonDropdown disabled={!selected} expandableGroups
-              onItemClick={(e) => (e.detail.id === 'create-image' ? navigate(`/create-image?instance=${ids[0]}`) : setModal('log'))}
+              onItemClick={(e) => (e.detail.id === 'create-image' ? navigate(`/create-image?instance=${ids[0]}`)
+                : e.detail.id === 'create-template' ? navigate(`/launch-templates/create?instance=${ids[0]}`) : setModal('log'))}
               items={[
-                { id: 'image', text: 'Image and templates', items: [{ id: 'create-image', text: 'Create image', disabled: state !== 'running' && state !== 'stopped' }] },
+                { id: 'image', text: 'Image and templates', items: [
+                  { id: 'create-image', text: 'Create image', disabled: state !== 'running' && state !== 'stopped' },
+                  { id: 'create-template', text: 'Create template from instance', disabled: state === 'terminated' },
+                ] },
                 { id: 'monitor', text: 'Monitor and troubleshoot', items: [{ id: 'system-log', text: 'Get system log' }] },
               ]}>Actions</ButtonDropdown>
             <Button variant="primary" onClick={() => navigate('/launch')}>Launch instances</Button>

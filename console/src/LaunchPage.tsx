@@ -27,7 +27,7 @@ import { AdvancedFields, ExtraVolumes, VOLUME_TYPES } from './LaunchAdvanced';
 import { NetworkField, SubnetField, firewallGroups, firewallLabel } from './NetworkField';
 import type { Firewall } from './NetworkField';
 
-const typeLabel = (t: InstanceTypeInfo) => `${t.InstanceType} · ${t.VCpuInfo?.DefaultVCpus ?? '?'} vCPU · ${((t.MemoryInfo?.SizeInMiB ?? 0) / 1024).toFixed(t.MemoryInfo?.SizeInMiB && t.MemoryInfo.SizeInMiB < 1024 ? 1 : 0)} GiB memory`;
+export const typeLabel = (t: InstanceTypeInfo) => `${t.InstanceType} · ${t.VCpuInfo?.DefaultVCpus ?? '?'} vCPU · ${((t.MemoryInfo?.SizeInMiB ?? 0) / 1024).toFixed(t.MemoryInfo?.SizeInMiB && t.MemoryInfo.SizeInMiB < 1024 ? 1 : 0)} GiB memory`;
 
 /** localStorage: the AMIs this browser launched last (the AMI picker's Recents). */
 const RECENTS = 'kiln-console-recent-amis';

@@ -2,6 +2,7 @@
  * The console is one more EC2 API client: the browser signs every call with SigV4 (the SDK's browser build)
  * against this page's own origin, with the keys the user signed in with (kept in sessionStorage only).
  */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Sha256 } from '@smithy/core/checksum';
@@ -25,19 +26,28 @@ export function saveSession(s: Session | undefined): void {
   else sessionStorage.removeItem(KEY);
 }
 
-let cached: { key: string; client: EC2Client } | undefined;
+const cached = new Map<unknown, { key: string; client: unknown }>();
 
-/** The EC2 client of the signed-in session (one per keys and region). */
-export function ec2(s: Session, region = s.region): EC2Client {
+interface ClientConfig { endpoint: string; region: string; maxAttempts: number; credentials: { accessKeyId: string; secretAccessKey: string } }
+
+/** A client of the signed-in session for `make`'s service (one per keys and region), signed for this origin. */
+function clientOf<C>(make: new (config: ClientConfig) => C, s: Session, region: string): C {
   const key = `${s.accessKeyId}/${region}`;
-  if (cached?.key === key) return cached.client;
-  const client = new EC2Client({
+  const hit = cached.get(make);
+  if (hit?.key === key) return hit.client as C;
+  const client = new make({
     endpoint: window.location.origin, region, maxAttempts: 1,
     credentials: { accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey },
   });
-  if (region === s.region) cached = { key, client };
+  if (region === s.region) cached.set(make, { key, client });
   return client;
 }
+
+/** The EC2 client of the signed-in session. */
+export const ec2 = (s: Session, region = s.region): EC2Client => clientOf(EC2Client, s, region);
+
+/** The Auto Scaling client (service autoscaling, the same endpoint). */
+export const autoscaling = (s: Session): AutoScalingClient => clientOf(AutoScalingClient, s, s.region);
 
 /** The account the keys belong to (STS GetCallerIdentity on the same endpoint); throws when the keys are refused. */
 export async function whoAmI(s: Session): Promise<string> {

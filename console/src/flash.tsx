@@ -16,7 +16,7 @@ export function FlashProvider({ children }: { children: ReactNode }) {
   const [items, setItems] = useState<FlashbarProps.MessageDefinition[]>([]);
   const push = useCallback((item: FlashbarProps.MessageDefinition) => {
     const id = String(Date.now() + Math.random());
-    setItems((prev) => [{ ...item, id, dismissible: true, onDismiss: () => setItems((p) => p.filter((x) => x.id !== id)) }, ...prev].slice(0, 5));
+    setItems((prev) => [{ ...item, id, dismissible: true, dismissLabel: 'Dismiss', onDismiss: () => setItems((p) => p.filter((x) => x.id !== id)) }, ...prev].slice(0, 5));
   }, []);
   const value = useMemo<Flash>(() => ({
     items,

@@ -15,6 +15,8 @@ test('the console answers unsigned GETs of its files and routes; the API keeps t
   assert.equal(at('/amis'), 'index.html');
   assert.equal(at('/instances/i-0123'), 'index.html');
   assert.equal(at('/launch?ami=ami-1'), 'index.html');
+  assert.equal(at('/launch-templates/create?instance=i-1'), 'index.html');
+  assert.equal(at('/auto-scaling-groups/create'), 'index.html');
   assert.equal(at('/assets/index-abc.js'), 'assets/index-abc.js');
   assert.equal(at('/', 'HEAD'), 'index.html');
   assert.equal(at('/', 'POST'), undefined, 'POST / is the EC2 API');

@@ -17,7 +17,8 @@ const gzipAsync = promisify(gzipCb);
 export const CONSOLE_DIR = fileURLToPath(new URL('../../dist-console/', import.meta.url));
 
 /** The console's page routes (the single-page app routes them itself): a GET of one serves index.html. */
-export const CONSOLE_ROUTES = ['amis', 'catalog', 'instances', 'launch', 'create-image', 'volumes', 'snapshots', 'key-pairs', 'security-groups', 'signin', 'connect'];
+export const CONSOLE_ROUTES = ['amis', 'catalog', 'instances', 'launch', 'create-image', 'volumes', 'snapshots', 'key-pairs', 'security-groups', 'signin', 'connect',
+  'launch-templates', 'auto-scaling-groups'];
 
 export const CONSOLE_CSP = consoleCsp();
 
