@@ -7,7 +7,7 @@ import Box from '@cloudscape-design/components/box';
 import Button from '@cloudscape-design/components/button';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import type { AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
-import { autoscaling } from './api';
+import { autoscaling } from './scaling-api';
 import type { PageProps } from './App';
 import { CreateGroupPage } from './CreateGroupPage';
 import { GroupDetail } from './GroupDetail';

@@ -21,7 +21,7 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import type { Activity, AutoScalingGroup, AutoScalingInstanceDetails, InstanceRefresh } from '@aws-sdk/client-auto-scaling';
 import type { Session } from './api';
-import { autoscaling } from './api';
+import { autoscaling } from './scaling-api';
 import { useFlash } from './flash';
 import { when } from './format';
 import { StartRefreshModal } from './GroupModals';

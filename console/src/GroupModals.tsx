@@ -6,7 +6,7 @@ import SpaceBetween from '@cloudscape-design/components/space-between';
 import { DeleteAutoScalingGroupCommand, StartInstanceRefreshCommand, UpdateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import type { AutoScalingGroup } from '@aws-sdk/client-auto-scaling';
 import type { Session } from './api';
-import { autoscaling } from './api';
+import { autoscaling } from './scaling-api';
 import { useFlash } from './flash';
 import { ActionModal } from './ResourceTable';
 import { capacityChanges, capacityErrors, refreshInput } from './scaling-logic';

@@ -2,7 +2,6 @@
  * The console is one more EC2 API client: the browser signs every call with SigV4 (the SDK's browser build)
  * against this page's own origin, with the keys the user signed in with (kept in sessionStorage only).
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { Sha256 } from '@smithy/core/checksum';
@@ -31,7 +30,7 @@ const cached = new Map<unknown, { key: string; client: unknown }>();
 interface ClientConfig { endpoint: string; region: string; maxAttempts: number; credentials: { accessKeyId: string; secretAccessKey: string } }
 
 /** A client of the signed-in session for `make`'s service (one per keys and region), signed for this origin. */
-function clientOf<C>(make: new (config: ClientConfig) => C, s: Session, region: string): C {
+export function clientOf<C>(make: new (config: ClientConfig) => C, s: Session, region: string): C {
   const key = `${s.accessKeyId}/${region}`;
   const hit = cached.get(make);
   if (hit?.key === key) return hit.client as C;
@@ -46,8 +45,6 @@ function clientOf<C>(make: new (config: ClientConfig) => C, s: Session, region: 
 /** The EC2 client of the signed-in session. */
 export const ec2 = (s: Session, region = s.region): EC2Client => clientOf(EC2Client, s, region);
 
-/** The Auto Scaling client (service autoscaling, the same endpoint). */
-export const autoscaling = (s: Session): AutoScalingClient => clientOf(AutoScalingClient, s, s.region);
 
 /** The account the keys belong to (STS GetCallerIdentity on the same endpoint); throws when the keys are refused. */
 export async function whoAmI(s: Session): Promise<string> {
