@@ -142,13 +142,17 @@ export async function terminateAll(k: KilnProcess): Promise<void> {
   await until('the instances to terminate', async () => (await ids()).length === 0, 120_000, 500);
 }
 
-/** Dismisses every flash message (before a screenshot). */
+/**
+ * Dismisses the flash messages before a screenshot: best effort (a click the page swallows is tried again, for up to
+ * 15 s; what is left then stays in the picture), since nothing is asserted on it.
+ */
 export async function clearFlashes(): Promise<void> {
   await page.emulateMedia({ reducedMotion: 'reduce' });
   const dismiss = page.getByRole('button', { name: 'Dismiss', exact: true });
-  for (let n = await dismiss.count(); n > 0; n = await dismiss.count()) {
-    await dismiss.first().click({ force: true, timeout: 5000 }).catch(() => undefined);
-    await until('the flash message to go', async () => (await dismiss.count()) < n, 5000, 50);
+  const deadline = Date.now() + 15_000;
+  for (let n = await dismiss.count(); n > 0 && Date.now() < deadline; n = await dismiss.count()) {
+    await dismiss.first().click({ force: true, timeout: 2000 }).catch(() => undefined);
+    await until('the flash message to go', async () => (await dismiss.count()) < n, 2000, 50).catch(() => undefined);
   }
   await page.emulateMedia({ reducedMotion: null });
 }
