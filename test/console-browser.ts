@@ -157,9 +157,9 @@ export async function clearFlashes(): Promise<void> {
   await page.emulateMedia({ reducedMotion: null });
 }
 
-/** Why a console test that launches instances cannot run here (for node:test's `skip`), or false. */
-export async function consoleSkip(): Promise<string | false> {
-  return await skipUnless('instances', 'build')
+/** Why a console test cannot run here (for node:test's `skip`), or false; `needs`: what else than chromium and the built console it takes. */
+export async function consoleSkip(...needs: Parameters<typeof skipUnless>): Promise<string | false> {
+  return await skipUnless(...(needs.length ? needs : ['instances', 'build'] as const))
     || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
     || skipOrFail(!existsSync('dist-console/index.html') && 'the console is not built: run `npm run setup`');
 }

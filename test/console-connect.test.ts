@@ -5,19 +5,15 @@
  * ends the shell. Saves docs/console/connect.png.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import type { KilnProcess } from './harness.js';
-import { skipOrFail, skipUnless } from './skips.js';
 import { tempDirs } from './temp.js';
-import { CHROMIUM, closeConsole, LONG, openConsole, row, shot, signIn } from './console-browser.js';
+import { closeConsole, consoleSkip, LONG, openConsole, row, shot, signIn } from './console-browser.js';
 
-const skip = await skipUnless('instances', 'build')
-  || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
-  || skipOrFail(!existsSync('dist-console/index.html') && 'the console is not built: run `npm run setup`');
+const skip = await consoleSkip();
 
 let kiln: KilnProcess | undefined;
 let page: Page;

@@ -7,7 +7,6 @@
  * protection, metadata version and subnet set on the launch page; the AMI picker then offers it under Recents.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -16,13 +15,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import type { KilnProcess } from './harness.js';
 import { until } from './harness.js';
-import { skipOrFail, skipUnless } from './skips.js';
 import { tempDirs } from './temp.js';
-import { CHROMIUM, closeConsole, openConsole, LONG, admin, createAccount, row, scope, shot, signIn } from './console-browser.js';
+import { admin, closeConsole, consoleSkip, createAccount, LONG, openConsole, row, scope, shot, signIn } from './console-browser.js';
 
-const skip = await skipUnless('instances', 'build')
-  || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
-  || skipOrFail(!existsSync('dist-console/index.html') && 'the console is not built: run `npm run setup`');
+const skip = await consoleSkip();
 
 let kiln: KilnProcess | undefined;
 let page: Page;

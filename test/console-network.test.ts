@@ -8,44 +8,31 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { DescribeKeyPairsCommand, DescribeSecurityGroupRulesCommand, DescribeSecurityGroupsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { KilnProcess } from './harness.js';
-import { spawnKiln, until } from './harness.js';
-import { skipOrFail, skipUnless } from './skips.js';
+import { until } from './harness.js';
 import { tempDirs } from './temp.js';
-import { CHROMIUM, row, shot, signIn, useBrowser } from './console-browser.js';
+import { closeConsole, consoleSkip, openConsole, row, shot, signIn } from './console-browser.js';
 
-const skip = await skipUnless('build')
-  || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
-  || skipOrFail(!existsSync('dist-console/index.html') && 'the console is not built: run `npm run setup`');
+const skip = await consoleSkip('build');
 
-let kiln: KilnProcess | undefined;
-let browser: Browser | undefined;
+let kiln: KilnProcess;
 let page: Page;
 let ec2: EC2Client;
 const errors: string[] = [];
-after(async () => {
-  await browser?.close();
-  await kiln?.stop();
-});
+after(closeConsole);
 const tmp = tempDirs('kiln-console-network-');
 
 before(async () => {
   if (skip) return;
-  kiln = await spawnKiln(join(await tmp(), 'data'));
+  ({ kiln, page } = await openConsole(join(await tmp(), 'data')));
   ec2 = new EC2Client({ endpoint: kiln.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
-  page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  page.setDefaultTimeout(30_000);
   page.on('pageerror', (e) => errors.push(e.message));
-  useBrowser(page, kiln);
   await signIn('test', 'test');
 });
 

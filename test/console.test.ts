@@ -9,20 +9,16 @@
  * README's screenshots.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { DescribeImagesCommand, DescribeSnapshotAttributeCommand, EC2Client } from '@aws-sdk/client-ec2';
 import type { KilnProcess } from './harness.js';
-import { skipOrFail, skipUnless } from './skips.js';
 import { tempDirs } from './temp.js';
-import { CHROMIUM, closeConsole, openConsole, LONG, createAccount, launchSelected, pickAction, row, scope, shot, signIn, signOut, systemLog } from './console-browser.js';
+import { closeConsole, consoleSkip, createAccount, launchSelected, LONG, openConsole, pickAction, row, scope, shot, signIn, signOut, systemLog } from './console-browser.js';
 
-const skip = await skipUnless('instances', 'build')
-  || skipOrFail(!existsSync(CHROMIUM) && `${CHROMIUM} is absent (Debian package chromium)`)
-  || skipOrFail(!existsSync('dist-console/index.html') && 'the console is not built: run `npm run setup`');
+const skip = await consoleSkip();
 
 const ORG_ARN = 'arn:aws:organizations::123456789012:organization/o-console0001';
 let kiln: KilnProcess | undefined;
