@@ -19,7 +19,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { BlockCorruptError, BlockNotFoundError, hashBlock, isBlockHash } from '../blocks.js';
-import type { BlockHash, BlockStore, BlockWriter, CheckReport, StoreStats } from '../blocks.js';
+import type { BlockHash, BlockStore, BlockWriter, CheckReport, PackFiles, StoreStats } from '../blocks.js';
 import { syncDir } from '../fsync.js';
 import { decodeBlock, encodeBlock } from './codec.js';
 import { encodeTrailer, readTrailer } from './pack-format.js';
@@ -28,12 +28,12 @@ import { PackIndex } from './pack-index.js';
 import type { PackUse } from './pack-index.js';
 import { importLegacyBlocks } from './legacy.js';
 import { checkSize, isCode, readAll, readRange, writeAll } from './pack-io.js';
+import { PACK_NAME, packFiles } from './pack-files.js';
 
 /** A pack is sealed once it holds this many bytes (restic's default pack size is 16 MiB too). */
 export const PACK_BYTES = 16 * 1024 * 1024;
 /** Packs whose referenced bytes fall under this share of the file are rewritten by `remove`. */
 export const REPACK_BELOW = 0.5;
-const PACK_NAME = /^([0-9a-f]{32})\.pack$/;
 
 interface OpenPack {
   id: string;
@@ -301,7 +301,7 @@ export class PackBlockStore implements BlockStore {
     const pack = this.current ?? await this.newPack();
     this.current = pack;
     const entry: PackEntry = [hash, pack.size, bytes.length, size, codec];
-    await writeAll(pack.fh, bytes, pack.size);
+    await writeAll(pack.fh, bytes, pack.size).catch(async (err: Error) => { await this.abandon(pack, err); throw err; });
     pack.size += bytes.length;
     pack.entries.push(entry);
     if (pack.size >= this.packBytes) {
@@ -315,6 +315,23 @@ export class PackBlockStore implements BlockStore {
     const id = randomBytes(16).toString('hex');
     const path = join(this.tmpDir, `${id}.pack`);
     return { id, path, fh: await open(path, 'wx+'), size: 0, entries: [] };
+  }
+
+  /** A write or seal failed (a full disk, EIO): the pack is given up, its file removed at once; writers that used it fail at commit. */
+  private async abandon(pack: OpenPack, err: Error): Promise<void> {
+    pack.error = err;
+    if (this.current === pack) this.current = undefined;
+    for (const [hash] of pack.entries) if (this.pending.get(hash)?.pack === pack) this.pending.delete(hash);
+    await pack.fh.close().catch(() => undefined);
+    await rm(pack.path, { force: true });
+  }
+
+  files(): Promise<PackFiles> {
+    return this.locks.run('append', async () => { // no seal starts, nor is one under way, while tmp/ and packs/ are listed
+      while (this.sealing.size) await Promise.allSettled([...this.sealing]);
+      const open = new Set([...[...this.pending.values()].map((p) => p.pack.id), ...(this.current ? [this.current.id] : [])]);
+      return packFiles(this.dir, this.index.packIds(), new Set(this.sealed.map((p) => p.id)), open);
+    });
   }
 
   /** Trailer, fsync, rename into packs/; the rows are added by the next flush. */
@@ -332,10 +349,7 @@ export class PackBlockStore implements BlockStore {
         pack.path = final;
         this.sealed.push(pack);
       } catch (err) {
-        pack.error = err as Error;
-        for (const [hash] of pack.entries) if (this.pending.get(hash)?.pack === pack) this.pending.delete(hash);
-        await pack.fh.close().catch(() => undefined);
-        await rm(pack.path, { force: true });
+        await this.abandon(pack, err as Error);
       }
     })();
     this.sealing.add(p);
