@@ -2,11 +2,11 @@
  * A full disk is a state, not a crash. Kiln's data directory is put on a small
  * loop-mounted ext4 filesystem of its own, which the test fills (fallocate)
  * around real work:
- *  (a) CreateImage with too little room for the point-in-time copy, and with
- *      room for the copy but not for its packs: the call answers (no 500),
- *      the image ends failed and its snapshots error, and no reason names a
- *      host path;
- *  (b) `kiln gc --dry-run`'s report accounts for every pack file on disk,
+ *  (a) CreateImage with too little room for the point-in-time copy answers
+ *      (no 500), the image ends failed and its snapshots error, and no reason
+ *      names a host path; CreateSnapshot answers AWS's capacity error;
+ *  (b) a capture with room for its copy but not its packs fails as cleanly,
+ *      `kiln gc --dry-run`'s report accounts for every pack file on disk,
  *      and once space is freed `kiln gc` removes what the failures left;
  *  (c) PutSnapshotBlock on a full disk answers the EBS model's quota error,
  *      not a generic 500;
@@ -23,7 +23,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { EBSClient, PutSnapshotBlockCommand, StartSnapshotCommand } from '@aws-sdk/client-ebs';
 import {
-  CreateImageCommand, DescribeImagesCommand, DescribeSnapshotsCommand, RunInstancesCommand, TerminateInstancesCommand,
+  CreateImageCommand, CreateSnapshotCommand, DescribeImagesCommand, DescribeSnapshotsCommand, RunInstancesCommand, TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { EC2Client, Image } from '@aws-sdk/client-ec2';
 import { collectGarbage } from '../src/services/snapshots/storage.js';
@@ -112,18 +112,19 @@ test('a full data filesystem gives failed images, error snapshots, accounted pac
     const instanceId = r.Instances![0]!.InstanceId!;
     await until('the instance to run', async () => (await inInstance(kiln!, instanceId, 'echo up').catch(() => '')).includes('up'), 120_000);
     await inInstance(kiln, instanceId, 'dd if=/dev/urandom of=/x bs=1M count=60 2>/dev/null; sync');
-    const volumeBytes = (await stat(kiln.app.ctx.paths.volume((await kiln.app.ctx.store.instances.get(instanceId))!.volumeIds[0]!)).catch(() => undefined))?.blocks;
+    const rootVolume = (await kiln.app.ctx.store.instances.get(instanceId))!.volumeIds[0]!;
+    const volumeBytes = (await stat(kiln.app.ctx.paths.volume(rootVolume)).catch(() => undefined))?.blocks;
     t.diagnostic(`root volume allocated: ${volumeBytes !== undefined ? Math.round((volumeBytes * 512) / MiB) : '?'} MiB`);
 
     const k = kiln;
-    await t.test('(a) no room for the point-in-time copy: CreateImage answers, and the image fails cleanly', async () => {
-      fillers.push(await fill(mnt, 4 * MiB));
-      try {
-        await assertCleanFailure(ec2, instanceId, 'full-copy');
-      } finally {
-        await freeAll();
-      }
+    fillers.push(await fill(mnt, 4 * MiB));
+    await t.test('(a) no room for the point-in-time copy: CreateImage answers, and the image fails cleanly', () => assertCleanFailure(ec2, instanceId, 'full-copy'));
+    await t.test('(a) no room for the copy: CreateSnapshot answers AWS\'s capacity error, not InternalError', async () => {
+      const err = await ec2.send(new CreateSnapshotCommand({ VolumeId: rootVolume })).then(() => undefined, (e: { name?: string; message?: string }) => e);
+      assert.equal(err?.name, 'InsufficientVolumeCapacity');
+      assert.doesNotMatch(err?.message ?? '', /\//);
     });
+    await freeAll();
 
     await t.test('(b) a capture out of room mid-pack fails cleanly, and kiln gc --dry-run accounts for every pack file', async () => {
       // Room for the copy but not for its packs; the disk stays full for (c).
