@@ -13,7 +13,7 @@ test('missing image ids are worded as AWS words them, singular and plural', () =
   assert.equal(toApiError(new NotFound('instance', ['i-1', 'i-2'])).message, "The instance IDs 'i-1, i-2' do not exist");
 });
 
-test('a full disk is AWS capacity error, never an InternalError naming host paths', async () => {
+test('a full disk is AWS\'s capacity error, never an InternalError naming host paths', async () => {
   const { isStorageError, publicMessage } = await import('../services/core/errors.js');
   const { toEbsError } = await import('./ebs-errors.js');
   const enospc = Object.assign(new Error("ENOSPC: no space left on device, open '/var/lib/kiln/blocks/tmp/x.pack'"), { code: 'ENOSPC', errno: -28, syscall: 'open' });
