@@ -4,7 +4,8 @@
  * around real work:
  *  (a) CreateImage with too little room for the point-in-time copy answers
  *      (no 500), the image ends failed and its snapshots error, and no reason
- *      names a host path; CreateSnapshot answers AWS's capacity error;
+ *      names a host path; CreateSnapshot answers AWS's capacity error, and
+ *      RunInstances ends terminated with a capacity reason;
  *  (b) a capture with room for its copy but not its packs fails as cleanly,
  *      `kiln gc --dry-run`'s report accounts for every pack file on disk,
  *      and once space is freed `kiln gc` removes what the failures left;
@@ -23,7 +24,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { EBSClient, PutSnapshotBlockCommand, StartSnapshotCommand } from '@aws-sdk/client-ebs';
 import {
-  CreateImageCommand, CreateSnapshotCommand, DescribeImagesCommand, DescribeSnapshotsCommand, RunInstancesCommand, TerminateInstancesCommand,
+  CreateImageCommand, CreateSnapshotCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, RunInstancesCommand, TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { EC2Client, Image } from '@aws-sdk/client-ec2';
 import { collectGarbage } from '../src/services/snapshots/storage.js';
@@ -98,7 +99,7 @@ test('a full data filesystem gives failed images, error snapshots, accounted pac
   const mnt = join(dir, 'mnt');
   await mkdir(mnt);
   await run('truncate', ['-s', '400M', fsFile]);
-  await run('mkfs.ext4', ['-q', '-F', fsFile]);
+  await run('mkfs.ext4', ['-q', '-F', '-m', '0', fsFile]); // no blocks reserved for root: the test is root
   await run('mount', ['-o', 'loop', fsFile, mnt]);
   const data = join(mnt, 'data');
   let kiln: Kiln | undefined;
@@ -123,6 +124,20 @@ test('a full data filesystem gives failed images, error snapshots, accounted pac
       const err = await ec2.send(new CreateSnapshotCommand({ VolumeId: rootVolume })).then(() => undefined, (e: { name?: string; message?: string }) => e);
       assert.equal(err?.name, 'InsufficientVolumeCapacity');
       assert.doesNotMatch(err?.message ?? '', /\//);
+    });
+    await freeAll();
+
+    fillers.push(await fill(mnt, 256 * 1024));
+    await t.test('(a) no room for a root volume: RunInstances answers, the instance ends terminated with a capacity reason', async () => {
+      const launch = await ec2.send(new RunInstancesCommand({ ImageId: base.ImageId, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
+      const id = launch.Instances![0]!.InstanceId!;
+      const inst = await until(`${id} to end`, async () => {
+        const i = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!;
+        return ['terminated', 'running'].includes(i.State!.Name!) && i;
+      }, 120_000, 250);
+      assert.equal(inst.State?.Name, 'terminated');
+      assert.equal(inst.StateReason?.Code, 'Server.InsufficientInstanceCapacity');
+      assert.doesNotMatch(inst.StateReason?.Message ?? '', /\//);
     });
     await freeAll();
 
