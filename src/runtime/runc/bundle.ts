@@ -20,7 +20,7 @@
  *
  * A bundle exists exactly while its instance is started; stop removes it.
  */
-import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { InstanceSpec, VolumeAttachment } from '../runtime.js';
 import { HostCommandError, mountsUnder, realpathOrNull } from './host.js';
@@ -95,14 +95,23 @@ export function rootVolume(spec: InstanceSpec): VolumeAttachment {
 
 /** Writes the metadata files, spec.json and config.json of a bundle whose directories may not exist yet. */
 export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: CgroupLayout, resolvConf?: string): Promise<void> {
+  // The bundle is 0700 (user data, the spec): no other host user enters it. What the guest sees
+  // (/run/kiln, /etc/resolv.conf) keeps the modes it always had, whatever the server's umask.
+  await mkdir(b.dir, { recursive: true, mode: 0o700 });
+  await chmod(b.dir, 0o700);
   await mkdir(b.meta, { recursive: true });
+  await chmod(b.meta, 0o755);
   for (const [name, content] of Object.entries(spec.metadata)) {
-    await writeFile(join(b.meta, name), content, { mode: 0o644 });
+    await writeFile(join(b.meta, name), content);
+    await chmod(join(b.meta, name), 0o644);
   }
   await writeFile(b.spec, encodeSpec(spec), { mode: 0o600 });
-  if (resolvConf !== undefined) await writeFile(b.resolvConf, resolvConf, { mode: 0o644 });
+  if (resolvConf !== undefined) {
+    await writeFile(b.resolvConf, resolvConf);
+    await chmod(b.resolvConf, 0o644);
+  }
   const config = ociConfig(spec, b.meta, b.volumes, cgroups, resolvConf !== undefined ? b.resolvConf : undefined);
-  await writeFile(b.config, JSON.stringify(config, null, 2));
+  await writeFile(b.config, JSON.stringify(config, null, 2), { mode: 0o600 });
 }
 
 /** Replaces spec.json atomically: a crash leaves the old spec or the new one, never half of one. */
