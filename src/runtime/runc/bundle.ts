@@ -23,6 +23,7 @@
 import { chmod, mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { InstanceSpec, VolumeAttachment } from '../runtime.js';
+import { privateDir } from '../../lib/private-files.js';
 import { HostCommandError, mountsUnder, realpathOrNull } from './host.js';
 import type { CgroupLayout } from './oci-config.js';
 import { ociConfig } from './oci-config.js';
@@ -93,12 +94,18 @@ export function rootVolume(spec: InstanceSpec): VolumeAttachment {
   return roots[0];
 }
 
+/** The state directory and the bundle's, 0700 (user data, the spec, the guest's mounts: no other host user's to enter), and its rootfs mount point. */
+export async function makeBundleDirs(stateDir: string, b: Bundle): Promise<void> {
+  await privateDir(stateDir);
+  await privateDir(b.dir);
+  await mkdir(b.rootfs, { recursive: true });
+}
+
 /** Writes the metadata files, spec.json and config.json of a bundle whose directories may not exist yet. */
 export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: CgroupLayout, resolvConf?: string): Promise<void> {
-  // The bundle is 0700 (user data, the spec): no other host user enters it. What the guest sees
+  // The bundle is 0700 (makeBundleDirs): no other host user enters it. What the guest sees
   // (/run/kiln, /etc/resolv.conf) keeps the modes it always had, whatever the server's umask.
-  await mkdir(b.dir, { recursive: true, mode: 0o700 });
-  await chmod(b.dir, 0o700);
+  await privateDir(b.dir);
   await mkdir(b.meta, { recursive: true });
   await chmod(b.meta, 0o755);
   for (const [name, content] of Object.entries(spec.metadata)) {
