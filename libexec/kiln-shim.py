@@ -61,6 +61,8 @@ def main() -> None:
     args = runc_args[:i + 1] + ['--console-socket', sock_path, '--pid-file', pid_path] + runc_args[i + 1:]
     runc = os.fork()
     if runc == 0:
+        # The guest's init starts with the usual umask, not the 077 of kiln serve (whose files are its owner's alone).
+        os.umask(0o022)
         os.execvp(args[0], args)
     # runc connects before it exits, or fails without connecting: waiting for
     # either, so a failed create does not leave the shim hanging in accept().

@@ -76,7 +76,7 @@ export class VolumePool {
 
   /** Finds (or, in auto mode, makes) the pool for the volumes directory `dir`. */
   static async open(dir: string, opts: PoolOptions): Promise<VolumePool> {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const budget = opts.baseBudgetBytes ?? 16 * GIB;
     if (opts.mode === 'copy') return new VolumePool(dir, 'copy', 'reflink clones are off (pool mode copy)', budget);
     if (await mountedAt(dir) === opts.poolFile) {
@@ -126,7 +126,7 @@ export class VolumePool {
       });
       if (cloned) break;
     }
-    await chmod(dst, 0o644);
+    await chmod(dst, 0o600);
     await syncFile(dst);
     return 'clone';
   }
@@ -141,9 +141,9 @@ export class VolumePool {
         await utimes(file, now, now); // most recently used
         return file;
       }
-      await mkdir(join(this.dir, BASES), { recursive: true });
+      await mkdir(join(this.dir, BASES), { recursive: true, mode: 0o700 });
       await restoreFile(map, store, file); // verified block by block; complete or absent under this name
-      await chmod(file, 0o444);
+      await chmod(file, 0o400);
       await this.evict(file);
       return file;
     });
@@ -194,8 +194,8 @@ export class VolumePool {
     if (!this.clones || !/^snap-[0-9a-f]+$/.test(snapshotId)) return false;
     const base = join(this.dir, BASES, `${snapshotId}.img`);
     return this.bases.run(snapshotId, async () => {
-      await mkdir(join(this.dir, BASES), { recursive: true });
-      await chmod(file, 0o444);
+      await mkdir(join(this.dir, BASES), { recursive: true, mode: 0o700 });
+      await chmod(file, 0o400);
       await syncFile(file).catch(() => undefined);
       const moved = await rename(file, base).then(() => true, (err: NodeJS.ErrnoException) => {
         if (err.code === 'EXDEV') return false;
@@ -227,7 +227,7 @@ export class VolumePool {
   async shareBase(from: string, to: string): Promise<boolean> {
     const src = join(this.dir, BASES, `${from}.img`);
     if (!this.clones || !(await exists(src))) return false;
-    await mkdir(this.stagingDir, { recursive: true });
+    await mkdir(this.stagingDir, { recursive: true, mode: 0o700 });
     const tmp = join(this.stagingDir, `.${to}.share-${process.pid}-${Date.now()}`);
     await this.copy(src, tmp);
     return this.adopt(to, tmp).finally(() => rm(tmp, { force: true }));
@@ -268,7 +268,7 @@ export class VolumePool {
 async function canReflink(dir: string): Promise<boolean> {
   const probe = join(dir, PROBE);
   try {
-    const fh = await open(probe, 'w');
+    const fh = await open(probe, 'w', 0o600);
     await fh.write(Buffer.alloc(4096, 1));
     await fh.close();
     await copyFile(probe, `${probe}.clone`, constants.COPYFILE_FICLONE_FORCE);

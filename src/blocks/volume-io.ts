@@ -100,7 +100,7 @@ export async function snapshotFile(path: string, store: BlockStore, opts: Snapsh
 export async function restoreFile(map: BlockMap, store: BlockStore, path: string): Promise<void> {
   const tmp = tempBeside(path, 'restore');
   try {
-    const fh = await open(tmp, 'wx');
+    const fh = await open(tmp, 'wx', 0o600);
     try {
       await fh.truncate(map.sizeBytes);
       await inLanes(map.blocks.length, () => undefined, async (i) => {

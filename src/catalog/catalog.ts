@@ -60,7 +60,7 @@ export async function ensureMinimalImage(ctx: Context): Promise<void> {
 }
 
 async function buildMinimalMap(ctx: Context): Promise<BlockMap> {
-  await mkdir(ctx.paths.tmp, { recursive: true });
+  await mkdir(ctx.paths.tmp, { recursive: true, mode: 0o700 });
   const work = await mkdtemp(join(ctx.paths.tmp, 'catalog-'));
   try {
     const rootfs = join(work, 'rootfs');

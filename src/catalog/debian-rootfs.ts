@@ -11,11 +11,12 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { privateDir } from '../lib/private-files.js';
 import { exists, mountsUnder } from '../lib/host-files.js';
 
 const execFileP = promisify(execFile);
@@ -72,9 +73,10 @@ export async function debianRootfsPath(opts: Pick<RootfsBuild, 'cacheDir' | 'arc
 /** Returns the cached root filesystem, building it first when the cache has none. */
 export async function debianRootfs(opts: RootfsBuild): Promise<{ path: string; cached: boolean }> {
   const path = await debianRootfsPath(opts);
-  if (await exists(join(path, 'etc/os-release'))) return { path, cached: true };
   const entry = join(path, '..');
-  await mkdir(entry, { recursive: true });
+  // The cache holds nothing secret, but what is in it becomes every Debian instance's disk: no other user may write there.
+  for (const dir of [opts.cacheDir, join(entry, '..'), entry]) await privateDir(dir);
+  if (await exists(join(path, 'etc/os-release'))) return { path, cached: true };
   const work = join(entry, `rootfs.tmp-${process.pid}-${Date.now()}`);
   try {
     await runMmdebstrap(opts, work);

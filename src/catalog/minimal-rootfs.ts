@@ -17,9 +17,10 @@ const GIB = 1024 ** 3;
 /** Where Debian's busybox-static puts its binary. */
 export const BUSYBOX_PATH = '/bin/busybox';
 
+// Every directory the tree has, parents first: their modes are the guest's, whatever the umask of `kiln serve` (077).
 const DIRS: Array<[string, number]> = [
-  ['bin', 0o755], ['sbin', 0o755], ['usr/bin', 0o755], ['usr/sbin', 0o755], ['etc', 0o755], ['root', 0o700],
-  ['home', 0o755], ['tmp', 0o1777], ['var/lib/cloud', 0o755], ['var/log', 0o755], ['var/tmp', 0o1777],
+  ['bin', 0o755], ['sbin', 0o755], ['usr', 0o755], ['usr/bin', 0o755], ['usr/sbin', 0o755], ['etc', 0o755], ['root', 0o700],
+  ['home', 0o755], ['tmp', 0o1777], ['var', 0o755], ['var/lib', 0o755], ['var/lib/cloud', 0o755], ['var/log', 0o755], ['var/tmp', 0o1777],
   ['proc', 0o555], ['sys', 0o555], ['dev', 0o755], ['run', 0o755], ['mnt', 0o755],
 ];
 
@@ -47,11 +48,13 @@ export async function buildMinimalRootfs(dir: string): Promise<void> {
   if (!isStaticElf(busybox)) {
     throw new Error(`${BUSYBOX_PATH} is dynamically linked and would not run inside the image (apt-get install busybox-static).`);
   }
+  await chmod(dir, 0o755); // the guest's /
   for (const [d, mode] of DIRS) {
     await mkdir(join(dir, d), { recursive: true });
     await chmod(join(dir, d), mode);
   }
-  await writeFile(join(dir, 'bin/busybox'), busybox, { mode: 0o755 });
+  await writeFile(join(dir, 'bin/busybox'), busybox);
+  await chmod(join(dir, 'bin/busybox'), 0o755);
   const { stdout } = await execFileP(BUSYBOX_PATH, ['--list-full']);
   for (const applet of stdout.split('\n').map((l) => l.trim()).filter(Boolean)) {
     if (applet === 'bin/busybox' || applet === 'sbin/init') continue;
@@ -62,9 +65,13 @@ export async function buildMinimalRootfs(dir: string): Promise<void> {
       if (err.code !== 'EEXIST') throw err;
     });
   }
-  for (const [file, content, mode] of FILES) await writeFile(join(dir, file), content, { mode });
+  for (const [file, content, mode] of FILES) {
+    await writeFile(join(dir, file), content);
+    await chmod(join(dir, file), mode);
+  }
   await unlink(join(dir, 'sbin/init')).catch(() => undefined);
-  await writeFile(join(dir, 'sbin/init'), GUEST_INIT, { mode: 0o755 });
+  await writeFile(join(dir, 'sbin/init'), GUEST_INIT);
+  await chmod(join(dir, 'sbin/init'), 0o755);
 }
 
 /**
@@ -78,7 +85,7 @@ export async function makeExt4Volume(srcDir: string, file: string, sizeGiB: numb
   if (!mkfs) throw new Error('mkfs.ext4 is missing: it formats volumes (apt-get install e2fsprogs).');
   const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const fh = await open(tmp, 'wx', 0o644);
+    const fh = await open(tmp, 'wx', 0o600);
     try {
       await fh.truncate(Math.round(sizeGiB * GIB));
     } finally {

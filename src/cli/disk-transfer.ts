@@ -131,7 +131,7 @@ export async function downloadSnapshot(
 ): Promise<Downloaded> {
   const { volumeSize, blocks } = await listBlocks(ebs, snapshotId);
   const tmp = join(dirname(out), `.${basename(out)}.kiln-export-${randomBytes(6).toString('hex')}`);
-  const fh = await open(tmp, 'wx', 0o644);
+  const fh = await open(tmp, 'wx', 0o600);
   let done = 0;
   try {
     await fh.truncate(volumeSize * GiB);

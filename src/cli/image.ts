@@ -6,23 +6,20 @@
  *   kiln image import <disk.raw|disk.qcow2> --name N [--region R] [--description D] [--architecture A]
  *   kiln image export <ami-id> <out.raw> [--region R]
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, open, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { EBSClient } from '@aws-sdk/client-ebs';
 import { DescribeImagesCommand, EC2Client, RegisterImageCommand } from '@aws-sdk/client-ec2';
 import { print, UsageError } from './admin-client.js';
+import { DEFAULT_MAX_IMPORT_GIB, ImportRefused, inspectDisk, qcow2ToRaw } from './disk-image.js';
 import { downloadSnapshot, uploadDisk } from './disk-transfer.js';
 import { progress } from './progress.js';
-
-const run = promisify(execFile);
 
 export const IMAGE_USAGE = `usage:
   kiln image import <disk.raw|disk.qcow2> --name NAME [--description TEXT] [--architecture x86_64|arm64]
       uploads every non-zero 512 KiB block of the disk as a snapshot (EBS direct APIs) and registers an AMI
-      with it as its root volume (/dev/xvda); qcow2 is converted first with qemu-img (Debian package qemu-utils)
+      with it as its root volume (/dev/xvda); qcow2 is converted first with qemu-img (Debian package qemu-utils).
+      Refused (InvalidParameter): a qcow2 with a backing file or an external data file; (InvalidParameterValue)
+      a disk larger than --max-size GiB (default 1024)
   kiln image export <ami-id> <out.raw>
       writes the AMI's root snapshot to a sparse raw file (its volume size, whole GiB)
   common options: --endpoint URL (default $KILN_ENDPOINT or http://127.0.0.1:4747), --region R (default
@@ -30,7 +27,7 @@ export const IMAGE_USAGE = `usage:
                   them (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or a profile)`;
 
 const OPTIONS = {
-  name: { type: 'string' }, description: { type: 'string' }, architecture: { type: 'string' },
+  name: { type: 'string' }, description: { type: 'string' }, architecture: { type: 'string' }, 'max-size': { type: 'string' },
   endpoint: { type: 'string' }, region: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -44,37 +41,13 @@ function clients(t: Target): { ebs: EBSClient; ec2: EC2Client } {
   return { ebs: new EBSClient(config), ec2: new EC2Client(config) };
 }
 
-/** Whether the file starts with qcow2's magic ('QFI\xfb'). */
-async function isQcow2(file: string): Promise<boolean> {
-  const fh = await open(file, 'r');
-  try {
-    const head = Buffer.alloc(4);
-    await fh.read(head, 0, 4, 0);
-    return head.equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]));
-  } finally {
-    await fh.close();
-  }
-}
-
-/** A raw copy of a qcow2 disk in a temporary directory (qemu-img writes it sparse), and how to remove it. */
-async function qcow2ToRaw(file: string): Promise<{ raw: string; cleanup: () => Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'kiln-import-'));
-  const raw = join(dir, 'disk.raw');
-  try {
-    await run('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', file, raw], { maxBuffer: 16 * 1024 * 1024 });
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    const e = err as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new UsageError('qemu-img is needed to import qcow2 images (Debian package qemu-utils)');
-    throw new Error(`qemu-img convert failed: ${e.stderr?.trim() || e.message}`);
-  }
-  return { raw, cleanup: () => rm(dir, { recursive: true, force: true }) };
-}
-
-async function importImage(t: Target, file: string, v: { name?: string; description?: string; architecture?: string }): Promise<void> {
+async function importImage(t: Target, file: string, v: { name?: string; description?: string; architecture?: string; 'max-size'?: string }): Promise<void> {
   if (!v.name) throw new UsageError('import needs --name');
+  const maxGiB = Number(v['max-size'] ?? DEFAULT_MAX_IMPORT_GIB);
+  if (!Number.isInteger(maxGiB) || maxGiB < 1) throw new UsageError(`--max-size must be a whole number of GiB, not '${v['max-size']}'`);
+  const disk = await inspectDisk(file, maxGiB * 1024 ** 3);
   const { ebs, ec2 } = clients(t);
-  const converted = (await isQcow2(file)) ? await qcow2ToRaw(file) : undefined;
+  const converted = disk.format === 'qcow2' ? await qcow2ToRaw(file) : undefined;
   try {
     const bar = progress(`importing ${file}`);
     const up = await uploadDisk(ebs, converted?.raw ?? file, {
@@ -124,6 +97,10 @@ export async function imageCommand(argv: string[]): Promise<number> {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`kiln: ${(err as Error).message}\n${IMAGE_USAGE}`);
       return 2;
+    }
+    if (err instanceof ImportRefused) {
+      console.error(`kiln: ${err.code}: ${err.message}`);
+      return 1;
     }
     const e = err as Error & { $metadata?: unknown; name: string };
     const hint = e.name === 'CredentialsProviderError' ? ' (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, as kiln serve prints them, or use --profile)' : '';

@@ -4,11 +4,13 @@ import { adminTokenFile, ensureAdminToken, recordServer } from '../server/admin-
 import { createHttpServer } from '../server/http.js';
 import { DEFAULT_ACCOUNT } from '../model/records.js';
 
-export interface ServeOptions { host: string; port: number; dataDir: string; debian: DebianImageOptions | false; nat: boolean; vpcCidr?: string; pool: 'auto' | 'copy'; poolSizeGiB?: number }
+export interface ServeOptions { host: string; port: number; dataDir: string; debian: DebianImageOptions | false; nat: boolean; vpcCidr?: string; pool: 'auto' | 'copy'; poolSizeGiB?: number; keyFile?: string }
 
 /** Runs the server until SIGINT/SIGTERM. Instances keep running across restarts; the next start finds them again. */
 export async function serve(opts: ServeOptions): Promise<void> {
-  const app = await createApp({ dataDir: opts.dataDir, debian: opts.debian, nat: opts.nat, vpcCidr: opts.vpcCidr, pool: opts.pool, poolSizeGiB: opts.poolSizeGiB });
+  // Whatever the server makes (databases, packs, volumes, logs, runtime state) is its owner's alone (docs/security/data.md).
+  process.umask(0o077);
+  const app = await createApp({ dataDir: opts.dataDir, debian: opts.debian, nat: opts.nat, vpcCidr: opts.vpcCidr, pool: opts.pool, poolSizeGiB: opts.poolSizeGiB, keyFile: opts.keyFile });
   const adminToken = await ensureAdminToken(opts.dataDir);
   const missing = await app.ctx.runtime.check();
   if (missing.length) {

@@ -2,7 +2,7 @@
  * Assembles a Kiln server from its parts (store, block store, runtime) over a
  * data directory, and starts the background work (catalog, reconciliation).
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlockStore } from '../blocks/blocks.js';
 import { PackBlockStore } from '../blocks/pack/pack-store.js';
@@ -31,6 +31,7 @@ import { vpcRange } from '../services/network/network.js';
 import type { Reconciler } from '../services/scaling/reconciler.js';
 import { startScaling } from '../services/scaling/reconciler.js';
 import { kickScaling } from '../services/scaling/wake.js';
+import { secureDataDir, tightenDataDir } from './data-dir.js';
 import type { Imds } from './imds.js';
 import { startImds } from './imds.js';
 
@@ -56,6 +57,8 @@ export interface AppOptions {
   pool?: PoolOptions['mode'];
   /** The XFS pool file's size in GiB (made sparse; a larger size grows it at start). Default: 90% of the free space. */
   poolSizeGiB?: number;
+  /** The key that seals the secret access keys in kiln.db (made if absent); default <data dir>/kiln.key. */
+  keyFile?: string;
 }
 
 /** Where built root filesystems are cached, for every data directory on the host. */
@@ -70,9 +73,9 @@ export interface App {
 
 export async function createApp(opts: AppOptions): Promise<App> {
   const paths = new Paths(opts.dataDir);
-  await mkdir(paths.dataDir, { recursive: true });
+  await secureDataDir(paths);
   const log = opts.log ?? ((m: string) => console.error(m));
-  const store = new SqliteStore(paths.db);
+  const store = new SqliteStore(paths.db, { keyFile: opts.keyFile });
   const blocks = opts.blocks ?? await PackBlockStore.open(paths.blocks);
   // Before anything reads a volume: a loop pool is mounted where the volumes live.
   const pool = await VolumePool.open(paths.volumes, { mode: opts.pool ?? 'copy', poolFile: paths.poolFile, sizeGiB: opts.poolSizeGiB });
@@ -111,6 +114,8 @@ export async function createApp(opts: AppOptions): Promise<App> {
     await removeTempFiles(join(paths.volumes, '.bases'));
     if (pool.stagingDir) await rm(pool.stagingDir, { recursive: true, force: true });
     await rm(paths.tmp, { recursive: true, force: true });
+    const tightened = await tightenDataDir(paths);
+    if (tightened.changed) log(`kiln: ${tightened.changed} of ${tightened.entries} files and directories in ${paths.dataDir} were open to other users: now 0600/0700`);
     await failInterruptedCaptures(ctx);
     await reconcileInstances(ctx);
     imds = await startMetadataService(ctx, !!opts.nat);

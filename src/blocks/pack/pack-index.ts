@@ -8,6 +8,7 @@
  * fsynced before any pack file goes, so a crash never brings back a row for a
  * pack that is gone.
  */
+import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { BlockHash } from '../blocks.js';
 import type { PackEntry } from './pack-format.js';
@@ -22,6 +23,8 @@ export class PackIndex {
   private readonly lookupStmt: Database.Statement<[string], Location>;
 
   constructor(file: string) {
+    // Made 0600 before SQLite opens it: its -wal and -shm take the file's mode.
+    closeSync(openSync(file, 'a', 0o600));
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');

@@ -84,9 +84,9 @@ export class PackBlockStore implements BlockStore {
    * into packs. One process serves a store directory at a time.
    */
   static async open(dir: string, opts: StoreOptions = {}): Promise<PackBlockStore> {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     for (const sub of ['packs', 'tmp']) {
-      await mkdir(join(dir, sub), { recursive: true });
+      await mkdir(join(dir, sub), { recursive: true, mode: 0o700 });
     }
     await syncDir(dir);
     const store = new PackBlockStore(dir, opts);
@@ -314,7 +314,7 @@ export class PackBlockStore implements BlockStore {
   private async newPack(): Promise<OpenPack> {
     const id = randomBytes(16).toString('hex');
     const path = join(this.tmpDir, `${id}.pack`);
-    return { id, path, fh: await open(path, 'wx+'), size: 0, entries: [] };
+    return { id, path, fh: await open(path, 'wx+', 0o600), size: 0, entries: [] };
   }
 
   /** A write or seal failed (a full disk, EIO): the pack is given up, its file removed at once; writers that used it fail at commit. */

@@ -20,9 +20,10 @@
  *
  * A bundle exists exactly while its instance is started; stop removes it.
  */
-import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { InstanceSpec, VolumeAttachment } from '../runtime.js';
+import { privateDir } from '../../lib/private-files.js';
 import { HostCommandError, mountsUnder, realpathOrNull } from './host.js';
 import type { CgroupLayout } from './oci-config.js';
 import { ociConfig } from './oci-config.js';
@@ -93,16 +94,31 @@ export function rootVolume(spec: InstanceSpec): VolumeAttachment {
   return roots[0];
 }
 
+/** The state directory and the bundle's, 0700 (user data, the spec, the guest's mounts: no other host user's to enter), and its rootfs mount point. */
+export async function makeBundleDirs(stateDir: string, b: Bundle): Promise<void> {
+  await privateDir(stateDir);
+  await privateDir(b.dir);
+  await mkdir(b.rootfs, { recursive: true });
+}
+
 /** Writes the metadata files, spec.json and config.json of a bundle whose directories may not exist yet. */
 export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: CgroupLayout, resolvConf?: string): Promise<void> {
+  // The bundle is 0700 (makeBundleDirs): no other host user enters it. What the guest sees
+  // (/run/kiln, /etc/resolv.conf) keeps the modes it always had, whatever the server's umask.
+  await privateDir(b.dir);
   await mkdir(b.meta, { recursive: true });
+  await chmod(b.meta, 0o755);
   for (const [name, content] of Object.entries(spec.metadata)) {
-    await writeFile(join(b.meta, name), content, { mode: 0o644 });
+    await writeFile(join(b.meta, name), content);
+    await chmod(join(b.meta, name), 0o644);
   }
   await writeFile(b.spec, encodeSpec(spec), { mode: 0o600 });
-  if (resolvConf !== undefined) await writeFile(b.resolvConf, resolvConf, { mode: 0o644 });
+  if (resolvConf !== undefined) {
+    await writeFile(b.resolvConf, resolvConf);
+    await chmod(b.resolvConf, 0o644);
+  }
   const config = ociConfig(spec, b.meta, b.volumes, cgroups, resolvConf !== undefined ? b.resolvConf : undefined);
-  await writeFile(b.config, JSON.stringify(config, null, 2));
+  await writeFile(b.config, JSON.stringify(config, null, 2), { mode: 0o600 });
 }
 
 /** Replaces spec.json atomically: a crash leaves the old spec or the new one, never half of one. */

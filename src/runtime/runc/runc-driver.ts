@@ -13,7 +13,7 @@ import type { Firewall, InstanceSpec, RuntimeDriver, RuntimeState, VolumeAttachm
 import { RuntimeUnavailableError } from '../runtime.js';
 import type { Bundle } from './bundle.js';
 import {
-  bundleAt, readSpec, removeBundle, rootVolume, validateDevice, validateId, validateSpec, writeBundle, writeSpec,
+  bundleAt, makeBundleDirs, readSpec, removeBundle, rootVolume, validateDevice, validateId, validateSpec, writeBundle, writeSpec,
 } from './bundle.js';
 import type { RuncContainer, Tool } from './host.js';
 import type { CgroupLayout } from './oci-config.js';
@@ -268,7 +268,7 @@ export class RuncDriver implements RuntimeDriver {
     const revert = new Revert();
     try {
       revert.add(() => removeBundle(b));
-      await mkdir(b.rootfs, { recursive: true });
+      await makeBundleDirs(this.stateDir, b);
       revert.add(() => this.mounts.unmountUnder(b.dir));
       await exec(await this.tool('mount'), ['-t', 'ext4', '-o', 'loop', root.path, b.rootfs]);
       await this.mounts.mountVolumesDir(b);

@@ -4,7 +4,8 @@
  * pty: server/connect.ts), and follows that terminal's size (SIGWINCH). A login shell, bash where the image
  * has one, as root in its home directory.
  */
-const LOGIN_SHELL = 'cd ~ 2>/dev/null; if [ -x /bin/bash ]; then exec /bin/bash -l; fi; exec /bin/sh -l';
+// umask 022: the guest's usual one, not the 077 of kiln serve, which starts this.
+const LOGIN_SHELL = 'umask 022; cd ~ 2>/dev/null; if [ -x /bin/bash ]; then exec /bin/bash -l; fi; exec /bin/sh -l';
 
 export function shellArgs(runc: string, runcRoot: string, id: string): string[] {
   return [

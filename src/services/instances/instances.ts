@@ -92,7 +92,7 @@ export async function instanceSpec(ctx: Context, instanceId: string): Promise<In
   };
   if (inst.userData) metadata['user-data'] = Buffer.from(inst.userData, 'base64');
   if (inst.publicKey) metadata['openssh-key'] = `${inst.publicKey}\n`;
-  await mkdir(ctx.paths.consoles, { recursive: true });
+  await mkdir(ctx.paths.consoles, { recursive: true, mode: 0o700 });
   const attrs = await ensureAttributes(ctx, inst);
   const network = {
     vpcId: defaultVpc(inst).vpcId, ip: attrs.privateIp, prefixLength: vpcRange(ctx).prefixLength, gateway: vpcRange(ctx).router,

@@ -192,7 +192,7 @@ async function fillVolume(ctx: Context, rec: VolumeRecord, map: BlockMap | undef
   // The `.restore-` name is one removeTempFiles clears at startup after a crash.
   const staging = join(dirname(file), `.${basename(file)}.restore-${randomBytes(6).toString('hex')}`);
   try {
-    await mkdir(ctx.paths.volumes, { recursive: true });
+    await mkdir(ctx.paths.volumes, { recursive: true, mode: 0o700 });
     if (map) {
       await ctx.pool.restore(map, ctx.blocks, rec.snapshotId, staging);
       if (rec.size * GiB > map.sizeBytes) await growVolumeFile(staging, rec.size * GiB);
@@ -211,7 +211,7 @@ async function fillVolume(ctx: Context, rec: VolumeRecord, map: BlockMap | undef
 }
 
 async function makeEmptyVolume(file: string, bytes: number): Promise<void> {
-  const fh = await open(file, 'wx');
+  const fh = await open(file, 'wx', 0o600);
   try {
     await fh.truncate(bytes);
   } finally {
@@ -319,7 +319,7 @@ export async function failInterruptedVolumes(ctx: Context): Promise<void> {
  */
 export async function stagingDir(ctx: Context): Promise<string> {
   const dir = ctx.pool.stagingDir || ctx.paths.tmp;
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   return dir;
 }
 

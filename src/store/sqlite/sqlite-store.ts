@@ -1,9 +1,11 @@
 /** The SQLite Store (better-sqlite3, WAL): see store.ts for the contract and schema.ts for the unique keys. */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { BlockHash, BlockMap } from '../../blocks/blocks.js';
 import type { AccountRecord, ImageRecord, Owned } from '../../model/records.js';
 import { UNIQUE_KEYS, uniqueKeyOf } from '../schema.js';
+import { SecretBox } from '../secret-box.js';
 import { DuplicateError, NotInStoreError } from '../store.js';
 import type { Collection, Scope, Store } from '../store.js';
 
@@ -50,6 +52,7 @@ export class SqliteStore implements Store {
   /** The tail of the transactions open or waiting; undefined when none. */
   private queue: Promise<void> | undefined;
   private savepoints = 0;
+  private readonly secrets: SecretBox;
 
   readonly accounts: Store['accounts'];
   readonly images: Collection<ImageRecord>;
@@ -58,7 +61,9 @@ export class SqliteStore implements Store {
   readonly instances: Store['instances'];
   readonly blockMaps: Store['blockMaps'];
 
-  constructor(file: string) {
+  /** `keyFile`: the key that seals secret access keys (secret-box.ts); default kiln.key beside `file`. */
+  constructor(file: string, opts: { keyFile?: string } = {}) {
+    this.secrets = SecretBox.fromKeyFile(opts.keyFile ?? join(dirname(file), 'kiln.key'));
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
@@ -66,6 +71,7 @@ export class SqliteStore implements Store {
     this.db.exec(SCHEMA);
     this.seq = (this.db.prepare('SELECT COALESCE(MAX(seq), 0) AS s FROM docs').get() as { s: number }).s;
     this.backfillUniqueKeys();
+    try { this.sealPlainSecrets(); } catch (err) { this.db.close(); throw err; }
     this.images = this.makeCollection<ImageRecord>('image');
     this.snapshots = this.makeCollection('snapshot');
     this.volumes = this.makeCollection('volume');
@@ -103,6 +109,39 @@ export class SqliteStore implements Store {
         }
       }
     })();
+  }
+
+  /**
+   * Secrets an older Kiln stored in plain text are sealed now, their old bytes
+   * overwritten (secure_delete) and the WAL emptied; one sealed secret is
+   * opened, so a wrong key file stops the start here rather than every request.
+   */
+  private sealPlainSecrets(): void {
+    const rows = this.db.prepare('SELECT access_key_id AS id, secret FROM access_keys').all() as Array<{ id: string; secret: string }>;
+    const plain = rows.filter((r) => !SecretBox.isSealed(r.secret));
+    const sealed = rows.find((r) => SecretBox.isSealed(r.secret));
+    if (sealed) this.secrets.open(sealed.secret, sealed.id);
+    const accounts = (this.db.prepare('SELECT data FROM accounts').all() as Array<{ data: string }>).map((r) => JSON.parse(r.data) as AccountRecord);
+    const stale = accounts.filter((a) => a.keys.some((k) => !SecretBox.isSealed(k.secretAccessKey)));
+    if (!plain.length && !stale.length) return;
+    this.db.pragma('secure_delete = ON');
+    const set = this.db.prepare('UPDATE access_keys SET secret = ? WHERE access_key_id = ?');
+    const setData = this.db.prepare('UPDATE accounts SET data = ? WHERE id = ?');
+    this.db.transaction(() => {
+      for (const r of plain) set.run(this.secrets.seal(r.secret, r.id), r.id);
+      for (const a of stale) setData.run(JSON.stringify(this.sealKeys(a, (k) => !SecretBox.isSealed(k.secretAccessKey))), a.id);
+    })();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.pragma('secure_delete = OFF');
+  }
+
+  /** The record with its secrets sealed (those `which` picks; a record from a caller holds only plain ones). */
+  private sealKeys(a: AccountRecord, which: (k: AccountRecord['keys'][number]) => boolean = () => true): AccountRecord {
+    return { ...a, keys: a.keys.map((k) => which(k) ? { ...k, secretAccessKey: this.secrets.seal(k.secretAccessKey, k.accessKeyId) } : k) };
+  }
+
+  private openKeys(a: AccountRecord): AccountRecord {
+    return { ...a, keys: a.keys.map((k) => ({ ...k, secretAccessKey: this.secrets.open(k.secretAccessKey, k.accessKeyId) })) };
   }
 
   async close(): Promise<void> {
@@ -224,8 +263,9 @@ export class SqliteStore implements Store {
 
   private accountTable(): Store['accounts'] {
     const db = this.db;
-    const parse = (row: { data: string } | undefined) => (row ? JSON.parse(row.data) as AccountRecord : undefined);
-    const put = db.transaction((a: AccountRecord) => {
+    const parse = (row: { data: string } | undefined) => (row ? this.openKeys(JSON.parse(row.data) as AccountRecord) : undefined);
+    const put = db.transaction((plain: AccountRecord) => {
+      const a = this.sealKeys(plain);
       db.prepare('INSERT OR REPLACE INTO accounts (id, data) VALUES (?, ?)').run(a.id, JSON.stringify(a));
       db.prepare('DELETE FROM access_keys WHERE account = ?').run(a.id);
       const addKey = db.prepare('INSERT INTO access_keys (access_key_id, account, secret) VALUES (?, ?, ?)');
@@ -236,7 +276,7 @@ export class SqliteStore implements Store {
       byAccessKey: (keyId) => this.call(() => {
         const row = db.prepare('SELECT a.data, k.secret FROM access_keys k JOIN accounts a ON a.id = k.account WHERE k.access_key_id = ?')
           .get(keyId) as { data: string; secret: string } | undefined;
-        return row ? { account: JSON.parse(row.data) as AccountRecord, secretAccessKey: row.secret } : undefined;
+        return row ? { account: parse(row)!, secretAccessKey: this.secrets.open(row.secret, keyId) } : undefined;
       }),
       list: () => this.call(() => (db.prepare('SELECT data FROM accounts ORDER BY id').all() as Array<{ data: string }>).map((r) => parse(r)!)),
       put: (a) => this.call(() => { put(a); }),
