@@ -11,7 +11,10 @@ import { blockStoreSuite } from '../store-suite.js';
 import { PackBlockStore } from './pack-store.js';
 
 const tempDir = tempDirs('kiln-pack-store-');
-const newStore = async (packBytes?: number) => PackBlockStore.open(join(await tempDir(), 'blocks'), { packBytes });
+const newStore = async (packBytes?: number) => {
+  const dir = await tempDir();
+  return PackBlockStore.open(join(dir, 'blocks'), { packBytes, masterKeyFile: join(dir, 'master.key') });
+};
 const packFiles = async (dir: string) => (await readdir(join(dir, 'packs'))).filter((n) => n.endsWith('.pack'));
 
 blockStoreSuite('PackBlockStore', () => newStore(), {
