@@ -18,14 +18,21 @@ import { after, before, describe, test } from 'node:test';
 import {
   CompleteSnapshotCommand, EBSClient, GetSnapshotBlockCommand, ListSnapshotBlocksCommand, PutSnapshotBlockCommand, StartSnapshotCommand,
 } from '@aws-sdk/client-ebs';
-import { CopySnapshotCommand, CreateSnapshotCommand, CreateVolumeCommand, DescribeSnapshotsCommand, DescribeVolumesCommand } from '@aws-sdk/client-ec2';
+import {
+  CopySnapshotCommand, CreateImageCommand, CreateSnapshotCommand, CreateVolumeCommand, DescribeImagesCommand, DescribeInstancesCommand,
+  DescribeSnapshotsCommand, DescribeVolumesCommand, RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import type { Kiln } from './harness.js';
-import { startKiln, until } from './harness.js';
+import { inInstance, startKiln, until } from './harness.js';
+import { skipUnless } from './skips.js';
 
 const BLOCK = 512 * 1024;
 const MARKER = Buffer.from('KILN-HOSTILE-CRYPTO-MARKER-7d3e91');
+/** What a guest writes on its encrypted root volume (the tests above leave MARKER at rest in plain snapshots on purpose). */
+const GUEST = Buffer.from('KILN-HOSTILE-GUEST-MARKER-a81c07');
 const sha = (b: Buffer) => createHash('sha256').update(b).digest();
 
+const skip = await skipUnless('instances');
 let kiln: Kiln;
 let ebs: EBSClient;
 
@@ -110,7 +117,8 @@ async function volumeBlock(volumeId: string, index: number): Promise<Buffer> {
 }
 
 before(async () => {
-  kiln = await startKiln();
+  // The volume pool as `kiln serve` runs it (bases, clones), where this host can.
+  kiln = await startKiln({ pool: skip ? 'copy' : 'auto' });
   ebs = new EBSClient({ endpoint: kiln.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
 });
 
@@ -167,5 +175,34 @@ describe('hostile: encrypted snapshots are ciphertext at rest', () => {
     // The control: the search that found nothing above finds the plain block (in its pack, and its SHA-256 in the index).
     assert.ok((await filesHolding([MARKER])).some((f) => f.endsWith('.pack')));
     assert.ok((await download(encrypted)).get(0)!.equals(block));
+  });
+});
+
+async function launch(imageId: string, mappings?: Array<{ DeviceName: string; Ebs: { Encrypted: boolean } }>): Promise<string> {
+  const ec2 = kiln.client();
+  const r = await ec2.send(new RunInstancesCommand({ ImageId: imageId, InstanceType: 't3.nano', MinCount: 1, MaxCount: 1, BlockDeviceMappings: mappings }));
+  const id = r.Instances![0]!.InstanceId!;
+  await until(`${id} running`, async () => (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!.State?.Name === 'running');
+  return id;
+}
+
+describe('hostile: CreateImage of an instance whose root volume is encrypted', () => {
+  test('the marker a guest wrote is nowhere at rest; an instance of the image reads it', { skip, timeout: 300_000 }, async () => {
+    const ec2 = kiln.client();
+    const minimal = (await ec2.send(new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'name', Values: ['kiln-minimal-*'] }] }))).Images![0]!;
+    const builder = await launch(minimal.ImageId!, [{ DeviceName: minimal.RootDeviceName!, Ebs: { Encrypted: true } }]);
+    // Between random data (a block that is stored raw when plain); the command line itself does not hold the marker.
+    const last = GUEST.toString().slice(-1);
+    await inInstance(kiln, builder, `(head -c 1048576 /dev/urandom; printf '${GUEST.toString().slice(0, -1)}%s' ${last}; head -c 1048576 /dev/urandom) > /root/m; sync`);
+    const { ImageId } = await ec2.send(new CreateImageCommand({ InstanceId: builder, Name: 'hostile-crypto', NoReboot: true }));
+    const img = await until('image available', async () => {
+      const i = (await ec2.send(new DescribeImagesCommand({ ImageIds: [ImageId!] }))).Images![0]!;
+      assert.notEqual(i.State, 'failed', i.StateReason?.Message);
+      return i.State === 'available' && i;
+    }, 120_000);
+    assert.equal(img.BlockDeviceMappings![0]!.Ebs!.Encrypted, true);
+    assert.deepEqual(await filesHolding([GUEST]), []);
+    const reader = await launch(ImageId!);
+    assert.equal(await inInstance(kiln, reader, `grep -c '${GUEST.toString().slice(0, -1)}' /root/m`), '1\n');
   });
 });
