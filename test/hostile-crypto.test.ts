@@ -19,8 +19,8 @@ import {
   CompleteSnapshotCommand, EBSClient, GetSnapshotBlockCommand, ListSnapshotBlocksCommand, PutSnapshotBlockCommand, StartSnapshotCommand,
 } from '@aws-sdk/client-ebs';
 import {
-  CopySnapshotCommand, CreateImageCommand, CreateSnapshotCommand, CreateVolumeCommand, DescribeImagesCommand, DescribeInstancesCommand,
-  DescribeSnapshotsCommand, DescribeVolumesCommand, RunInstancesCommand,
+  CopyImageCommand, CopySnapshotCommand, CreateImageCommand, CreateSnapshotCommand, CreateVolumeCommand, DescribeImagesCommand, DescribeInstancesCommand,
+  DescribeSnapshotsCommand, DescribeVolumesCommand, RegisterImageCommand, RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import type { Kiln } from './harness.js';
 import { inInstance, startKiln, until } from './harness.js';
@@ -162,6 +162,28 @@ describe('hostile: encrypted snapshots are ciphertext at rest', () => {
     assert.equal(b.blocks.filter(([, id]) => a.blocks.some(([, x]) => x === id)).length, 0);
     assert.deepEqual(await filesHolding([...traces(block), ...traces(other)]), []);
     assert.ok((await download(SnapshotId!)).get(5)!.equals(other));
+  });
+
+  test('CopyImage with Encrypted and a KmsKeyId re-encrypts its snapshots under that key', async () => {
+    const ec2 = kiln.client();
+    const { ImageId } = await ec2.send(new RegisterImageCommand({
+      Name: 'hostile-crypto-source', RootDeviceName: '/dev/xvda', BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { SnapshotId: encrypted } }],
+    }));
+    const arn = 'arn:aws:kms:us-east-1:000000000000:key/99999999-8888-7777-6666-555555555555';
+    const copy = await ec2.send(new CopyImageCommand({ SourceRegion: 'us-east-1', SourceImageId: ImageId, Name: 'hostile-crypto-copy', Encrypted: true, KmsKeyId: arn }));
+    const img = await until('copy available', async () => {
+      const i = (await ec2.send(new DescribeImagesCommand({ ImageIds: [copy.ImageId!] }))).Images![0]!;
+      assert.notEqual(i.State, 'failed', i.StateReason?.Message);
+      return i.State === 'available' && i;
+    });
+    const snap = img.BlockDeviceMappings![0]!.Ebs!;
+    assert.equal(snap.KmsKeyId, arn);
+    const maps = kiln.app.ctx.store.blockMaps;
+    const [a, b] = [(await maps.get(encrypted))!, (await maps.get(snap.SnapshotId!))!];
+    assert.equal(b.blocks.length, 2);
+    assert.equal(b.blocks.filter(([, id]) => a.blocks.some(([, x]) => x === id)).length, 0);
+    assert.deepEqual(await filesHolding([...traces(block), ...traces(other)]), []);
+    assert.ok((await download(snap.SnapshotId!)).get(0)!.equals(block));
   });
 
   test('unencrypted snapshots of the same data deduplicate with each other as before, never with the encrypted ones', async () => {
