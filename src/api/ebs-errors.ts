@@ -5,7 +5,7 @@
  * The protocol layer gives each its status (the model's httpError).
  */
 import { EBS, ProtocolError } from '../protocol/protocol.js';
-import { Invalid, MalformedId, NotFound } from '../services/core/errors.js';
+import { InsufficientStorage, Invalid, isStorageError, MalformedId, NotFound } from '../services/core/errors.js';
 import { EbsError } from '../services/snapshots/direct-state.js';
 import { ApiError, AuthError, statusFor } from './errors.js';
 
@@ -15,6 +15,10 @@ const error = (code: string, message: string, reason?: string) =>
 /** Maps any thrown value to the EBS error a client should see. */
 export function toEbsError(err: unknown): ApiError {
   if (err instanceof EbsError) return error(err.code, err.message, err.reason);
+  // A full disk: the quota error the EBS model has for a dependency's capacity (402), not a 500 naming host paths.
+  if (err instanceof InsufficientStorage || isStorageError(err)) {
+    return error('ServiceQuotaExceededException', 'There is not enough storage capacity on the host for this request.', 'DEPENDENCY_SERVICE_QUOTA_EXCEEDED');
+  }
   if (err instanceof ProtocolError) {
     return err.code === 'ValidationException' ? error(err.code, err.message, 'INVALID_PARAMETER_VALUE') : new ApiError(err.code, err.message, 400);
   }

@@ -4,7 +4,9 @@
  * layer threw it. Anything unrecognised is a 500 InternalError, logged.
  */
 import { ProtocolError } from '../protocol/protocol.js';
-import { DryRunPassed, DuplicateName, HostUnavailable, InUse, Invalid, InvalidState, MalformedId, NotFound, Unavailable } from '../services/core/errors.js';
+import {
+  DryRunPassed, DuplicateName, HostUnavailable, InsufficientStorage, InUse, Invalid, InvalidState, isStorageError, MalformedId, NotFound, Unavailable,
+} from '../services/core/errors.js';
 import type { ResourceKind } from '../services/core/errors.js';
 import { ID_PREFIXES } from '../services/core/ids.js';
 
@@ -39,7 +41,7 @@ function notFoundMessage(kind: ResourceKind, ids: string[]): string {
 const STATUS: Record<string, number> = {
   AuthFailure: 401, SignatureDoesNotMatch: 403, IncompleteSignature: 400, MissingAuthenticationToken: 403, RequestExpired: 400,
   UnauthorizedOperation: 403, OptInRequired: 401, DryRunOperation: 412, RequestLimitExceeded: 503,
-  InternalError: 500, InsufficientInstanceCapacity: 500,
+  InternalError: 500, InsufficientInstanceCapacity: 500, InsufficientVolumeCapacity: 500,
 };
 
 export function statusFor(code: string): number {
@@ -64,6 +66,10 @@ export function toApiError(err: unknown): ApiError {
     return new ApiError(code, err.message);
   }
   if (err instanceof HostUnavailable) return new ApiError('InsufficientInstanceCapacity', err.message, 500);
+  // A full disk is AWS's server-side capacity error, not an InternalError with the host's paths in it.
+  if (err instanceof InsufficientStorage || isStorageError(err)) {
+    return new ApiError('InsufficientVolumeCapacity', 'There is not enough storage capacity on the host to fulfill the request.', 500);
+  }
   return new ApiError('InternalError', 'An internal error has occurred', 500);
 }
 

@@ -74,6 +74,26 @@ export interface BlockStore {
   check(progress?: (done: number, total: number) => void): Promise<CheckReport>;
   /** Makes what was put durable and releases the store's files. */
   close(): Promise<void>;
+  /**
+   * Makes every block appended so far durable and listed, also those of
+   * writers that were abandoned after an error (so a prune sees them as the
+   * garbage they are). Stores that list every block at once need not have it.
+   */
+  flush?(): Promise<void>;
+  /** Every data file on disk, by what the store knows of it (`kiln gc --dry-run`). */
+  files?(): Promise<PackFiles>;
+}
+
+/** A store's files on disk: counts and bytes by state, and the names of any it cannot account for. */
+export interface PackFiles {
+  /** Sealed and indexed: what `stats()` counts. */
+  indexed: { count: number; bytes: number };
+  /** Sealed and complete, their index rows waiting for the next commit (or prune). */
+  sealed: { count: number; bytes: number };
+  /** Being filled or sealed (tmp/). */
+  open: { count: number; bytes: number };
+  /** Files the store knows nothing of (paths relative to the store's directory). */
+  unknown: Array<{ file: string; bytes: number }>;
 }
 
 export interface StoreStats {

@@ -32,11 +32,16 @@ export class Pruner {
   private running: Promise<PruneReport | undefined> | undefined;
   private readonly reports: Array<(r: PruneReport) => void> = [];
 
-  /** `live` answers every block hash any snapshot's map references (the metadata store knows them). */
+  /**
+   * `live` answers every block hash any snapshot's map references (the metadata store knows them);
+   * `held`, the blocks of writes still in progress (EBS direct uploads): kept, but never "missing" when
+   * absent, since a write a full disk cut short lost them and fails at its commit, not the prune.
+   */
   constructor(
     private readonly blocks: BlockStore,
     private readonly live: () => Promise<ReadonlySet<BlockHash>>,
     private readonly log: (msg: string) => void = () => undefined,
+    private readonly held: () => Promise<ReadonlySet<BlockHash>> = async () => new Set(),
   ) {}
 
   /** Runs `fn` (a snapshot build) with prunes held off until it ends. */
@@ -54,11 +59,12 @@ export class Pruner {
   /** What a prune would do now. */
   async plan(): Promise<PrunePlan> {
     const live = await this.live();
+    const held = await this.held();
     const stored = await this.blocks.list();
     const have = new Set(stored.map((b) => b.hash));
-    const unreferenced = stored.filter((b) => !live.has(b.hash));
+    const unreferenced = stored.filter((b) => !live.has(b.hash) && !held.has(b.hash));
     return {
-      stored: stored.length, referenced: live.size, unreferenced: unreferenced.map((b) => b.hash),
+      stored: stored.length, referenced: new Set([...live, ...held]).size, unreferenced: unreferenced.map((b) => b.hash),
       unreferencedBytes: unreferenced.reduce((n, b) => n + b.bytes, 0), missing: [...live].filter((h) => !have.has(h)),
     };
   }
@@ -103,6 +109,8 @@ export class Pruner {
   }
 
   private async pruneNow(): Promise<PruneReport> {
+    // Blocks of writers given up after an error (a full disk) sit in packs whose rows no commit will add: add them, so they are seen.
+    await this.blocks.flush?.().catch((err: Error) => this.log(`kiln: could not flush the block store before pruning: ${err.message}`));
     const plan = await this.plan();
     let report: PruneReport;
     if (plan.missing.length) {

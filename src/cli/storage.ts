@@ -44,6 +44,11 @@ function printGc(r: any): void {
   if (r.refused) console.log(`refused: ${r.refused}`);
   else if (r.dryRun) console.log(`would free ${mib(r.freedBytes)} of blocks (kiln gc frees them)`);
   else console.log(`freed ${mib(r.freedBytes)} of blocks; packs on disk ${mib(r.before.packBytes)} -> ${mib(r.after.packBytes)}`);
+  const f = r.files;
+  if (f) {
+    console.log(`pack files: ${f.indexed.count} indexed (${mib(f.indexed.bytes)}), ${f.sealed.count} sealed awaiting their index rows (${mib(f.sealed.bytes)}), `
+      + `${f.open.count} open (${mib(f.open.bytes)}), ${f.unknown.length} unknown${f.unknown.length ? `: ${f.unknown.map((u: any) => u.file).join(', ')}` : ''}`);
+  }
 }
 
 function printFsck(r: any): void {

@@ -80,7 +80,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   const ctx: Context = {
     store, paths, log, blocks, pool,
     // Blocks of EBS direct API uploads in progress are live too: no map references them until CompleteSnapshot.
-    pruner: new Pruner(blocks, async () => withUploadBlocks(ctx, await store.blockMaps.liveHashes()), log),
+    pruner: new Pruner(blocks, () => store.blockMaps.liveHashes(), log, async () => withUploadBlocks(ctx, new Set())),
     runtime: opts.runtime ?? new RuncDriver({ stateDir: paths.runtime, nat: opts.nat }),
     regions: opts.regions ?? DEFAULT_REGIONS,
     tasks: new Tasks(log),

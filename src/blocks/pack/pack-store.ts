@@ -14,26 +14,27 @@
  * plus one per commit.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { BlockCorruptError, BlockNotFoundError, hashBlock, isBlockHash } from '../blocks.js';
-import type { BlockHash, BlockStore, BlockWriter, CheckReport, StoreStats, WriterOptions } from '../blocks.js';
+import type { BlockHash, BlockStore, BlockWriter, CheckReport, PackFiles, StoreStats, WriterOptions } from '../blocks.js';
 import { syncDir } from '../fsync.js';
 import { idOf, PackKeys, storedForm } from './pack-crypt.js';
-import { encodeTrailer, readTrailer } from './pack-format.js';
+import { encodeTrailer } from './pack-format.js';
 import type { PackEntry } from './pack-format.js';
 import { PackIndex } from './pack-index.js';
 import type { PackUse } from './pack-index.js';
 import { importLegacyBlocks } from './legacy.js';
+import { indexUnknownPacks } from './pack-recover.js';
 import { checkSize, isCode, readAll, readRange, writeAll } from './pack-io.js';
+import { packFiles } from './pack-files.js';
 
 /** A pack is sealed once it holds this many bytes (restic's default pack size is 16 MiB too). */
 export const PACK_BYTES = 16 * 1024 * 1024;
 /** Packs whose referenced bytes fall under this share of the file are rewritten by `remove`. */
 export const REPACK_BELOW = 0.5;
-const PACK_NAME = /^([0-9a-f]{32})\.pack$/;
 
 interface OpenPack {
   id: string;
@@ -90,27 +91,11 @@ export class PackBlockStore implements BlockStore {
    */
   static async open(dir: string, opts: StoreOptions = {}): Promise<PackBlockStore> {
     await mkdir(dir, { recursive: true });
-    for (const sub of ['packs', 'tmp']) {
-      await mkdir(join(dir, sub), { recursive: true });
-    }
+    for (const sub of ['packs', 'tmp']) await mkdir(join(dir, sub), { recursive: true });
     await syncDir(dir);
     const store = new PackBlockStore(dir, opts);
     await Promise.all((await readdir(store.tmpDir)).map((n) => rm(join(store.tmpDir, n), { force: true, recursive: true })));
-    const known = store.index.packIds();
-    for (const name of await readdir(store.packsDir)) {
-      const id = PACK_NAME.exec(name)?.[1];
-      if (!id || known.has(id)) continue;
-      const file = join(store.packsDir, name);
-      const fh = await open(file, 'r');
-      const { size } = await fh.stat();
-      const entries = await readTrailer(fh, size).finally(() => fh.close());
-      if (typeof entries === 'string') {
-        opts.log?.(`kiln: deleting pack ${id}: ${entries}; nothing referred to it`);
-        await unlink(file);
-      } else {
-        store.index.addPacks([{ id, bytes: size, entries }]);
-      }
-    }
+    await indexUnknownPacks(store.packsDir, store.index, opts.log);
     await importLegacyBlocks(dir, store, opts.log);
     return store;
   }
@@ -313,7 +298,7 @@ export class PackBlockStore implements BlockStore {
     const pack = this.current ?? await this.newPack();
     this.current = pack;
     const entry: PackEntry = key ? [hash, pack.size, bytes.length, size, codec, key] : [hash, pack.size, bytes.length, size, codec];
-    await writeAll(pack.fh, bytes, pack.size);
+    await writeAll(pack.fh, bytes, pack.size).catch(async (err: Error) => { await this.abandon(pack, err); throw err; });
     pack.size += bytes.length;
     pack.entries.push(entry);
     if (pack.size >= this.packBytes) {
@@ -327,6 +312,23 @@ export class PackBlockStore implements BlockStore {
     const id = randomBytes(16).toString('hex');
     const path = join(this.tmpDir, `${id}.pack`);
     return { id, path, fh: await open(path, 'wx+'), size: 0, entries: [] };
+  }
+
+  /** A write or seal failed (a full disk, EIO): the pack is given up, its file removed at once; writers that used it fail at commit. */
+  private async abandon(pack: OpenPack, err: Error): Promise<void> {
+    pack.error = err;
+    if (this.current === pack) this.current = undefined;
+    for (const [hash] of pack.entries) if (this.pending.get(hash)?.pack === pack) this.pending.delete(hash);
+    await pack.fh.close().catch(() => undefined);
+    await rm(pack.path, { force: true });
+  }
+
+  files(): Promise<PackFiles> {
+    return this.locks.run('append', async () => { // no seal starts, nor is one under way, while tmp/ and packs/ are listed
+      while (this.sealing.size) await Promise.allSettled([...this.sealing]);
+      const open = new Set([...[...this.pending.values()].map((p) => p.pack.id), ...(this.current ? [this.current.id] : [])]);
+      return packFiles(this.dir, this.index.packIds(), new Set(this.sealed.map((p) => p.id)), open);
+    });
   }
 
   /** Trailer, fsync, rename into packs/; the rows are added by the next flush. */
@@ -344,10 +346,7 @@ export class PackBlockStore implements BlockStore {
         pack.path = final;
         this.sealed.push(pack);
       } catch (err) {
-        pack.error = err as Error;
-        for (const [hash] of pack.entries) if (this.pending.get(hash)?.pack === pack) this.pending.delete(hash);
-        await pack.fh.close().catch(() => undefined);
-        await rm(pack.path, { force: true });
+        await this.abandon(pack, err as Error);
       }
     })();
     this.sealing.add(p);

@@ -2,6 +2,7 @@
  * Errors the domain throws. They say what went wrong in domain terms; the API
  * edge (api/errors.ts) maps each to AWS's error code, message and HTTP status.
  */
+import { isStorageError } from '../../lib/storage-errors.js';
 
 export type ResourceKind = 'image' | 'snapshot' | 'volume' | 'instance' | 'key-pair' | 'security-group';
 
@@ -59,3 +60,28 @@ export class Invalid extends Error {
 
 /** Something the host cannot do (no runc, not root, ...). */
 export class HostUnavailable extends Error {}
+
+/** What a user is told of a full (or failing) disk on the host: never its paths. */
+export const STORAGE_MESSAGE = 'insufficient storage on the host';
+
+/** The host's storage is full or failing (ENOSPC, EDQUOT, EIO, SQLITE_FULL): the request cannot be served now. */
+export class InsufficientStorage extends Error {
+  constructor() { super(STORAGE_MESSAGE); }
+}
+
+export { isStorageError };
+
+/**
+ * What a record (a StateReason, a snapshot's StateMessage) may say of a
+ * failure: the domain's own words, but for a host error (a storage error, a
+ * system call's or a command's error, anything naming a path) a message
+ * without the host's paths. The caller logs the real error for the operator.
+ */
+export function publicMessage(err: unknown): string {
+  if (isStorageError(err)) return STORAGE_MESSAGE;
+  const e = err as { message?: unknown; syscall?: unknown; errno?: unknown; stderr?: unknown } | null;
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  if (e && (e.syscall !== undefined || e.errno !== undefined || e.stderr !== undefined)) return 'an internal error occurred on the host';
+  if (/(^|[\s'"`(=:])\/[\w.-]/.test(message)) return 'an internal error occurred on the host';
+  return message;
+}

@@ -8,7 +8,7 @@ import type { MappingRequest } from './block-mappings.js';
 import { mappingSnapshots, newMapping, validateMappings } from './block-mappings.js';
 import { recallToken, rememberToken } from '../core/client-tokens.js';
 import type { Caller, Context } from '../core/context.js';
-import { beforeChange, Invalid } from '../core/errors.js';
+import { beforeChange, Invalid, isStorageError, publicMessage } from '../core/errors.js';
 import { insertImage, launchableImage, ownerAlias, validateImageName, visibleImages } from './images.js';
 import { nowIso } from '../core/ids.js';
 import type { BlockDeviceMapping, ImageRecord, Tag } from '../../model/records.js';
@@ -179,10 +179,8 @@ async function recordCopySnapshots(
 
 /** The background half of CopyImage: each new snapshot takes the source's block map; then the image is available. */
 async function copySnapshots(ctx: Context, imageId: string, pairs: CopyPair[]): Promise<void> {
-  let current = '';
   try {
     for (const p of pairs) {
-      current = p.to;
       const map = await ctx.store.blockMaps.get(p.from);
       const target = await ctx.store.snapshots.get(p.to);
       if (!map || !target) throw new Error(`the source snapshot ${p.from} has no data (deleted during the copy?)`);
@@ -192,11 +190,13 @@ async function copySnapshots(ctx: Context, imageId: string, pairs: CopyPair[]): 
     }
     await ctx.store.images.update(imageId, (r) => (r.state === 'pending' ? { ...r, state: 'available' } : r));
   } catch (err) {
-    const message = (err as Error).message;
-    if (current) await ctx.store.snapshots.update(current, (s) => ({ ...s, state: 'error', stateMessage: message })).catch(() => undefined);
-    await ctx.store.images.update(imageId, (r) => ({
-      ...r, state: 'failed', stateReason: { code: 'Client.SnapshotError', message: `Client.SnapshotError: ${message}` },
-    }));
+    const message = publicMessage(err);
+    const code = isStorageError(err) ? 'Server.InternalError' : 'Client.SnapshotError';
+    // Every copy not completed goes to error, not only the one that failed: nothing stays pending.
+    for (const p of pairs) {
+      await ctx.store.snapshots.update(p.to, (s) => (s.state === 'pending' ? { ...s, state: 'error', stateMessage: message } : s)).catch(() => undefined);
+    }
+    await ctx.store.images.update(imageId, (r) => ({ ...r, state: 'failed', stateReason: { code, message: `${code}: ${message}` } }));
     throw err;
   }
 }

@@ -209,6 +209,23 @@ describe('CopyImage', () => {
     assert.equal((await app.ctx.store.snapshots.get(failed.blockDeviceMappings[0].ebs!.snapshotId!))!.state, 'error');
   });
 
+  test('a copy the full disk cuts short fails with a reason that names no host path, its snapshot in error', async () => {
+    const src = await registerImage(app.ctx, me, reg(await ownSnapshot()));
+    const maps = app.ctx.store.blockMaps;
+    const put = maps.put;
+    maps.put = async () => { throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }); };
+    try {
+      const copy = await copyImage(app.ctx, me, { sourceRegion: 'us-east-1', sourceImageId: src.id, name: `full-${++names}` });
+      await settle();
+      const failed = (await app.ctx.store.images.get(copy.id))!;
+      assert.deepEqual([failed.state, failed.stateReason?.code], ['failed', 'Server.InternalError']);
+      assert.doesNotMatch(failed.stateReason!.message, /\//);
+      assert.equal((await app.ctx.store.snapshots.get(failed.blockDeviceMappings[0].ebs!.snapshotId!))!.state, 'error');
+    } finally {
+      maps.put = put;
+    }
+  });
+
   test('GetImageAncestry walks back through copies to the root', async () => {
     const c1 = await copyImage(app.ctx, meWest, { sourceRegion: 'us-east-1', sourceImageId: catalog.id, name: `anc-${++names}` });
     await settle();

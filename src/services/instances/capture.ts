@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { MappingRequest } from '../images/block-mappings.js';
 import { applyOverrides, mappingSnapshots, validateMappings } from '../images/block-mappings.js';
 import type { Caller, Context } from '../core/context.js';
-import { beforeChange, Invalid, NotFound } from '../core/errors.js';
+import { beforeChange, Invalid, isStorageError, NotFound, publicMessage } from '../core/errors.js';
 import { insertImage } from '../images/images.js';
 import { instanceSpec, visibleInstances } from './instances.js';
 import type { BlockDeviceMapping, ImageRecord, InstanceRecord, Tag, VolumeRecord } from '../../model/records.js';
@@ -75,9 +75,27 @@ export async function createImageFromInstance(ctx: Context, caller: Caller, req:
     }))));
     return pending;
   } catch (err) {
-    await ctx.store.images.update(image.id, (r) => ({ ...r, state: 'failed', stateReason: { code: 'Server.InternalError', message: (err as Error).message } }));
+    await failCapture(ctx, image.id, [...made.values()], err, 'Server.InternalError');
+    // A full disk fails the capture, not the call: CreateImage answers with the image id, and the image is failed.
+    if (isStorageError(err)) return (await ctx.store.images.get(image.id)) ?? pending;
     throw err;
   }
+}
+
+/**
+ * A capture that cannot finish: its snapshots still pending go to error and the
+ * image to failed, with a reason that names no host path (the log has the error).
+ */
+async function failCapture(ctx: Context, imageId: string, snapshotIds: string[], err: unknown, code: string): Promise<void> {
+  ctx.log(`kiln: capture of ${imageId} failed: ${(err as Error).message}`);
+  const message = publicMessage(err);
+  const reason = isStorageError(err) ? { code: 'Server.InternalError', message: `Server.InternalError: ${message}` } : { code, message: `${code}: ${message}` };
+  for (const id of snapshotIds) {
+    await ctx.store.snapshots.update(id, (s) => (s.state === 'pending' ? { ...s, state: 'error', stateMessage: message } : s))
+      .catch((e: Error) => ctx.log(`kiln: could not mark ${id} error: ${e.message}`));
+  }
+  await ctx.store.images.update(imageId, (r) => (r.state === 'pending' ? { ...r, state: 'failed', stateReason: reason } : r))
+    .catch((e: Error) => ctx.log(`kiln: could not mark ${imageId} failed: ${e.message}`));
 }
 
 /** The instance's attached volumes, each with the mapping an image of it starts from (its snapshot still to be made). */
@@ -123,9 +141,7 @@ async function storeSnapshots(ctx: Context, imageId: string, items: Array<{ snap
     for (const it of items) await completeSnapshot(ctx, it.snapshotId, it.file, it.parent);
     await ctx.store.images.update(imageId, (r) => (r.state === 'pending' ? { ...r, state: 'available' } : r));
   } catch (err) {
-    await ctx.store.images.update(imageId, (r) => ({
-      ...r, state: 'failed', stateReason: { code: 'Client.SnapshotError', message: `Client.SnapshotError: ${(err as Error).message}` },
-    }));
+    await failCapture(ctx, imageId, items.map((it) => it.snapshotId), err, 'Client.SnapshotError');
     throw err;
   } finally {
     await Promise.all(items.map((it) => discard(it.file)));

@@ -10,7 +10,7 @@ import type { InstanceRecord, InstanceState, VolumeRecord } from '../../model/re
 import type { InstanceSpec, RuntimeState } from '../../runtime/runtime.js';
 import { RuntimeUnavailableError } from '../../runtime/runtime.js';
 import type { Caller, Context } from '../core/context.js';
-import { beforeChange, HostUnavailable, Invalid, InvalidState, NotFound } from '../core/errors.js';
+import { beforeChange, HostUnavailable, Invalid, InvalidState, isStorageError, NotFound, publicMessage } from '../core/errors.js';
 import { nowIso } from '../core/ids.js';
 import { deleteVolume, growFilesystem } from '../volumes/volumes.js';
 import { checkProtection, ensureAttributes } from './instance-attributes.js';
@@ -70,9 +70,10 @@ export async function describeInstances(ctx: Context, caller: Caller, ids?: stri
  * is a capacity error, anything else an internal one).
  */
 export async function failLaunch(ctx: Context, id: string, err: unknown): Promise<void> {
-  const capacity = err instanceof RuntimeUnavailableError || err instanceof HostUnavailable;
+  const capacity = err instanceof RuntimeUnavailableError || err instanceof HostUnavailable || isStorageError(err);
   const code = capacity ? 'Server.InsufficientInstanceCapacity' : 'Server.InternalError';
-  const why = err instanceof Error ? err.message : String(err);
+  // What the record says names no host path (a full disk is "insufficient storage on the host"); the log has the error.
+  const why = err instanceof HostUnavailable || err instanceof RuntimeUnavailableError ? err.message : publicMessage(err);
   await releaseVolumes(ctx, id, true);
   const message = `${code}: ${why}`;
   await setState(ctx, id, 'terminated', message, { code, message });

@@ -18,7 +18,7 @@ import type { Caller, Context } from '../core/context.js';
 import { isValidId, nowIso } from '../core/ids.js';
 import type { Upload } from './direct-state.js';
 import { EbsError, invalid, uploads } from './direct-state.js';
-import { canUseSnapshot, createPendingSnapshot } from './snapshots.js';
+import { canUseSnapshot, createPendingSnapshot, failSnapshot } from './snapshots.js';
 import { snapshotKey } from './snapshot-keys.js';
 
 const GiB = 1024 ** 3;
@@ -270,7 +270,7 @@ export async function completeUpload(ctx: Context, caller: Caller, req: Complete
     });
   } catch (err) {
     uploads(ctx).delete(u.snapshotId);
-    await ctx.store.snapshots.update(u.snapshotId, (s) => ({ ...s, state: 'error', stateMessage: (err as Error).message })).catch(() => undefined);
+    await failSnapshot(ctx, u.snapshotId, err);
     ctx.pruner.request();
     throw err;
   }

@@ -12,7 +12,7 @@ import { BLOCK_SIZE, fullSizeBytes } from '../../blocks/blocks.js';
 import type { BlockMap } from '../../blocks/blocks.js';
 import { snapshotFile } from '../../blocks/volume-io.js';
 import type { Caller, Context } from '../core/context.js';
-import { beforeChange, Invalid, InUse, MalformedId, NotFound } from '../core/errors.js';
+import { beforeChange, Invalid, InUse, MalformedId, NotFound, publicMessage } from '../core/errors.js';
 import { isValidId, newId, nowIso } from '../core/ids.js';
 import type { ImageRecord, SnapshotRecord, Tag, VolumeRecord } from '../../model/records.js';
 import { present } from '../../model/records.js';
@@ -68,9 +68,16 @@ export async function completeSnapshot(ctx: Context, snapshotId: string, file: s
       return map;
     });
   } catch (err) {
-    await ctx.store.snapshots.update(snapshotId, (s) => ({ ...s, state: 'error', stateMessage: (err as Error).message })).catch(() => undefined);
+    await failSnapshot(ctx, snapshotId, err);
     throw err;
   }
+}
+
+/** A snapshot whose data cannot be stored: state error, with a message that names no host path (the log has the error). */
+export async function failSnapshot(ctx: Context, snapshotId: string, err: unknown): Promise<void> {
+  ctx.log(`kiln: snapshot ${snapshotId} failed: ${(err as Error).message}`);
+  await ctx.store.snapshots.update(snapshotId, (s) => ({ ...s, state: 'error', stateMessage: publicMessage(err) }))
+    .catch((e: Error) => ctx.log(`kiln: could not mark ${snapshotId} error: ${e.message}`));
 }
 
 /** Registers a completed snapshot from an existing block map (catalog images, copies). */
@@ -226,7 +233,7 @@ export async function copySnapshot(ctx: Context, caller: Caller, req: CopySnapsh
       await ctx.store.blockMaps.put(rec.id, await copyMap(ctx, map, copy));
       await ctx.store.snapshots.update(rec.id, (s) => ({ ...s, state: 'completed', progress: '100%', completionTime: nowIso(), dataBytes: 0 }));
     } catch (err) {
-      await ctx.store.snapshots.update(rec.id, (s) => ({ ...s, state: 'error', stateMessage: (err as Error).message }));
+      await failSnapshot(ctx, rec.id, err);
       throw err;
     }
   }));

@@ -12,7 +12,7 @@
  *    repaired: a damaged base file (a cache of blocks that are sound) is
  *    dropped, to be built again from the blocks, and that is reported too.
  */
-import type { BlockHash, BlockMap, CheckReport, StoreStats } from '../../blocks/blocks.js';
+import type { BlockHash, BlockMap, CheckReport, PackFiles, StoreStats } from '../../blocks/blocks.js';
 import { BLOCK_SIZE, fullSizeBytes } from '../../blocks/blocks.js';
 import type { PrunePlan, PruneReport } from '../../blocks/prune.js';
 import type { Context } from '../core/context.js';
@@ -117,6 +117,8 @@ export interface GcReport {
   refused?: string;
   before: StoreStats;
   after: StoreStats;
+  /** Every pack file on disk after the run, by state (a full disk must leave none unknown). */
+  files?: PackFiles;
 }
 
 /** `kiln gc [--dry-run]`: the prune's plan, and with `dryRun` false the prune itself (packs repacked). */
@@ -128,7 +130,7 @@ export async function collectGarbage(ctx: Context, dryRun: boolean): Promise<GcR
   else plan = (report = await ctx.pruner.runNow()).plan;
   return {
     dryRun, before, after: ctx.blocks.stats(), freedBytes: dryRun ? plan.unreferencedBytes : report!.freedBytes, refused: report?.refused,
-    plan: { ...plan, unreferenced: plan.unreferenced.length, missing: plan.missing.length },
+    plan: { ...plan, unreferenced: plan.unreferenced.length, missing: plan.missing.length }, files: await ctx.blocks.files?.(),
   };
 }
 
