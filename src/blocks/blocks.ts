@@ -14,6 +14,11 @@
  *    BlockCorruptError on mismatch, BlockNotFoundError when absent.
  * The on-disk format of each implementation is written down in docs/.
  *
+ * Encrypted blocks (`writer({ key })`): stored encrypted under the data key
+ * the store keeps for `key`, and named by a keyed id (HMAC-SHA-256 under
+ * that data key) instead of SHA-256, so they deduplicate only with blocks of
+ * the same key. `get` returns any block's plain bytes, verified.
+ *
  * Callers must not modify a buffer passed to `put`/`putHashed` until the
  * returned promise settles; stores keep no reference to it afterwards.
  */
@@ -32,7 +37,7 @@ export interface BlockStore {
    * together (one fsync per pack, not per block). Idempotent; RangeError on
    * an empty or oversized block.
    */
-  put(data: Uint8Array): Promise<BlockHash>;
+  put(data: Uint8Array, opts?: WriterOptions): Promise<BlockHash>;
   /**
    * A write session. Its puts are readable (`get`) and deduplicated at once
    * but durable only when `commit()` resolves: save nothing that refers to a
@@ -40,7 +45,7 @@ export interface BlockStore {
    * uncommitted writer's blocks are garbage to the next prune once its caller
    * stops holding the pruner.
    */
-  writer(): BlockWriter;
+  writer(opts?: WriterOptions): BlockWriter;
   /**
    * Returns the block's bytes after checking they hash to `hash`. Throws
    * BlockNotFoundError when absent (or `hash` is not a BlockHash at all),
@@ -49,6 +54,11 @@ export interface BlockStore {
   get(hash: BlockHash): Promise<Buffer>;
   /** Whether the block is stored (without reading or verifying it). */
   has(hash: BlockHash): Promise<boolean>;
+  /**
+   * Whether `data` is the block named `hash` by its name alone (SHA-256, or
+   * the keyed id of the key the block is stored under), without reading it.
+   */
+  matches(hash: BlockHash, data: Uint8Array): Promise<boolean>;
   /** Every stored block with its size in bytes (for a prune's plan; prune.ts). */
   list(): Promise<Array<{ hash: BlockHash; bytes: number }>>;
   /**
@@ -106,26 +116,39 @@ export interface CheckReport {
   missing: BlockHash[];
 }
 
-/** A snapshot's content: volume size plus the non-zero blocks, by index. */
+export interface WriterOptions {
+  /**
+   * Encrypt under this key: a name the caller chooses (the services pass the
+   * owning account and the KMS key's ARN); the store keeps one data key per
+   * name, made at first use. Absent: blocks are stored plain, named by SHA-256.
+   */
+  key?: string;
+}
+
 export interface BlockWriter {
-  /** Stores `data` (1..BLOCK_SIZE bytes, RangeError otherwise) unless already stored; returns its hash. */
+  /** Stores `data` (1..BLOCK_SIZE bytes, RangeError otherwise) unless already stored; returns its id (its hash, or its keyed id). */
   put(data: Uint8Array): Promise<BlockHash>;
   /**
-   * Stores `data` whose hash the caller was given (an upload's checksum): the
-   * bytes are hashed and nothing is stored when they do not hash to `hash`
-   * (BlockCorruptError). TypeError if `hash` is not a BlockHash.
+   * Stores `data` whose SHA-256 the caller was given (an upload's checksum):
+   * the bytes are hashed and nothing is stored when they do not hash to
+   * `hash` (BlockCorruptError). TypeError if `hash` is not a BlockHash.
+   * Returns the id it is stored under: `hash`, or its keyed id when encrypted.
    */
-  putHashed(hash: BlockHash, data: Uint8Array): Promise<void>;
+  putHashed(hash: BlockHash, data: Uint8Array): Promise<BlockHash>;
   /**
-   * Whether the block is stored, or being written by any writer; in that
-   * case this writer's commit also waits for it to be durable, so a map that
-   * names it may be saved after this writer's commit.
+   * Whether the block is stored under this writer's key (or plain, for a
+   * writer without one), or being written so by any writer; in that case
+   * this writer's commit also waits for it to be durable, so a map that
+   * names it may be saved after this writer's commit. A block stored under
+   * another key (or plain, for an encrypted writer) is not there for it: its
+   * data must be read and put again.
    */
   has(hash: BlockHash): Promise<boolean>;
   /** Every block put (or found by `has`) so far through this writer is durable once this resolves. */
   commit(): Promise<void>;
 }
 
+/** A snapshot's content: volume size plus the non-zero blocks, by index. */
 export interface BlockMap {
   sizeBytes: number;
   /** [blockIndex, hash] pairs in ascending index order. */

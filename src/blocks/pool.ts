@@ -243,10 +243,10 @@ export class VolumePool {
    * Checks the snapshot's base file, if this host has one, against its map:
    * undefined without a base, else the block indexes where it differs ([] when sound).
    */
-  async checkBase(snapshotId: string, map: BlockMap): Promise<number[] | undefined> {
+  async checkBase(snapshotId: string, map: BlockMap, store?: BlockStore): Promise<number[] | undefined> {
     if (!/^snap-[0-9a-f]+$/.test(snapshotId)) return undefined;
     const file = join(this.dir, BASES, `${snapshotId}.img`);
-    return this.bases.run(snapshotId, async () => (await exists(file)) ? compareFile(file, map) : undefined);
+    return this.bases.run(snapshotId, async () => (await exists(file)) ? compareFile(file, map, store) : undefined);
   }
 
   /** The base files there are (snapshot ids), for tests and reports. */

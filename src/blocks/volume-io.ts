@@ -40,6 +40,12 @@ export interface SnapshotOptions {
    * parent's base). The others take the parent's blocks without being read.
    */
   changed?: Set<number>;
+  /**
+   * Store the blocks encrypted under this key (BlockStore's WriterOptions).
+   * Parent blocks stored otherwise (plain, or under another key) are read and
+   * stored again under this one.
+   */
+  key?: string;
 }
 
 export type SnapshotResult = BlockMap & {
@@ -63,7 +69,7 @@ export async function snapshotFile(path: string, store: BlockStore, opts: Snapsh
     const { size } = await fh.stat();
     const count = Math.ceil(size / BLOCK_SIZE);
     const found: Array<BlockHash | undefined> = new Array(count);
-    const writer = store.writer();
+    const writer = store.writer({ key: opts.key });
     const reused = opts.changed && opts.parent ? new Map(opts.parent.blocks.filter(([i]) => i < count && !opts.changed!.has(i))) : undefined;
     for (const [index, hash] of reused ?? []) {
       // A block taken from the parent must still be stored (the parent may have been swept since).
@@ -128,9 +134,11 @@ export async function restoreFile(map: BlockMap, store: BlockStore, path: string
  * The block indexes at which the file at `path` does not hold `map`: a block
  * of the map that reads differently, or a block outside it that is not all
  * zeros. A file of another size differs everywhere ([-1]). Reads only the
- * blocks the map names and those the filesystem says hold data.
+ * blocks the map names and those the filesystem says hold data. With
+ * `store`, a block is compared by the name the store gives it (an encrypted
+ * block's keyed id); without, by its SHA-256.
  */
-export async function compareFile(path: string, map: BlockMap): Promise<number[]> {
+export async function compareFile(path: string, map: BlockMap, store?: Pick<BlockStore, 'matches'>): Promise<number[]> {
   const fh = await open(path, 'r');
   try {
     const { size } = await fh.stat();
@@ -145,7 +153,8 @@ export async function compareFile(path: string, map: BlockMap): Promise<number[]
       const len = Math.min(BLOCK_SIZE, size - index * BLOCK_SIZE);
       const got = await readAt(fh, buf, len, index * BLOCK_SIZE);
       const expected = want.get(index);
-      if (expected ? hashBlock(got) !== expected : !got.equals(ZERO.subarray(0, len))) bad.push(index);
+      const same = expected ? (store ? await store.matches(expected, got) : hashBlock(got) === expected) : got.equals(ZERO.subarray(0, len));
+      if (!same) bad.push(index);
     });
     return bad.sort((a, b) => a - b);
   } finally {

@@ -76,7 +76,7 @@ export async function createApp(opts: AppOptions): Promise<App> {
   await secureDataDir(paths);
   const log = opts.log ?? ((m: string) => console.error(m));
   const store = new SqliteStore(paths.db, { keyFile: opts.keyFile });
-  const blocks = opts.blocks ?? await PackBlockStore.open(paths.blocks);
+  const blocks = opts.blocks ?? await PackBlockStore.open(paths.blocks, { masterKeyFile: paths.masterKey });
   // Before anything reads a volume: a loop pool is mounted where the volumes live.
   const pool = await VolumePool.open(paths.volumes, { mode: opts.pool ?? 'copy', poolFile: paths.poolFile, sizeGiB: opts.poolSizeGiB });
   if (opts.pool === 'auto') log(`kiln: volume pool: ${pool.mode} (${pool.reason})`);

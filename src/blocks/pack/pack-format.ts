@@ -5,6 +5,11 @@
  *   [block 0][block 1]...[trailer: JSON {"v":1,"blocks":[[hash,offset,length,size,codec],...]}]
  *   [footer: u32 LE trailer length][32 bytes SHA-256 of the trailer]["KILNPK01"]
  *
+ * A pack holding encrypted blocks has a version 2 trailer, whose entries may
+ * carry a sixth field, the id of the data key the block is encrypted under
+ * (crypt/block-cipher.ts); a pack of plain blocks only is written as version
+ * 1, as before. Both are read.
+ *
  * The index (pack-index.ts) is what reads go through; the trailer is there so
  * that a pack whose index rows a crash lost can be indexed again from the pack
  * alone, and so that a pack can be checked against what it claims to hold.
@@ -14,18 +19,24 @@ import type { FileHandle } from 'node:fs/promises';
 import { BLOCK_SIZE, isBlockHash } from '../blocks.js';
 import type { BlockHash } from '../blocks.js';
 import { DEFLATE, RAW } from './codec.js';
+import { SEAL_OVERHEAD } from '../crypt/block-cipher.js';
 
 export const MAGIC = Buffer.from('KILNPK01');
 export const FOOTER_BYTES = 4 + 32 + MAGIC.length;
 /** A trailer is at most this long (a pack holds at most a few thousand blocks). */
 const MAX_TRAILER = 8 * 1024 * 1024;
 
-/** A block in a pack: `length` bytes at `offset` that decode (codec.ts) to the block's `size` bytes. */
-export type PackEntry = [hash: BlockHash, offset: number, length: number, size: number, codec: number];
+/**
+ * A block in a pack: `length` bytes at `offset` that decode (codec.ts) to the
+ * block's `size` bytes, after decryption under data key `key` when it has one.
+ */
+export type PackEntry = [hash: BlockHash, offset: number, length: number, size: number, codec: number, key?: string];
+
+const KEY_ID = /^[0-9a-f]{32}$/;
 
 /** The trailer and footer that end a pack holding `entries`. */
 export function encodeTrailer(entries: PackEntry[]): Buffer {
-  const json = Buffer.from(JSON.stringify({ v: 1, blocks: entries }));
+  const json = Buffer.from(JSON.stringify({ v: entries.some((e) => e[5] !== undefined) ? 2 : 1, blocks: entries }));
   const footer = Buffer.alloc(FOOTER_BYTES);
   footer.writeUInt32LE(json.length, 0);
   createHash('sha256').update(json).digest().copy(footer, 4);
@@ -56,16 +67,19 @@ export async function readTrailer(fh: FileHandle, size: number): Promise<PackEnt
   } catch {
     return 'the trailer is not JSON';
   }
-  const blocks = (parsed as { v?: unknown; blocks?: unknown }).blocks;
-  if ((parsed as { v?: unknown }).v !== 1 || !Array.isArray(blocks)) return 'not a version 1 trailer';
+  const { v, blocks } = parsed as { v?: unknown; blocks?: unknown };
+  if ((v !== 1 && v !== 2) || !Array.isArray(blocks)) return 'not a version 1 or 2 trailer';
   let end = 0;
   for (const e of blocks as unknown[]) {
-    if (!Array.isArray(e) || e.length !== 5 || typeof e[0] !== 'string' || !isBlockHash(e[0])) return 'an entry is not [hash, offset, length, size, codec]';
+    const keyed = v === 2 && Array.isArray(e) && e.length === 6;
+    if (!Array.isArray(e) || (e.length !== 5 && !keyed) || typeof e[0] !== 'string' || !isBlockHash(e[0])) return 'an entry is not [hash, offset, length, size, codec(, key)]';
+    if (keyed && (typeof e[5] !== 'string' || !KEY_ID.test(e[5]))) return `entry ${e[0]} names no data key`;
     const [, offset, len, size, codec] = e as [string, number, number, number, number];
-    if (!Number.isSafeInteger(size) || size < 1 || size > BLOCK_SIZE || (codec !== RAW && codec !== DEFLATE) || (codec === RAW && len !== size)) {
+    const overhead = keyed ? SEAL_OVERHEAD : 0;
+    if (!Number.isSafeInteger(size) || size < 1 || size > BLOCK_SIZE || (codec !== RAW && codec !== DEFLATE) || (codec === RAW && len !== size + overhead)) {
       return `entry ${e[0]} has a bad size or codec`;
     }
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(len) || len < 1 || len > BLOCK_SIZE || offset < end || offset + len > dataEnd) {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(len) || len < 1 + overhead || len > BLOCK_SIZE + overhead || offset < end || offset + len > dataEnd) {
       return `entry ${e[0]} (${offset}+${len}) is out of place`;
     }
     end = offset + len;

@@ -13,8 +13,8 @@ import Database from 'better-sqlite3';
 import type { BlockHash } from '../blocks.js';
 import type { PackEntry } from './pack-format.js';
 
-/** `length` stored bytes at `offset` of `pack`, decoding with `codec` to the block's `size` bytes. */
-export interface Location { pack: string; offset: number; length: number; size: number; codec: number }
+/** `length` stored bytes at `offset` of `pack`, decoding with `codec` to the block's `size` bytes (after decryption under data key `key`, if not null). */
+export interface Location { pack: string; offset: number; length: number; size: number; codec: number; key: string | null }
 /** A pack: its file's bytes, and the blocks still indexed in it (their stored bytes, and their bytes as blocks). */
 export interface PackUse { id: string; bytes: number; blocks: number; liveBytes: number; blockBytes: number }
 
@@ -35,7 +35,10 @@ export class PackIndex {
         size INTEGER NOT NULL, codec INTEGER NOT NULL
       ) STRICT, WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS blocks_by_pack ON blocks(pack);`);
-    this.lookupStmt = this.db.prepare('SELECT pack, offset, length, size, codec FROM blocks WHERE hash = ?');
+    // Encrypted blocks (the data key's id); an index made before them gains the column, NULL: plain.
+    const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(blocks)').all();
+    if (!columns.some((c) => c.name === 'key')) this.db.exec('ALTER TABLE blocks ADD COLUMN key TEXT');
+    this.lookupStmt = this.db.prepare('SELECT pack, offset, length, size, codec, key FROM blocks WHERE hash = ?');
   }
 
   lookup(hash: BlockHash): Location | undefined {
@@ -45,11 +48,11 @@ export class PackIndex {
   /** Records durable packs and their blocks; a block already indexed elsewhere keeps its place. */
   addPacks(packs: Array<{ id: string; bytes: number; entries: PackEntry[] }>): void {
     const pack = this.db.prepare('INSERT OR IGNORE INTO packs (id, bytes) VALUES (?, ?)');
-    const block = this.db.prepare('INSERT OR IGNORE INTO blocks (hash, pack, offset, length, size, codec) VALUES (?, ?, ?, ?, ?, ?)');
+    const block = this.db.prepare('INSERT OR IGNORE INTO blocks (hash, pack, offset, length, size, codec, key) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       for (const p of packs) {
         pack.run(p.id, p.bytes);
-        for (const [hash, offset, length, size, codec] of p.entries) block.run(hash, p.id, offset, length, size, codec);
+        for (const [hash, offset, length, size, codec, key] of p.entries) block.run(hash, p.id, offset, length, size, codec, key ?? null);
       }
     })();
   }
@@ -92,7 +95,7 @@ export class PackIndex {
   }
 
   blocks(pack?: string): Array<Location & { hash: BlockHash }> {
-    const sql = 'SELECT hash, pack, offset, length, size, codec FROM blocks';
+    const sql = 'SELECT hash, pack, offset, length, size, codec, key FROM blocks';
     type Row = Location & { hash: BlockHash };
     return pack === undefined ? this.db.prepare<[], Row>(sql).all()
       : this.db.prepare<[string], Row>(`${sql} WHERE pack = ? ORDER BY offset`).all(pack);

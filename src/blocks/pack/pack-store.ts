@@ -14,21 +14,22 @@
  * plus one per commit.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { BlockCorruptError, BlockNotFoundError, hashBlock, isBlockHash } from '../blocks.js';
-import type { BlockHash, BlockStore, BlockWriter, CheckReport, PackFiles, StoreStats } from '../blocks.js';
+import type { BlockHash, BlockStore, BlockWriter, CheckReport, PackFiles, StoreStats, WriterOptions } from '../blocks.js';
 import { syncDir } from '../fsync.js';
-import { decodeBlock, encodeBlock } from './codec.js';
-import { encodeTrailer, readTrailer } from './pack-format.js';
+import { idOf, PackKeys, storedForm } from './pack-crypt.js';
+import { encodeTrailer } from './pack-format.js';
 import type { PackEntry } from './pack-format.js';
 import { PackIndex } from './pack-index.js';
 import type { PackUse } from './pack-index.js';
 import { importLegacyBlocks } from './legacy.js';
+import { indexUnknownPacks } from './pack-recover.js';
 import { checkSize, isCode, readAll, readRange, writeAll } from './pack-io.js';
-import { PACK_NAME, packFiles } from './pack-files.js';
+import { packFiles } from './pack-files.js';
 
 /** A pack is sealed once it holds this many bytes (restic's default pack size is 16 MiB too). */
 export const PACK_BYTES = 16 * 1024 * 1024;
@@ -50,6 +51,8 @@ interface OpenPack {
 
 export interface StoreOptions {
   packBytes?: number;
+  /** The host's master key (crypt/keyring.ts), made at the first encrypted write; without it the store refuses encrypted blocks. */
+  masterKeyFile?: string;
   log?: (msg: string) => void;
 }
 
@@ -59,7 +62,7 @@ export class PackBlockStore implements BlockStore {
   private readonly tmpDir: string;
   private readonly packBytes: number;
   /** Blocks appended but not yet indexed (in the open pack or in packs being sealed). */
-  private readonly pending = new Map<BlockHash, { pack: OpenPack; offset: number; length: number; size: number; codec: number }>();
+  private readonly pending = new Map<BlockHash, { pack: OpenPack; offset: number; length: number; size: number; codec: number; key?: string }>();
   private current: OpenPack | undefined;
   private readonly sealing = new Set<Promise<void>>();
   /** Sealed, renamed packs whose rows wait for the next commit. */
@@ -68,12 +71,15 @@ export class PackBlockStore implements BlockStore {
   private readonly locks = new KeyedMutex();
   /** fsyncs of packs and of the packs directory since the store opened (the index's are SQLite's). */
   private fsyncs = 0;
+  /** Data keys of encrypted blocks (pack-crypt.ts). */
+  private readonly keys: PackKeys;
 
   private constructor(readonly dir: string, opts: StoreOptions) {
     this.packsDir = join(dir, 'packs');
     this.tmpDir = join(dir, 'tmp');
     this.packBytes = opts.packBytes ?? PACK_BYTES;
     this.index = new PackIndex(join(dir, 'index.db'));
+    this.keys = new PackKeys(dir, opts.masterKeyFile);
   }
 
   /**
@@ -91,58 +97,46 @@ export class PackBlockStore implements BlockStore {
     await syncDir(dir);
     const store = new PackBlockStore(dir, opts);
     await Promise.all((await readdir(store.tmpDir)).map((n) => rm(join(store.tmpDir, n), { force: true, recursive: true })));
-    const known = store.index.packIds();
-    for (const name of await readdir(store.packsDir)) {
-      const id = PACK_NAME.exec(name)?.[1];
-      if (!id || known.has(id)) continue;
-      const file = join(store.packsDir, name);
-      const fh = await open(file, 'r');
-      const { size } = await fh.stat();
-      const entries = await readTrailer(fh, size).finally(() => fh.close());
-      if (typeof entries === 'string') {
-        opts.log?.(`kiln: deleting pack ${id}: ${entries}; nothing referred to it`);
-        await unlink(file);
-      } else {
-        store.index.addPacks([{ id, bytes: size, entries }]);
-      }
-    }
+    await indexUnknownPacks(store.packsDir, store.index, opts.log);
     await importLegacyBlocks(dir, store, opts.log);
     return store;
   }
 
-  put(data: Uint8Array): Promise<BlockHash> {
-    const w = this.writer();
+  put(data: Uint8Array, opts?: WriterOptions): Promise<BlockHash> {
+    const w = this.writer(opts);
     return w.put(data).then(async (hash) => { await w.commit(); return hash; });
   }
 
-  writer(): BlockWriter {
+  writer(opts: WriterOptions = {}): BlockWriter {
     const used = new Set<OpenPack>();
-    const store = async (hash: BlockHash, data: Uint8Array) => {
+    // An encrypted writer's blocks are named and sealed under its data key (made durable before the first one).
+    let dataKey: ReturnType<PackKeys['forName']> | undefined;
+    const key = () => opts.key === undefined ? undefined : (dataKey ??= this.keys.forName(opts.key));
+    const store = async (data: Uint8Array, sha256?: BlockHash): Promise<BlockHash> => {
+      const k = await key();
+      const hash = k || !sha256 ? idOf(data, k) : sha256;
       const known = this.pending.get(hash)?.pack;
-      if (known) return void used.add(known);
-      if (this.index.lookup(hash)) return;
-      // Compressed before the append lock, on the thread pool, so appends stay short.
-      const pack = await this.append(hash, await encodeBlock(data), data.length);
+      // Compressed (and sealed) before the append lock, on the thread pool, so appends stay short.
+      const pack = known ?? (this.index.lookup(hash) ? undefined : await this.append(hash, await storedForm(hash, data, k), data.length));
       if (pack) used.add(pack);
+      return hash;
     };
     return {
-      put: async (data) => {
-        checkSize(data);
-        const hash = hashBlock(data);
-        await store(hash, data);
-        return hash;
-      },
+      put: async (data) => { checkSize(data); return store(data); },
       putHashed: async (hash, data) => {
         if (!isBlockHash(hash)) throw new TypeError(`not a block hash: ${String(hash).slice(0, 80)}`);
         checkSize(data);
         const actual = hashBlock(data);
         if (actual !== hash) throw new BlockCorruptError(hash, actual);
-        await store(hash, data);
+        // A plain block is named by the hash just checked; an encrypted one by its keyed id.
+        return store(data, actual);
       },
       has: async (hash) => {
-        const pending = this.pending.get(hash)?.pack;
-        if (pending) used.add(pending);
-        return !!pending || (isBlockHash(hash) && !!this.index.lookup(hash));
+        // Only a block stored the way this writer stores (under its key, or plain) counts.
+        const keyId = (await key())?.id;
+        const pending = this.pending.get(hash);
+        if (pending && pending.key === keyId) used.add(pending.pack);
+        return pending ? pending.key === keyId : isBlockHash(hash) && (this.index.lookup(hash)?.key ?? undefined) === keyId;
       },
       commit: async () => {
         if (!used.size) return;
@@ -161,15 +155,15 @@ export class PackBlockStore implements BlockStore {
       const p = this.pending.get(hash);
       const at = p ? { ...p, path: p.pack.path } : this.locate(hash);
       if (!at) throw new BlockNotFoundError(hash);
-      let data: Buffer;
+      let stored: Buffer;
       try {
-        data = await decodeBlock(at.codec, await readRange(at.path, at.offset, at.length), at.size);
+        stored = await readRange(at.path, at.offset, at.length);
       } catch (err) {
         if (isCode(err, 'ENOENT') && attempt < 3) continue;
         if (isCode(err, 'ENOENT')) throw new BlockNotFoundError(hash);
         throw err;
       }
-      const actual = hashBlock(data);
+      const { data, actual } = await this.keys.open(hash, at, stored);
       if (actual !== hash) throw new BlockCorruptError(hash, actual);
       return data;
     }
@@ -177,6 +171,11 @@ export class PackBlockStore implements BlockStore {
 
   async has(hash: BlockHash): Promise<boolean> {
     return isBlockHash(hash) && (this.pending.has(hash) || !!this.index.lookup(hash));
+  }
+
+  async matches(hash: BlockHash, data: Uint8Array): Promise<boolean> {
+    const key = this.pending.get(hash)?.key ?? (isBlockHash(hash) ? this.index.lookup(hash)?.key : undefined);
+    return this.keys.matches(hash, data, key);
   }
 
   async list(): Promise<Array<{ hash: BlockHash; bytes: number }>> {
@@ -239,7 +238,7 @@ export class PackBlockStore implements BlockStore {
         for (const b of blocks) {
           const stored = fh ? await readAll(fh, b.offset, b.length) : undefined;
           if (!stored || stored.length < b.length) report.missing.push(b.hash);
-          else if (hashBlock(await decodeBlock(b.codec, stored, b.size)) !== b.hash) report.corrupt.push(b.hash);
+          else if ((await this.keys.open(b.hash, b, stored)).actual !== b.hash) report.corrupt.push(b.hash);
           progress(++report.checked, rows.length);
         }
       } finally {
@@ -250,7 +249,7 @@ export class PackBlockStore implements BlockStore {
   }
 
   /** Where a sealed block's bytes are, for tests that damage them (and fsck's report). */
-  locate(hash: BlockHash): { path: string; offset: number; length: number; size: number; codec: number } | undefined {
+  locate(hash: BlockHash): { path: string; offset: number; length: number; size: number; codec: number; key: string | null } | undefined {
     const at = this.index.lookup(hash);
     return at && { ...at, path: this.packPath(at.pack) };
   }
@@ -285,22 +284,22 @@ export class PackBlockStore implements BlockStore {
   }
 
   /** Appends the (encoded) block to the open pack unless it is stored or pending; returns the pack a commit must wait for. */
-  private append(hash: BlockHash, block: { codec: number; bytes: Uint8Array }, size: number): Promise<OpenPack | undefined> {
+  private append(hash: BlockHash, block: { codec: number; bytes: Uint8Array; key?: string }, size: number): Promise<OpenPack | undefined> {
     return this.locks.run('append', async () => {
       const pending = this.pending.get(hash);
       if (pending) return pending.pack;
       if (this.index.lookup(hash)) return undefined;
-      const pack = await this.appendToPack(hash, block.bytes, size, block.codec);
-      this.pending.set(hash, { pack, offset: pack.entries.at(-1)![1], length: block.bytes.length, size, codec: block.codec });
+      const pack = await this.appendToPack(hash, block.bytes, size, block.codec, block.key);
+      this.pending.set(hash, { pack, offset: pack.entries.at(-1)![1], length: block.bytes.length, size, codec: block.codec, key: block.key });
       return pack;
     });
   }
 
   /** Under the append lock: writes stored bytes at the end of the open pack, sealing it when full. */
-  private async appendToPack(hash: BlockHash, bytes: Uint8Array, size: number, codec: number): Promise<OpenPack> {
+  private async appendToPack(hash: BlockHash, bytes: Uint8Array, size: number, codec: number, key?: string): Promise<OpenPack> {
     const pack = this.current ?? await this.newPack();
     this.current = pack;
-    const entry: PackEntry = [hash, pack.size, bytes.length, size, codec];
+    const entry: PackEntry = key ? [hash, pack.size, bytes.length, size, codec, key] : [hash, pack.size, bytes.length, size, codec];
     await writeAll(pack.fh, bytes, pack.size).catch(async (err: Error) => { await this.abandon(pack, err); throw err; });
     pack.size += bytes.length;
     pack.entries.push(entry);
@@ -365,9 +364,9 @@ export class PackBlockStore implements BlockStore {
       for (const b of blocks) {
         const stored = await readAll(fh, b.offset, b.length);
         // A damaged block stays where it is, for fsck to report; it is not copied on as if it were sound.
-        if (stored.length !== b.length || hashBlock(await decodeBlock(b.codec, stored, b.size)) !== b.hash) continue;
+        if (stored.length !== b.length || (await this.keys.open(b.hash, b, stored)).actual !== b.hash) continue;
         await this.locks.run('append', async () => {
-          const to = await this.appendToPack(b.hash, stored, b.size, b.codec);
+          const to = await this.appendToPack(b.hash, stored, b.size, b.codec, b.key ?? undefined);
           moved.push({ to, entry: to.entries.at(-1)! });
         });
       }

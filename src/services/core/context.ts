@@ -25,6 +25,8 @@ export class Paths {
   get catalog() { return join(this.dataDir, 'catalog'); }
   /** The XFS pool file a loop-mounted volume pool lives in (blocks/pool.ts). */
   get poolFile() { return join(this.dataDir, 'volumes.xfs'); }
+  /** The host's master key (mode 0600), which wraps the data keys of encrypted snapshots (blocks/crypt/keyring.ts). */
+  get masterKey() { return join(this.dataDir, 'master.key'); }
   volume(id: string) { return join(this.volumes, `${id}.img`); }
   console(instanceId: string) { return join(this.consoles, `${instanceId}.log`); }
 }

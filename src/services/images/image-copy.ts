@@ -13,6 +13,7 @@ import { insertImage, launchableImage, ownerAlias, validateImageName, visibleIma
 import { nowIso } from '../core/ids.js';
 import type { BlockDeviceMapping, ImageRecord, Tag } from '../../model/records.js';
 import { createPendingSnapshot } from '../snapshots/snapshots.js';
+import { copyMap } from '../snapshots/snapshot-keys.js';
 
 const ARCHITECTURES = ['i386', 'x86_64', 'arm64', 'x86_64_mac', 'arm64_mac'];
 const BOOT_MODES = ['legacy-bios', 'uefi', 'uefi-preferred'];
@@ -118,7 +119,8 @@ function validateCopy(ctx: Context, req: CopyRequest): void {
  * CopyImage, called in the destination region: the caller must be able to
  * launch the source in its region. The copy (owned by the caller, pending) and
  * its snapshots are recorded at once; the snapshot data is copied in the
- * background (block maps are shared by content), then the copy is available.
+ * background (block maps are shared by content, or re-encrypted when the copy
+ * is under another key), then the copy is available.
  * An encrypted source never gives an unencrypted copy.
  */
 export async function copyImage(ctx: Context, caller: Caller, req: CopyRequest): Promise<ImageRecord> {
@@ -180,8 +182,10 @@ async function copySnapshots(ctx: Context, imageId: string, pairs: CopyPair[]): 
   try {
     for (const p of pairs) {
       const map = await ctx.store.blockMaps.get(p.from);
-      if (!map) throw new Error(`the source snapshot ${p.from} has no data (deleted during the copy?)`);
-      await ctx.store.blockMaps.put(p.to, map);
+      const target = await ctx.store.snapshots.get(p.to);
+      if (!map || !target) throw new Error(`the source snapshot ${p.from} has no data (deleted during the copy?)`);
+      // Under the copy's key: the source's own map when the keys agree, else its blocks re-encrypted.
+      await ctx.store.blockMaps.put(p.to, await copyMap(ctx, map, target));
       await ctx.store.snapshots.update(p.to, (s) => ({ ...s, state: 'completed', progress: '100%', completionTime: nowIso(), dataBytes: 0 }));
     }
     await ctx.store.images.update(imageId, (r) => (r.state === 'pending' ? { ...r, state: 'available' } : r));

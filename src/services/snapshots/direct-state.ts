@@ -30,8 +30,10 @@ export interface Upload {
   blockCount: number;
   /** The parent's blocks: the snapshot starts with them (ParentSnapshotId). */
   parent?: BlockMap;
-  /** Every block index written so far: its hash, or null for a block of zeros. */
+  /** Every block index written so far: its id in the block store, or null for a block of zeros. */
   written: Map<number, BlockHash | null>;
+  /** The SHA-256 of every block written (the checksums sent; the id of an encrypted block is not its SHA-256). */
+  sums: Map<number, string>;
   writer: BlockWriter;
   /** Puts whose data is being stored; CompleteSnapshot waits for them. */
   inflight: Set<Promise<unknown>>;

@@ -3,7 +3,8 @@
  * pending snapshot (empty, or starting with a parent snapshot's blocks),
  * PutSnapshotBlock stores 512 KiB blocks through the upload's block writer
  * (content-addressed, so the checksum the client sends, SHA-256, is the
- * block's name; all-zero blocks are not stored), and CompleteSnapshot commits
+ * block's name; an encrypted snapshot's blocks are stored encrypted, named
+ * by their keyed id; all-zero blocks are not stored), and CompleteSnapshot commits
  * the writer, saves the block map and completes the snapshot: from then on it
  * is an ordinary snapshot (DescribeSnapshots, RegisterImage, CreateVolume,
  * CopySnapshot, sharing). Reading: direct-read.ts.
@@ -18,6 +19,7 @@ import { isValidId, nowIso } from '../core/ids.js';
 import type { Upload } from './direct-state.js';
 import { EbsError, invalid, uploads } from './direct-state.js';
 import { canUseSnapshot, createPendingSnapshot, failSnapshot } from './snapshots.js';
+import { snapshotKey } from './snapshot-keys.js';
 
 const GiB = 1024 ** 3;
 export const MAX_VOLUME_SIZE = 65536;
@@ -93,7 +95,8 @@ export async function startSnapshot(ctx: Context, caller: Caller, req: StartSnap
   });
   const upload: Upload = {
     snapshotId: snapshot.id, account: caller.account, region: caller.region, volumeSize: req.volumeSize,
-    blockCount: (req.volumeSize * GiB) / BLOCK_SIZE, parent: parent?.map, written: new Map(), writer: ctx.blocks.writer(),
+    blockCount: (req.volumeSize * GiB) / BLOCK_SIZE, parent: parent?.map, written: new Map(), sums: new Map(),
+    writer: ctx.blocks.writer({ key: snapshotKey(snapshot) }),
     inflight: new Set(), completing: false, timeoutMs: (req.timeout ?? 60) * 60_000,
   };
   uploads(ctx).set(snapshot.id, upload);
@@ -177,8 +180,9 @@ export async function putSnapshotBlock(ctx: Context, caller: Caller, req: PutBlo
   if (zeros !== (hash === ZERO_HASH)) throw invalid('INVALID_PARAMETER_VALUE', 'The checksum does not match the data.');
   armTimeout(ctx, u);
   const store = ctx.pruner.hold(async () => {
-    if (!zeros) await u.writer.putHashed(hash, req.data);
-    u.written.set(req.blockIndex, zeros ? null : hash);
+    const id = zeros ? null : await u.writer.putHashed(hash, req.data);
+    u.written.set(req.blockIndex, id);
+    u.sums.set(req.blockIndex, hash);
   });
   u.inflight.add(store);
   try {
@@ -222,7 +226,7 @@ function checkCompletion(u: Upload, req: CompleteRequest): void {
   }
   if (req.checksumAlgorithm !== 'SHA256') throw invalid('INVALID_PARAMETER_VALUE', 'The checksum algorithm must be SHA256.');
   if (req.checksumAggregationMethod !== 'LINEAR') throw invalid('INVALID_PARAMETER_VALUE', 'The checksum aggregation method must be LINEAR.');
-  const expected = linearChecksum([...u.written].map(([i, h]) => [i, h ?? ZERO_HASH]));
+  const expected = linearChecksum(u.sums);
   if (req.checksum !== expected) throw invalid('INVALID_PARAMETER_VALUE', 'The aggregated checksum does not match the blocks written.');
 }
 

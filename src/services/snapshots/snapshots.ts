@@ -18,6 +18,7 @@ import type { ImageRecord, SnapshotRecord, Tag, VolumeRecord } from '../../model
 import { present } from '../../model/records.js';
 import type { NewVolume } from '../volumes/volumes.js';
 import { createVolume, ownVolume, pointInTimeCopy, snapshotStagingFile } from '../volumes/volumes.js';
+import { copyMap, snapshotKey } from './snapshot-keys.js';
 
 export interface NewSnapshot {
   volumeId: string;
@@ -53,7 +54,9 @@ export async function completeSnapshot(ctx: Context, snapshotId: string, file: s
       const parent = parentSnapshotId ? await ctx.store.blockMaps.get(parentSnapshotId) : undefined;
       // In the pool, only the blocks whose extents the copy no longer shares with the parent's base are read.
       const changed = parent ? await ctx.pool.changedSince(parentSnapshotId!, file, parent.sizeBytes) : undefined;
-      const result = await snapshotFile(file, ctx.blocks, { parent, changed });
+      // An encrypted snapshot's blocks are stored encrypted under its key (snapshot-keys.ts).
+      const rec = await ctx.store.snapshots.get(snapshotId);
+      const result = await snapshotFile(file, ctx.blocks, { parent, changed, key: rec && snapshotKey(rec) });
       const map: BlockMap = { sizeBytes: result.sizeBytes, blocks: result.blocks };
       await ctx.store.blockMaps.put(snapshotId, map);
       await ctx.store.snapshots.update(snapshotId, (s) => ({
@@ -203,7 +206,8 @@ export interface CopySnapshotRequest {
  * CopySnapshot, called in the destination region: the caller must be able to
  * use the source in its region. The copy is the caller's, pending at once;
  * it takes the source's block map in the background (blocks are shared by
- * content, nothing is rewritten). An encrypted source gives an encrypted copy.
+ * content, nothing is rewritten, unless the copy is under another key:
+ * snapshot-keys.ts). An encrypted source gives an encrypted copy.
  */
 export async function copySnapshot(ctx: Context, caller: Caller, req: CopySnapshotRequest): Promise<SnapshotRecord> {
   if (!ctx.regions.includes(req.sourceRegion)) throw new Invalid('InvalidParameterValue', `Invalid value '${req.sourceRegion}' for SourceRegion.`);
@@ -226,7 +230,7 @@ export async function copySnapshot(ctx: Context, caller: Caller, req: CopySnapsh
     try {
       const map = await ctx.store.blockMaps.get(source.id);
       if (!map) throw new Error(`the source snapshot ${source.id} has no data (deleted during the copy?)`);
-      await ctx.store.blockMaps.put(rec.id, map);
+      await ctx.store.blockMaps.put(rec.id, await copyMap(ctx, map, copy));
       await ctx.store.snapshots.update(rec.id, (s) => ({ ...s, state: 'completed', progress: '100%', completionTime: nowIso(), dataBytes: 0 }));
     } catch (err) {
       await failSnapshot(ctx, rec.id, err);

@@ -170,7 +170,7 @@ export async function fsck(ctx: Context, progress?: (done: number, total: number
       const why = `kiln fsck: ${c} corrupt and ${x} missing blocks`;
       await ctx.store.snapshots.update(s.id, (r) => ({ ...r, state: 'error', stateMessage: why }));
     }
-    const diff = await ctx.pool.checkBase(s.id, map);
+    const diff = await ctx.pool.checkBase(s.id, map, ctx.blocks);
     if (diff === undefined) continue;
     bases.checked++;
     if (diff.length) {
