@@ -184,8 +184,8 @@ export async function defaultSubnetsInUse(ctx: Context, caller: Caller): Promise
 }
 
 /**
- * Private addresses held by instances that are not terminated, on the whole
- * host: every account's default VPC has the same range (AWS's 172.31.0.0/16 by default), and an
+ * Private addresses held by instances that are not terminated (and `taken`: those the host routes to another
+ * server), on the whole server: every account's default VPC has the same range (AWS's 172.31.0.0/16 by default), and an
  * address is given once across them, so the host can route each to its VPC.
  */
 async function addressesInUse(ctx: Context, except: (i: InstanceRecord) => boolean = () => false, taken: string[] = []): Promise<Set<string>> {
