@@ -12,8 +12,8 @@
  *   veth   kv<10 hex of the id>       the host end, enslaved to the bridge; alias
  *                                     `kiln <scope hex> <mac> <address>`
  *   route  <address>/32 dev <bridge>  so the host reaches the instance (and only
- *                                     through its own VPC's bridge); never taken
- *                                     from a device that is not this server's
+ *          in the server's own        through its own VPC's bridge); never taken
+ *          routing table              from a device that is not this server's
  *   km-<scope hex>                    the server's metadata listener's address
  *
  * The server's nftables (host-tables.ts, `inet` and `bridge` kiln_<scope hex>)
@@ -34,7 +34,7 @@ import { Revert } from '../revert.js';
 import type { Firewall, NetworkAttachment } from '../runtime.js';
 import { firewallTable } from './firewall.js';
 import type { Port } from './host-tables.js';
-import { bridgeTable, inetTable, metadataAddress, metadataDevice, scopeHex, tableName } from './host-tables.js';
+import { bridgeTable, inetTable, metadataAddress, metadataDevice, ROUTE_RULE_PRIORITY, routeTable, scopeHex, tableName } from './host-tables.js';
 import { exec, findExecutable, HostCommandError } from '../runc/host.js';
 
 export type { NatOptions } from './host-tables.js';
@@ -72,7 +72,7 @@ const peerName = (instanceId: string): string => `kp${hex(instanceId, 10)}`;
 const tableWrites = new KeyedMutex();
 
 interface JsonLink { ifname: string; ifalias?: string }
-interface JsonRoute { dst: string; dev?: string }
+interface JsonRoute { dst: string; dev?: string; table?: string }
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
@@ -137,10 +137,10 @@ export class HostNetwork {
    */
   private async routeTo(ip: string, br: string, src: string): Promise<void> {
     const own = new Set((await this.links()).bridges);
-    const routes = await this.routes(['exact', `${ip}/32`]);
-    const foreign = routes.find((r) => !own.has(r.dev ?? ''));
+    const foreign = (await this.routes(['table', 'all', 'exact', `${ip}/32`])).find((r) => !own.has(r.dev ?? ''));
     if (foreign) throw new HostCommandError(`the address ${ip} is already routed on this host to ${foreign.dev ?? 'another device'}, which is not this server's`, [], '');
-    await this.ip(['route', routes.length ? 'replace' : 'add', `${ip}/32`, 'dev', br, 'src', src]);
+    await this.dropRoute(ip); // its own, wherever an earlier start (or version) put it
+    await this.ip(['route', 'replace', `${ip}/32`, 'dev', br, 'src', src, 'table', String(routeTable(this.scope))]);
   }
 
   /**
@@ -213,6 +213,7 @@ export class HostNetwork {
       await execInput(await this.nft(), ['-f', '-'], `table inet ${name} {}\ndelete table inet ${name}\ntable bridge ${name} {}\ndelete table bridge ${name}\n`);
     });
     for (const dev of [...bridges, metadataDevice(this.scope)]) await this.ip(['link', 'delete', dev]).catch(() => undefined);
+    await this.ip(['rule', 'del', 'pref', String(ROUTE_RULE_PRIORITY), 'lookup', String(routeTable(this.scope))]).catch(() => undefined);
     return true;
   }
 
@@ -230,8 +231,8 @@ export class HostNetwork {
   /** The instance's host route, where it is on one of this server's bridges (another server's route to the same address stays). */
   private async dropRoute(ip: string): Promise<void> {
     const own = new Set((await this.links()).bridges);
-    for (const r of await this.routes(['exact', `${ip}/32`])) {
-      if (r.dev && own.has(r.dev)) await this.ip(['route', 'delete', `${ip}/32`, 'dev', r.dev]).catch(() => undefined);
+    for (const r of await this.routes(['table', 'all', 'exact', `${ip}/32`])) {
+      if (r.dev && own.has(r.dev)) await this.ip(['route', 'delete', `${ip}/32`, 'dev', r.dev, 'table', r.table ?? 'main']).catch(() => undefined);
     }
   }
 
@@ -284,6 +285,10 @@ export class HostNetwork {
       const nat = { nat: !!this.opts.nat, forwardingIsKilns: this.opts.nat ? await ensureForwarding() : await forwardingMarked() };
       const t = { name: tableName(this.scope), bridges, ports, metadata: metadataAddress(this.scope), nat };
       await execInput(nft, ['-f', '-'], inetTable(t) + bridgeTable(t));
+      // The rule that looks up the server's own routing table before `main`.
+      const table = String(routeTable(this.scope));
+      const rules = JSON.parse(await this.ip(['-j', 'rule', 'show']) || '[]') as Array<{ table?: string }>;
+      if (!rules.some((r) => r.table === table)) await this.ip(['rule', 'add', 'pref', String(ROUTE_RULE_PRIORITY), 'lookup', table]);
     });
   }
 

@@ -56,6 +56,13 @@ export function metadataAddress(scope: string): string {
 }
 export const metadataDevice = (scope: string): string => `km-${scopeHex(scope)}`;
 
+/**
+ * The server's own routing table, for its instances' host routes (looked up before `main`, by a rule of
+ * ROUTE_RULE_PRIORITY): a route another server (of any version) replaces or deletes in `main` is never one of them.
+ */
+export const routeTable = (scope: string): number => 1_000_000 + (parseInt(scopeHex(scope), 16) % 1_000_000_000);
+export const ROUTE_RULE_PRIORITY = 30000;
+
 const set = (name: string, type: string, elements: string[]) =>
   `  set ${name} {\n    type ${type};\n${elements.length ? `    elements = { ${elements.join(', ')} }\n` : ''}  }`;
 
