@@ -80,6 +80,7 @@ test('NAT: an instance reaches the outside as the host, with the host\'s resolve
   const id = Instances[0]!.InstanceId!;
   const inst = await until<Instance>('the instance to run', async () => {
     const i = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!;
+    assert.notEqual(i.State?.Name, 'terminated', i.StateReason?.Message);
     return i.State?.Name === 'running' && i;
   });
   assert.equal((await readFile(IP_FORWARD, 'utf8')).trim(), '1', 'Kiln turned forwarding on for NAT');
