@@ -71,7 +71,7 @@ const peerName = (instanceId: string): string => `kp${hex(instanceId, 10)}`;
 /** One table write at a time per server in this process (the driver's and the metadata service's HostNetwork share a scope). */
 const tableWrites = new KeyedMutex();
 
-interface JsonLink { ifname: string; ifalias?: string }
+interface JsonLink { ifname: string; ifalias?: string; master?: string }
 interface JsonRoute { dst: string; dev?: string; table?: string }
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
@@ -206,8 +206,8 @@ export class HostNetwork {
    * metadata device (a server closing with instances running keeps them: they run on). Whether it did.
    */
   async releaseIfIdle(): Promise<boolean> {
-    const { bridges, ports } = await this.links();
-    if (ports.length) return false;
+    const { bridges, ports, attached } = await this.links();
+    if (ports.length || attached) return false; // (attached: an instance an earlier version started, its veth unmarked)
     await tableWrites.run(this.scope, async () => {
       const name = tableName(this.scope);
       await execInput(await this.nft(), ['-f', '-'], `table inet ${name} {}\ndelete table inet ${name}\ntable bridge ${name} {}\ndelete table bridge ${name}\n`);
@@ -260,7 +260,7 @@ export class HostNetwork {
   }
 
   /** This server's bridges and instance ports, as their aliases say. */
-  private async links(): Promise<{ bridges: string[]; ports: Port[] }> {
+  private async links(): Promise<{ bridges: string[]; ports: Port[]; attached: boolean }> {
     const links = JSON.parse(await this.ip(['-j', 'link', 'show']) || '[]') as JsonLink[];
     const bridges = links.filter((l) => l.ifalias === this.mark && /^kb-[0-9a-f]{8}$/.test(l.ifname)).map((l) => l.ifname).sort();
     const ports: Port[] = [];
@@ -270,7 +270,7 @@ export class HostNetwork {
         ports.push({ name: l.ifname, mac: mac!, ip: ip! });
       }
     }
-    return { bridges, ports };
+    return { bridges, ports, attached: links.some((l) => l.master !== undefined && bridges.includes(l.master)) };
   }
 
   private async routes(args: string[]): Promise<JsonRoute[]> {
