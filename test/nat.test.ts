@@ -21,6 +21,7 @@ import {
 import type { Kiln } from './harness.js';
 import { httpGet, inInstance, startKiln, until } from './harness.js';
 import { resolverLines } from '../src/runtime/net/host-network.js';
+import { tableName } from '../src/runtime/net/host-tables.js';
 import { skipUnless } from './skips.js';
 
 const execFileP = promisify(execFile);
@@ -79,10 +80,11 @@ test('NAT: an instance reaches the outside as the host, with the host\'s resolve
   const id = Instances[0]!.InstanceId!;
   const inst = await until<Instance>('the instance to run', async () => {
     const i = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!;
+    assert.notEqual(i.State?.Name, 'terminated', i.StateReason?.Message);
     return i.State?.Name === 'running' && i;
   });
   assert.equal((await readFile(IP_FORWARD, 'utf8')).trim(), '1', 'Kiln turned forwarding on for NAT');
-  const table = (await execFileP('nft', ['list', 'table', 'inet', 'kiln'])).stdout;
+  const table = (await execFileP('nft', ['list', 'table', 'inet', tableName(kiln.app.ctx.paths.runtime)])).stdout;
   assert.match(table, /masquerade/);
 
   // Out: the outside sees the host's address, not the instance's private one.

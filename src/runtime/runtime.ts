@@ -173,6 +173,12 @@ export interface RuntimeDriver {
    */
   firewall?(id: string, rules: Firewall): Promise<void>;
   /**
+   * IPv4 addresses the host already routes elsewhere or holds itself (another server's instances on this host,
+   * the host's own addresses): an instance given one would take it over, so the services do not give them out,
+   * and start() fails rather than take one. Optional: without it, only the services' own records count.
+   */
+  addressesTaken?(): Promise<string[]>;
+  /**
    * The host command (argv) that runs an interactive login shell inside the running instance, for a caller
    * that runs it on a terminal (a pty) of its own and relays that: the shell's terminal follows its size.
    * Optional: without it, instances have no terminal in the console.

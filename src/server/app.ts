@@ -3,7 +3,7 @@
  * data directory, and starts the background work (catalog, reconciliation).
  */
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { BlockStore } from '../blocks/blocks.js';
 import { PackBlockStore } from '../blocks/pack/pack-store.js';
 import { removeTempFiles } from '../blocks/volume-io.js';
@@ -156,16 +156,19 @@ async function ensureDefaultAccount(ctx: Context): Promise<void> {
 }
 
 /**
- * The metadata listener on the VPC router address, and every running
+ * The metadata listener on the server's own metadata address, and every running
  * instance's 169.254.169.254 pointed at it (its port is new at each start).
  * Without it (no root, no ip) instances have no metadata service; the rest works.
  */
 async function startMetadataService(ctx: Context, nat: boolean): Promise<Imds | undefined> {
   try {
-    const router = vpcRange(ctx).router;
-    await new HostNetwork({ nat }).ensureLocalAddress(router);
-    const imds = await startImds(ctx, router);
-    ctx.metadataEndpoint = { address: router, port: imds.port };
+    // The server's own address (from its runtime directory, as its bridges and tables): only its guests reach it.
+    const net = new HostNetwork({ nat, scope: resolve(ctx.paths.runtime) });
+    const address = await net.ensureMetadataAddress();
+    const listener = await startImds(ctx, address);
+    // Closing with no instance left, the server takes its tables, bridges and metadata device with it.
+    const imds = { ...listener, close: async () => { await listener.close(); await net.releaseIfIdle().catch(() => undefined); } };
+    ctx.metadataEndpoint = { address, port: imds.port };
     const owners = new Map((await ctx.store.instances.list()).filter((i) => i.state === 'running').map((i) => [`${i.account}/${i.region}`, i]));
     for (const inst of owners.values()) await enforce(ctx, inst);
     return imds;

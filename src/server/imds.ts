@@ -1,9 +1,11 @@
 /**
  * The instance metadata service, as instances reach it at
  * http://169.254.169.254/ (their namespace translates that to this listener,
- * runtime/net/firewall.ts). The caller is known by its source address: Kiln
- * gives each address once on the host and an instance cannot send from an
- * address that is not its own. IMDSv1 and IMDSv2 as AWS documents them:
+ * runtime/net/firewall.ts). The caller is known by its source address: this
+ * listener's address is its server's own, and the server's host table lets
+ * only its own bridges reach it (runtime/net/host-tables.ts); the server gives
+ * each address once among its instances (and none the host routes elsewhere);
+ * and the host end of each veth passes only the instance's own address. IMDSv1 and IMDSv2 as AWS documents them:
  * PUT /latest/api/token with X-aws-ec2-metadata-token-ttl-seconds (1-21600)
  * gives a token good for that instance only; a GET with a token must carry a
  * valid one; an instance whose HttpTokens is `required` (or whose image says

@@ -7,7 +7,9 @@
  * conntrack; everything else is dropped; and nothing leaves eth0 from an
  * address that is not the instance's own (anti-spoofing). The metadata
  * service's address, 169.254.169.254:80, is translated (DNAT) to the host's
- * metadata listener, which knows the instance by its (unspoofable) address.
+ * metadata listener, which knows the instance by its address. The host does
+ * not rely on this table against spoofing: the host end of the veth passes
+ * only the instance's own MAC and address (host-tables.ts).
  */
 import type { Firewall, FirewallRule } from '../runtime.js';
 

@@ -4,20 +4,24 @@
  *
  *   bridge kb-<8 hex of the server's  holds the VPC router's address (the first
  *          state dir and VPC id>      address of the VPC range, `noprefixroute`:
- *                                     several VPCs may share a range)
+ *                                     several VPCs may share a range); its alias
+ *                                     `kiln <scope hex>` says whose it is
  *   netns  kiln-<instance id>         eth0 (the veth's peer) with the instance's
  *                                     address on the VPC's prefix, its MAC, lo up,
  *                                     a default route via the router address
- *   veth   kv<10 hex of the id>       the host end, enslaved to the bridge
+ *   veth   kv<10 hex of the id>       the host end, enslaved to the bridge; alias
+ *                                     `kiln <scope hex> <mac> <address>`
  *   route  <address>/32 dev <bridge>  so the host reaches the instance (and only
- *                                     through its own VPC's bridge)
+ *          in the server's own        through its own VPC's bridge); never taken
+ *          routing table              from a device that is not this server's
+ *   km-<scope hex>                    the server's metadata listener's address
  *
- * Instances of one VPC talk over their bridge; VPCs do not reach each other:
- * separate bridges, no proxy ARP, and the host does not forward between them
- * (the `inet kiln` nftables table drops forwarding from one Kiln bridge to
- * another, in case forwarding is on for other reasons; within a VPC every
- * address is on-link, so nothing of its own is forwarded). Addresses are unique on the host (the
- * services allocate them so), which is what lets the host route each one.
+ * The server's nftables (host-tables.ts, `inet` and `bridge` kiln_<scope hex>)
+ * are rebuilt whole from those aliases whenever a bridge or veth comes or
+ * goes: VPCs apart, anti-spoofing per veth, the host closed to guests but the
+ * metadata listener. Another server's tables, bridges and routes are left
+ * alone (the legacy host-wide `inet kiln` table of earlier versions too: a
+ * server of such a version may still depend on it).
  *
  * Everything is made idempotently and undone on failure; `disconnect` removes
  * what `connect` made, and is safe on an instance that has nothing.
@@ -29,41 +33,11 @@ import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { Revert } from '../revert.js';
 import type { Firewall, NetworkAttachment } from '../runtime.js';
 import { firewallTable } from './firewall.js';
+import type { Port } from './host-tables.js';
+import { bridgeTable, inetTable, metadataAddress, metadataDevice, ROUTE_RULE_PRIORITY, routeTable, scopeHex, tableName } from './host-tables.js';
 import { exec, findExecutable, HostCommandError } from '../runc/host.js';
 
-/** How instances reach beyond their VPC. */
-export interface NatOptions {
-  /** Masquerade what instances send out of the host (not to another VPC), as a NAT gateway does; nothing comes in unasked. */
-  nat: boolean;
-  /**
-   * Kiln itself turned the host's IPv4 forwarding on (it was off): then the
-   * host forwards nothing that is not an instance's, as before.
-   */
-  forwardingIsKilns: boolean;
-}
-
-/**
- * The `inet kiln` table, applied whole with `nft -f` (atomic: made if absent,
- * emptied, filled): for each Kiln bridge, traffic in from it may not leave by
- * another Kiln bridge. (Where br_netfilter is loaded, traffic bridged within
- * one VPC passes this hook too, in and out of the same bridge: it is kept.)
- * With NAT: what instances send elsewhere leaves masqueraded as the host, and
- * from elsewhere only replies reach them.
- */
-export function nftTable(bridges: string[], local: string[], nat: NatOptions = { nat: false, forwardingIsKilns: false }): string {
-  const forward = bridges.map((br) => `    iifname "${br}" oifname "kb-*" oifname != "${br}" drop`);
-  // Link-local addresses (another metadata service: the host's own cloud's) are never reached through the host.
-  forward.push('    iifname "kb-*" ip daddr 169.254.0.0/16 drop');
-  if (nat.nat) forward.push('    oifname "kb-*" iifname != "kb-*" ct state established,related accept', '    oifname "kb-*" iifname != "kb-*" drop');
-  // Where Kiln turned IPv4 forwarding on (even if NAT is off now), the host forwards no one else's IPv4.
-  if (nat.forwardingIsKilns) forward.push('    meta nfproto ipv4 iifname != "kb-*" oifname != "kb-*" drop');
-  const guard = local.map((a) => `    ip daddr ${a} iifname != "lo" iifname != "kb-*" drop`).join('\n');
-  const postrouting = nat.nat
-    ? '  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n    iifname "kb-*" oifname != "kb-*" oifname != "kiln-md" masquerade\n  }\n'
-    : '';
-  return `table inet kiln {}\nflush table inet kiln\ntable inet kiln {\n  chain forward {\n    type filter hook forward priority filter; policy accept;\n${forward.join('\n')}\n  }\n`
-    + `  chain input {\n    type filter hook input priority filter; policy accept;\n${guard}\n  }\n${postrouting}}\n`;
-}
+export type { NatOptions } from './host-tables.js';
 
 /**
  * The resolver lines of a resolv.conf that make sense inside an instance: its
@@ -94,15 +68,23 @@ export const netnsPath = (instanceId: string): string => `/run/netns/${netnsName
 const vethName = (instanceId: string): string => `kv${hex(instanceId, 10)}`;
 const peerName = (instanceId: string): string => `kp${hex(instanceId, 10)}`;
 
+/** One table write at a time per server in this process (the driver's and the metadata service's HostNetwork share a scope). */
+const tableWrites = new KeyedMutex();
+
+interface JsonLink { ifname: string; ifalias?: string; master?: string }
+interface JsonRoute { dst: string; dev?: string; table?: string }
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
 export class HostNetwork {
-  /** Instances reach the outside through NAT (masquerade) on the host. */
-  /** `scope`: what the bridges' names are made unique to (the server's runtime state directory). */
+  /** `nat`: instances reach the outside through NAT (masquerade) on the host. `scope`: whose bridges, veths and tables these are (the server's runtime state directory). */
   constructor(private readonly opts: { nat?: boolean; scope?: string } = {}) {}
   private ipPath?: string;
   private nftPath?: string;
   private readonly bridges = new KeyedMutex();
-  /** Whether this process has written the table yet (it is rewritten whenever a bridge is made). */
-  private tableWritten = false;
+  private get scope(): string { return this.opts.scope ?? ''; }
+  /** The alias this server's bridges carry (its veths: this, the MAC and the address). */
+  private get mark(): string { return `kiln ${scopeHex(this.scope)}`; }
 
   /** What this host lacks for instance networks (empty when ready). */
   async check(): Promise<string[]> {
@@ -116,15 +98,20 @@ export class HostNetwork {
   async connect(instanceId: string, att: NetworkAttachment): Promise<string> {
     await this.disconnect(instanceId); // whatever an earlier start or a crash left
     await this.ensureBridge(att);
+    const br = att.bridge ?? bridgeName(att.vpcId, this.scope);
     const ns = netnsName(instanceId);
     const [veth, peer] = [vethName(instanceId), peerName(instanceId)];
     const revert = new Revert();
     try {
       await this.ip(['netns', 'add', ns]);
       revert.add(() => this.ip(['netns', 'delete', ns]));
+      revert.add(() => this.writeTables()); // after the veth went (steps run last-added first)
       await this.ip(['link', 'add', veth, 'type', 'veth', 'peer', 'name', peer]);
       revert.add(() => this.ip(['link', 'delete', veth]));
-      await this.ip(['link', 'set', veth, 'master', att.bridge ?? bridgeName(att.vpcId, this.opts.scope), 'up']);
+      // Its anti-spoofing entry before it joins the bridge.
+      await this.ip(['link', 'set', veth, 'alias', `${this.mark} ${att.mac} ${att.ip}`]);
+      await this.writeTables();
+      await this.ip(['link', 'set', veth, 'master', br, 'up']);
       await this.ip(['link', 'set', peer, 'netns', ns]);
       const inNs = (args: string[]) => this.ip(['-n', ns, ...args]);
       await inNs(['link', 'set', peer, 'name', 'eth0']);
@@ -134,13 +121,36 @@ export class HostNetwork {
       await inNs(['link', 'set', 'lo', 'up']);
       await inNs(['route', 'add', 'default', 'via', att.gateway, 'dev', 'eth0']);
       if (att.firewall) await this.applyFirewall(instanceId, att.ip, att.firewall);
-      await this.ip(['route', 'replace', `${att.ip}/32`, 'dev', att.bridge ?? bridgeName(att.vpcId, this.opts.scope), 'src', att.gateway]);
+      await this.routeTo(att.ip, br, att.gateway);
       revert.success();
       return netnsPath(instanceId);
     } catch (err) {
       await revert.run();
       throw err;
     }
+  }
+
+  /**
+   * The host route to the instance, on its bridge; never taken from a device that is not this server's (another
+   * server's instance at the same address): then the start fails (the services do not give out such an address,
+   * addressesTaken(); this closes the race of two servers launching at once).
+   */
+  private async routeTo(ip: string, br: string, src: string): Promise<void> {
+    const own = new Set((await this.links()).bridges);
+    const foreign = (await this.routes(['table', 'all', 'exact', `${ip}/32`])).find((r) => !own.has(r.dev ?? ''));
+    if (foreign) throw new HostCommandError(`the address ${ip} is already routed on this host to ${foreign.dev ?? 'another device'}, which is not this server's`, [], '');
+    await this.dropRoute(ip); // its own, wherever an earlier start (or version) put it
+    await this.ip(['route', 'replace', `${ip}/32`, 'dev', br, 'src', src, 'table', String(routeTable(this.scope))]);
+  }
+
+  /**
+   * IPv4 addresses this host routes to a device that is not this server's, or holds itself (another server's
+   * instances, the host's own addresses): an instance given one would take it over, so the services give out none.
+   */
+  async addressesTaken(): Promise<string[]> {
+    const own = new Set((await this.links()).bridges);
+    const routes = await this.routes(['table', 'all']);
+    return [...new Set(routes.filter((r) => IPV4.test(r.dst) && !own.has(r.dev ?? '')).map((r) => r.dst))];
   }
 
   /**
@@ -166,19 +176,18 @@ export class HostNetwork {
   }
 
   private async applyFirewall(instanceId: string, ip: string, fw: Firewall): Promise<void> {
-    this.nftPath ??= await findExecutable('nft');
-    if (!this.nftPath) throw new HostCommandError('nft is missing: it enforces security groups (apt-get install nftables)', [], '');
-    await execInput(await this.ipTool(), ['netns', 'exec', netnsName(instanceId), this.nftPath, '-f', '-'], firewallTable(ip, fw));
+    await execInput(await this.ipTool(), ['netns', 'exec', netnsName(instanceId), await this.nft(), '-f', '-'], firewallTable(ip, fw));
   }
 
   /**
-   * Makes `address` local to the host on a small bridge of its own (kiln-md),
-   * so the metadata listener can bind it before any VPC bridge exists. The
-   * `inet kiln` table drops traffic to it that does not come in by a Kiln
-   * bridge or the loopback.
+   * The server's metadata listener's address (host-tables.ts metadataAddress), local to the host on a small
+   * bridge of its own (km-<scope hex>), so the listener can bind it before any VPC bridge exists. The server's
+   * table lets only its own bridges (and the loopback) reach it. Refuses an address the host holds elsewhere.
    */
-  async ensureLocalAddress(address: string): Promise<void> {
-    const dev = 'kiln-md';
+  async ensureMetadataAddress(): Promise<string> {
+    const [dev, address] = [metadataDevice(this.scope), metadataAddress(this.scope)];
+    const held = (await this.routes(['table', 'local'])).find((r) => r.dst === address && r.dev !== dev);
+    if (held) throw new HostCommandError(`the metadata address ${address} is already on ${held.dev}`, [], '');
     if (!(await this.ip(['link', 'show', dev]).then(() => true, () => false))) {
       await this.ip(['link', 'add', dev, 'type', 'bridge']).catch((err: HostCommandError) => { if (!/exists/i.test(err.stderr ?? '')) throw err; });
     }
@@ -188,7 +197,24 @@ export class HostNetwork {
       });
     }
     await this.ip(['link', 'set', dev, 'up']);
-    await this.ensureTable();
+    await this.writeTables();
+    return address;
+  }
+
+  /**
+   * A server closing with no instance left takes what it made on the host with it: its tables, bridges and
+   * metadata device (a server closing with instances running keeps them: they run on). Whether it did.
+   */
+  async releaseIfIdle(): Promise<boolean> {
+    const { bridges, ports, attached } = await this.links();
+    if (ports.length || attached) return false; // (attached: an instance an earlier version started, its veth unmarked)
+    await tableWrites.run(this.scope, async () => {
+      const name = tableName(this.scope);
+      await execInput(await this.nft(), ['-f', '-'], `table inet ${name} {}\ndelete table inet ${name}\ntable bridge ${name} {}\ndelete table bridge ${name}\n`);
+    });
+    for (const dev of [...bridges, metadataDevice(this.scope)]) await this.ip(['link', 'delete', dev]).catch(() => undefined);
+    await this.ip(['rule', 'del', 'pref', String(ROUTE_RULE_PRIORITY), 'lookup', String(routeTable(this.scope))]).catch(() => undefined);
+    return true;
   }
 
   /** Removes the instance's namespace (its veth goes with it) and its host route. Safe when there is none. */
@@ -196,14 +222,23 @@ export class HostNetwork {
     const ns = netnsName(instanceId);
     const addr = await this.ip(['-n', ns, '-4', '-o', 'addr', 'show', 'dev', 'eth0']).catch(() => '');
     const ip = /inet (\d+\.\d+\.\d+\.\d+)\//.exec(addr)?.[1];
-    if (ip) await this.ip(['route', 'delete', `${ip}/32`]).catch(() => undefined);
-    await this.ip(['link', 'delete', vethName(instanceId)]).catch(() => undefined);
+    if (ip) await this.dropRoute(ip).catch(() => undefined);
+    const had = await this.ip(['link', 'delete', vethName(instanceId)]).then(() => true, () => false);
     await this.ip(['netns', 'delete', ns]).catch(() => undefined);
+    if (had) await this.writeTables().catch(() => undefined); // a stale entry admits nothing: the veth is gone
   }
 
-  /** The VPC's bridge, up, with the router address; and the table that keeps VPCs apart. One launch at a time makes it. */
+  /** The instance's host route, where it is on one of this server's bridges (another server's route to the same address stays). */
+  private async dropRoute(ip: string): Promise<void> {
+    const own = new Set((await this.links()).bridges);
+    for (const r of await this.routes(['table', 'all', 'exact', `${ip}/32`])) {
+      if (r.dev && own.has(r.dev)) await this.ip(['route', 'delete', `${ip}/32`, 'dev', r.dev, 'table', r.table ?? 'main']).catch(() => undefined);
+    }
+  }
+
+  /** The VPC's bridge, up, with the router address, marked as this server's. One launch at a time makes it. */
   private ensureBridge(att: NetworkAttachment): Promise<void> {
-    const br = att.bridge ?? bridgeName(att.vpcId, this.opts.scope);
+    const br = att.bridge ?? bridgeName(att.vpcId, this.scope);
     return this.bridges.run(br, () => this.makeBridge(br, att));
   }
 
@@ -214,6 +249,7 @@ export class HostNetwork {
         if (!/exists/i.test(err.stderr ?? '')) throw err; // a concurrent launch made it first
       });
     }
+    await this.ip(['link', 'set', br, 'alias', this.mark]);
     const addrs = await this.ip(['-4', '-o', 'addr', 'show', 'dev', br]);
     if (!addrs.includes(`inet ${att.gateway}/`)) {
       await this.ip(['addr', 'add', `${att.gateway}/${att.prefixLength}`, 'dev', br, 'noprefixroute']).catch(async (err: HostCommandError) => {
@@ -221,21 +257,45 @@ export class HostNetwork {
       });
     }
     await this.ip(['link', 'set', br, 'up']);
-    if (!exists || !this.tableWritten) await this.ensureTable();
   }
 
-  /** Rewrites the table for the Kiln bridges there are now. */
-  private async ensureTable(): Promise<void> {
+  /** This server's bridges and instance ports, as their aliases say. */
+  private async links(): Promise<{ bridges: string[]; ports: Port[]; attached: boolean }> {
+    const links = JSON.parse(await this.ip(['-j', 'link', 'show']) || '[]') as JsonLink[];
+    const bridges = links.filter((l) => l.ifalias === this.mark && /^kb-[0-9a-f]{8}$/.test(l.ifname)).map((l) => l.ifname).sort();
+    const ports: Port[] = [];
+    for (const l of links) {
+      const [kiln, h, mac, ip, ...rest] = (l.ifalias ?? '').split(' ');
+      if (`${kiln} ${h}` === this.mark && /^kv[0-9a-f]{10}$/.test(l.ifname) && MAC.test(mac ?? '') && IPV4.test(ip ?? '') && !rest.length) {
+        ports.push({ name: l.ifname, mac: mac!, ip: ip! });
+      }
+    }
+    return { bridges, ports, attached: links.some((l) => l.master !== undefined && bridges.includes(l.master)) };
+  }
+
+  private async routes(args: string[]): Promise<JsonRoute[]> {
+    return JSON.parse(await this.ip(['-4', '-j', 'route', 'show', ...args]) || '[]') as JsonRoute[];
+  }
+
+  /** Rewrites this server's tables (host-tables.ts) for the bridges and veths it has now; never another server's. */
+  private writeTables(): Promise<void> {
+    return tableWrites.run(this.scope, async () => {
+      const nft = await this.nft();
+      const { bridges, ports } = await this.links();
+      const nat = { nat: !!this.opts.nat, forwardingIsKilns: this.opts.nat ? await ensureForwarding() : await forwardingMarked() };
+      const t = { name: tableName(this.scope), bridges, ports, metadata: metadataAddress(this.scope), nat };
+      await execInput(nft, ['-f', '-'], inetTable(t) + bridgeTable(t));
+      // The rule that looks up the server's own routing table before `main`.
+      const table = String(routeTable(this.scope));
+      const rules = JSON.parse(await this.ip(['-j', 'rule', 'show']) || '[]') as Array<{ table?: string }>;
+      if (!rules.some((r) => r.table === table)) await this.ip(['rule', 'add', 'pref', String(ROUTE_RULE_PRIORITY), 'lookup', table]);
+    });
+  }
+
+  private async nft(): Promise<string> {
     this.nftPath ??= await findExecutable('nft');
-    if (!this.nftPath) throw new HostCommandError('nft is missing: it keeps VPCs apart (apt-get install nftables)', [], '');
-    const links = await this.ip(['-o', 'link', 'show', 'type', 'bridge']);
-    const bridges = [...links.matchAll(/^\d+: (kb-[0-9a-f]{8})[:@]/gm)].map((m) => m[1]!).sort();
-    // Addresses only instances may reach: the ones on kiln-md (the metadata listener's).
-    const md = await this.ip(['-4', '-o', 'addr', 'show', 'dev', 'kiln-md']).catch(() => '');
-    const local = [...md.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]!);
-    const nat = { nat: !!this.opts.nat, forwardingIsKilns: this.opts.nat ? await ensureForwarding() : await forwardingMarked() };
-    await execInput(this.nftPath, ['-f', '-'], nftTable(bridges, local, nat));
-    this.tableWritten = true;
+    if (!this.nftPath) throw new HostCommandError('nft is missing: it keeps VPCs apart and enforces security groups (apt-get install nftables)', [], '');
+    return this.nftPath;
   }
 
   private async ipTool(): Promise<string> {

@@ -96,6 +96,7 @@ export class RuncDriver implements RuntimeDriver {
     });
   }
 
+  addressesTaken(): Promise<string[]> { return this.net.addressesTaken(); }
   start(spec: InstanceSpec): Promise<void> {
     validateSpec(spec);
     return this.serial.run(spec.id, () => this.busyWith(spec.id, () => this.startNow(spec)));

@@ -65,7 +65,7 @@ export async function prepareLaunch(ctx: Context, caller: Caller, instanceType: 
   if (opts.privateIp !== undefined) {
     if (count > 1) throw new Invalid('InvalidParameterCombination', 'A private IP address cannot be given when launching more than one instance');
     const retry = (i: InstanceRecord) => !!opts.clientToken && i.clientToken === opts.clientToken;
-    if ((await addressesInUse(ctx, retry)).has(opts.privateIp)) throw new Invalid('InvalidIPAddress.InUse', `Address ${opts.privateIp} is in use.`);
+    if ((await addressesInUse(ctx, retry, await takenOnHost(ctx))).has(opts.privateIp)) throw new Invalid('InvalidIPAddress.InUse', `Address ${opts.privateIp} is in use.`);
   }
   const groups = await resolveGroupIds(ctx, caller, opts.securityGroupIds, opts.securityGroupNames);
   return launchDefaults(vpcRange(ctx), caller, instanceType, opts, groups);
@@ -153,12 +153,13 @@ export async function ensureAttributes(ctx: Context, inst: InstanceRecord, launc
   const found = await attributeStore(ctx).get(inst.id);
   if (found && !launch) return found;
   const owner = { account: inst.account, region: inst.region };
+  const taken = await takenOnHost(ctx); // before the transaction: the runtime asks the host
   return ctx.store.transaction(async () => {
     const again = await attributeStore(ctx).get(inst.id);
     if (again && !launch) return again;
     const range = vpcRange(ctx);
     const subnet = launch?.subnet ?? subnetForZone(owner, inst.availabilityZone, range) ?? defaultSubnets(owner, range)[0]!;
-    const used = await addressesInUse(ctx, (i) => i.id === inst.id);
+    const used = await addressesInUse(ctx, (i) => i.id === inst.id, taken);
     if (launch?.privateIp && used.has(launch.privateIp)) {
       throw new Invalid('InvalidIPAddress.InUse', `Address ${launch.privateIp} is in use.`);
     }
@@ -183,13 +184,18 @@ export async function defaultSubnetsInUse(ctx: Context, caller: Caller): Promise
 }
 
 /**
- * Private addresses held by instances that are not terminated, on the whole
- * host: every account's default VPC has the same range (AWS's 172.31.0.0/16 by default), and an
+ * Private addresses held by instances that are not terminated (and `taken`: those the host routes to another
+ * server), on the whole server: every account's default VPC has the same range (AWS's 172.31.0.0/16 by default), and an
  * address is given once across them, so the host can route each to its VPC.
  */
-async function addressesInUse(ctx: Context, except: (i: InstanceRecord) => boolean = () => false): Promise<Set<string>> {
+async function addressesInUse(ctx: Context, except: (i: InstanceRecord) => boolean = () => false, taken: string[] = []): Promise<Set<string>> {
   const live = new Set((await ctx.store.instances.list()).filter((i) => i.state !== 'terminated' && !except(i)).map((i) => i.id));
-  return new Set((await attributeStore(ctx).list()).filter((r) => live.has(r.id)).map((r) => r.privateIp));
+  return new Set([...taken, ...(await attributeStore(ctx).list()).filter((r) => live.has(r.id)).map((r) => r.privateIp)]);
+}
+
+/** Addresses the host itself routes elsewhere (another Kiln server's instances, the host's own): never given out. */
+async function takenOnHost(ctx: Context): Promise<string[]> {
+  return ctx.runtime.addressesTaken ? ctx.runtime.addressesTaken().catch(() => []) : [];
 }
 
 /**
