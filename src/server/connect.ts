@@ -3,8 +3,9 @@
  * GET /_kiln/connect/{instance-id}. A browser's WebSocket cannot send headers, so the request is a SigV4-presigned
  * URL (service ec2, the console session's region, a short X-Amz-Expires), checked as the API checks a request
  * (auth.ts); only the instance's owner account, in the instance's region, while it is running, gets the upgrade.
- * Every refusal is an HTTP status before the upgrade: 403 signature or expiry, 404 no such instance for that
- * account and region, 409 not running, 501 a runtime without shells. The session itself is shell-session.ts.
+ * Every refusal is an HTTP status before the upgrade: 421 a foreign Host, 403 another origin's page (a browser lets any
+ * page open a WebSocket anywhere, so Origin is checked: origins.ts), a bad signature or expiry, 404 no such instance for
+ * that account and region, 409 not running, 501 a runtime without shells. The session itself is shell-session.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';

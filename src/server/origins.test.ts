@@ -15,8 +15,8 @@ import { DEFAULT_ACCOUNT } from '../model/records.js';
 import type { RuntimeDriver } from '../runtime/runtime.js';
 
 const LOCAL = { address: '127.0.0.1', port: 4747 };
-const at = (headers: Arrival['headers'], local = LOCAL) => ({ headers, local });
-const status = (site: Site, headers: Arrival['headers'], local = LOCAL) => site.refusal(at(headers, local))?.status ?? 200;
+const at = (headers: Arrival['headers'], local = LOCAL, method = 'POST') => ({ method, headers, local });
+const status = (site: Site, headers: Arrival['headers'], local = LOCAL, method = 'POST') => site.refusal(at(headers, local, method))?.status ?? 200;
 
 test('Host: loopback names with the server port, the arrival address, --host and --public-url; nothing else', () => {
   const site = new Site({ publicUrls: ['https://kiln.example.com', 'http://proxy.lan:8080/'] });
@@ -50,6 +50,10 @@ test('Origin and Sec-Fetch-Site: only the server\'s own pages, and clients that 
   assert.equal(status(site, { host, 'sec-fetch-site': 'cross-site' }), 403, 'an <img> or a no-cors GET from another site (no Origin)');
   assert.equal(status(site, { host, 'sec-fetch-site': 'same-site' }), 403, 'another port of the same host');
   assert.equal(status(site, { host, 'sec-fetch-site': 'none' }), 200, 'the user typed the URL');
+  const link = { host, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' };
+  assert.equal(status(site, link, LOCAL, 'GET'), 200, 'a link to the console on another site, followed');
+  assert.equal(status(site, link, LOCAL, 'POST'), 403, 'a form posted from another site');
+  assert.equal(status(site, { ...link, 'sec-fetch-mode': 'no-cors' }, LOCAL, 'GET'), 403, 'an <img> from another site');
 });
 
 test('--public-url must be an http(s) URL of a root; loopback binds are told from the rest', () => {

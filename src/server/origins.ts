@@ -10,8 +10,9 @@
  *
  * Origin and Sec-Fetch-Site: a browser names the page a request comes from. One with an Origin that is not one of
  * the server's own (the same allow-list, with the scheme's default port), or a Sec-Fetch-Site other than
- * same-origin or none (a user's own navigation), is refused with 403, Connect's WebSocket upgrade included. Clients
- * that are not browsers send neither header and are not affected.
+ * same-origin or none (a user's own navigation), is refused with 403, Connect's WebSocket upgrade included; only a
+ * GET navigation (a link to the console followed from another site) passes. Clients that are not browsers send
+ * neither header and are not affected.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -22,7 +23,8 @@ export interface Refusal { status: number; code: string; message: string }
 
 /** What a request carries that says where it is from, and where it arrived (the socket's local address and port). */
 export interface Arrival {
-  headers: { host?: string; origin?: string; 'sec-fetch-site'?: string | string[] };
+  method?: string;
+  headers: { host?: string; origin?: string; 'sec-fetch-site'?: string | string[]; 'sec-fetch-mode'?: string | string[] };
   local: { address?: string; port?: number };
 }
 
@@ -61,7 +63,9 @@ export class Site {
       return { status: 403, code: 'AccessDenied', message: `Requests from the web page at ${origin.slice(0, 100)} are not accepted: it is not this server's origin` };
     }
     const fetchSite = String(req.headers['sec-fetch-site'] ?? 'none');
-    if (!SAME.has(fetchSite)) {
+    // A link to the console on another site's page is followed (a GET navigation has no effect: a presigned URL is refused).
+    const navigation = (req.method === 'GET' || req.method === 'HEAD') && req.headers['sec-fetch-mode'] === 'navigate';
+    if (!SAME.has(fetchSite) && !navigation) {
       return { status: 403, code: 'AccessDenied', message: `Requests a browser sends for another site's page (Sec-Fetch-Site: ${fetchSite.slice(0, 20)}) are not accepted` };
     }
     return undefined;
@@ -134,5 +138,5 @@ export function sendRefusal(res: ServerResponse, refusal: Refusal, pathname: str
 
 /** What `refusal` reads of a request. */
 export function arrival(req: IncomingMessage): Arrival {
-  return { headers: req.headers, local: { address: req.socket.localAddress, port: req.socket.localPort } };
+  return { method: req.method, headers: req.headers, local: { address: req.socket.localAddress, port: req.socket.localPort } };
 }
