@@ -28,10 +28,12 @@ import { DEFAULT_ACCOUNT } from '../src/model/records.js';
 import { CHROMIUM, consoleSkip } from './console-browser.js';
 import { connectUrl, open, TEST_KEYS } from './connect-client.js';
 import type { Kiln } from './harness.js';
-import { inInstance, startKiln, until } from './harness.js';
+import { inInstance, spawnKiln, startKiln, until } from './harness.js';
+import { tempDirs } from './temp.js';
 import { Sha256 } from './sha256.js';
 
-const skip = await consoleSkip('instances');
+const skip = await consoleSkip('instances', 'build');
+const tempDir = tempDirs('kiln-hostile-browser-');
 const VENDOR = { id: '317000000001', alias: 'hostile-vendor', accessKeyId: 'AKIAHOSTILEVENDOR', secretAccessKey: 'hostile-vendor-secret' };
 const MARKER = '/tmp/hostile-browser-was-here';
 
@@ -161,6 +163,14 @@ test('(b) another origin cannot open Connect\'s WebSocket to the instance; the s
   ws.close();
 });
 
+/** A GET of `url` under the Host header `host` (fetch cannot set one). */
+function getUnder(url: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const { hostname, port, pathname } = new URL(url);
+    request({ host: hostname, port, path: pathname, headers: { host } }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on('error', reject).end();
+  });
+}
+
 /** A header-signed request (the Authorization header a rebound page may send: it is same-origin then) under `host`. */
 async function signedRequest(host: string, method: string, path: string, body: string): Promise<{ status: number; text: string }> {
   const { hostname, port } = new URL(kiln.endpoint);
@@ -190,4 +200,15 @@ test('(d) a presigned marketplace GET past its X-Amz-Expires is refused: 403 Req
   const url = await presign('aws-marketplace', 'GET', '/_kiln/marketplace/products', { expiresIn: 1, signingDate: new Date(Date.now() - 6_000) });
   const res = await fetch(url);
   assert.deepEqual([res.status, ((await res.json()) as { error?: { code: string } }).error?.code], [403, 'RequestExpired']);
+});
+
+test('kiln serve answers to its --public-url names (a proxy\'s), and to no other', { skip, timeout: 120_000 }, async () => {
+  const served = await spawnKiln(await tempDir(), ['--no-debian', '--public-url', 'https://kiln.example.test', '--public-url', 'http://proxy.example.test:8080']);
+  try {
+    const health = `${served.endpoint}/_kiln/health`;
+    assert.deepEqual(await Promise.all(['kiln.example.test', 'kiln.example.test:443', 'proxy.example.test:8080', new URL(served.endpoint).host,
+      'kiln.example.test:8080', 'rebind.attacker.example'].map((h) => getUnder(health, h))), [200, 200, 200, 200, 421, 421]);
+  } finally {
+    await served.stop();
+  }
 });

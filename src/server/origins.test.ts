@@ -20,10 +20,10 @@ const status = (site: Site, headers: Arrival['headers'], local = LOCAL, method =
 
 test('Host: loopback names with the server port, the arrival address, --host and --public-url; nothing else', () => {
   const site = new Site({ publicUrls: ['https://kiln.example.com', 'http://proxy.lan:8080/'] });
-  for (const host of ['127.0.0.1:4747', 'localhost:4747', 'LOCALHOST:4747', '127.0.0.2:4747', '[::1]:4747', 'kiln.example.com:443', 'proxy.lan:8080']) {
+  for (const host of ['127.0.0.1:4747', 'localhost:4747', 'LOCALHOST:4747', '127.0.0.2:4747', '[::1]:4747', 'kiln.example.com:443', 'kiln.example.com', 'proxy.lan:8080']) {
     assert.equal(status(site, { host }), 200, host);
   }
-  for (const host of ['attacker.example:4747', 'attacker.example', 'localhost:80', '127.0.0.1:4748', 'kiln.example.com', 'kiln.example.com:4747',
+  for (const host of ['attacker.example:4747', 'attacker.example', 'localhost:80', '127.0.0.1:4748', 'kiln.example.com:80', 'kiln.example.com:4747', 'proxy.lan',
     'proxy.lan:4747', 'localhost.attacker.example:4747', '127.0.0.1.nip.io:4747', '', 'a b', '127.0.0.1:4747@x']) {
     assert.equal(status(site, { host }), 421, host);
   }

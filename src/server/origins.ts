@@ -41,6 +41,8 @@ export class Site {
   private readonly names = new Set<string>();
   /** host:port of each public URL, lower-cased. */
   private readonly publicHosts = new Set<string>();
+  /** The names of public URLs on their scheme's default port (a Host without a port: behind a TLS proxy, https's 443). */
+  private readonly publicDefaultNames = new Set<string>();
 
   constructor(opts: SiteOptions = {}) {
     const bind = unbracket((opts.bindHost ?? '').toLowerCase());
@@ -49,6 +51,7 @@ export class Site {
     for (const u of opts.publicUrls ?? []) {
       const url = publicUrl(u);
       this.publicHosts.add(`${unbracket(url.hostname)}:${url.port || defaultPort(url.protocol)}`);
+      if (!url.port) this.publicDefaultNames.add(unbracket(url.hostname));
     }
   }
 
@@ -77,7 +80,7 @@ export class Site {
     if (!m) return false;
     const name = unbracket(m[1]!.toLowerCase().replace(/\.$/, ''));
     const port = m[2] ? Number(m[2]) : defaultPortOf;
-    if (this.publicHosts.has(`${name}:${port}`)) return true;
+    if (this.publicHosts.has(`${name}:${port}`) || (!m[2] && this.publicDefaultNames.has(name))) return true;
     if (port !== local.port) return false;
     return name === 'localhost' || isLoopback(name) || this.names.has(name) || (isIP(name) > 0 && name === plainAddress(local.address));
   }
