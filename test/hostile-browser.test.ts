@@ -134,6 +134,10 @@ test('(a) another origin cannot subscribe the default account (no-cors fetch, fo
     method: 'POST', body: JSON.stringify({ productCode: products.presigned }),
   });
   assert.deepEqual([bare.status, ((await bare.json()) as { error?: { code: string } }).error?.code], [403, 'AccessDenied']);
+  // Nor may the page read an answer or send a header-signed call: no CORS header anywhere, a preflight refused.
+  const preflight = await fetch(`${kiln.endpoint}${path}`, { method: 'OPTIONS', headers: { origin: attackerOrigin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' } });
+  assert.equal(preflight.status, 403);
+  assert.deepEqual([...preflight.headers.keys()].filter((h) => h.startsWith('access-control-')), []);
   assert.deepEqual(await subscriptions(), []);
   assert.deepEqual((await ec2.send(new DescribeSnapshotsCommand({ OwnerIds: ['self'] }))).Snapshots ?? [], []);
 });

@@ -65,7 +65,8 @@ async function admit(ctx: Context, site: Site, req: IncomingMessage): Promise<{ 
   const refused = site.refusal(arrival(req));
   if (refused) throw new Refused(refused.status, refused.code, refused.message);
   if (req.method !== 'GET' || !url.pathname.startsWith(CONNECT_PATH)) throw new Refused(404, 'NotFound', 'No WebSocket here');
-  const id = decodeURIComponent(url.pathname.slice(CONNECT_PATH.length));
+  let id: string;
+  try { id = decodeURIComponent(url.pathname.slice(CONNECT_PATH.length)); } catch { throw new Refused(404, 'NotFound', 'No WebSocket here'); }
   const caller = await authenticate(ctx, req, url, Buffer.alloc(0), { presigned: true });
   if (caller.service !== 'ec2') throw new AuthError('AuthFailure', `Credential should be scoped to correct service: 'ec2'.`);
   checkExpiry(url);
