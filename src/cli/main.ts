@@ -31,6 +31,11 @@ const USAGE = `usage:
                                                        space); a larger size grows it (env KILN_POOL_SIZE)
       [--key-file FILE]                                the key sealing the secret access keys in kiln.db (made
                                                        0600 if absent; default DIR/kiln.key; env KILN_KEY_FILE)
+      [--public-url URL]...                            another URL clients reach the server at (a proxy's); only
+                                                       these, loopback names and the bind address are answered
+                                                       (env KILN_PUBLIC_URL, comma-separated)
+      [--allow-default-keys]                           keep account 000000000000's test/test key when --host is
+                                                       not loopback (otherwise it is replaced by a random one)
   kiln doctor [--data DIR]                             say what this host lacks to run instances, and which volume
                                                        pool kiln serve would use over DIR
   kiln accounts create|list|show|rotate-key|delete-key accounts and access keys (admin API; kiln accounts help)
@@ -60,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
       const { values } = parseArgs({ args: rest, options: {
         host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, cache: { type: 'string' }, 'no-debian': { type: 'boolean' }, 'no-nat': { type: 'boolean' }, 'vpc-cidr': { type: 'string' }, pool: { type: 'string' }, 'pool-size': { type: 'string' },
         'key-file': { type: 'string' },
+        'public-url': { type: 'string', multiple: true }, 'allow-default-keys': { type: 'boolean' },
       } });
       const port = Number(values.port ?? process.env.KILN_PORT ?? 4747);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -74,6 +80,8 @@ async function main(argv: string[]): Promise<number> {
         pool: poolMode(values.pool ?? process.env.KILN_POOL ?? 'auto'),
         poolSizeGiB: poolSize(values['pool-size'] ?? process.env.KILN_POOL_SIZE),
         keyFile: (values['key-file'] ?? process.env.KILN_KEY_FILE) && resolve(values['key-file'] ?? process.env.KILN_KEY_FILE!),
+        publicUrls: values['public-url'] ?? process.env.KILN_PUBLIC_URL?.split(',').filter(Boolean),
+        allowDefaultKeys: !!values['allow-default-keys'],
         debian: values['no-debian'] ? false : {
           cacheDir: resolve(values.cache ?? process.env.KILN_CACHE_DIR ?? DEFAULT_CACHE_DIR),
           ...(process.env.KILN_DEBIAN_MIRROR ? { mirror: process.env.KILN_DEBIAN_MIRROR } : {}),

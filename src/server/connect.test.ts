@@ -77,8 +77,24 @@ test("the server's close ends every session (1001) and its shell", { timeout: 60
   await until('the shell to end', async () => !alive(pid), 10_000, 50);
 });
 
-test('a runtime without shells is refused before the upgrade (501)', { timeout: 60_000 }, async () => {
+/** The status an upgrade of `url` sent with these headers is refused with (0: it was not). */
+function refusedWith(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => { ws.close(); resolve(0); });
+    ws.once('unexpected-response', (_req, res) => { resolve(res.statusCode ?? 0); res.resume(); });
+    ws.once('error', reject);
+  });
+}
+
+test('a runtime without shells is refused before the upgrade (501); so are other origins (403), foreign Hosts (421), bad ids (404)', { timeout: 60_000 }, async () => {
   await withKiln(new RecordingRuntime(), async (kiln, id) => {
-    assert.equal(await open(await connectUrl(kiln.endpoint, id)), 501);
+    const url = await connectUrl(kiln.endpoint, id);
+    assert.equal(await open(url), 501);
+    assert.equal(await refusedWith(url, { origin: kiln.endpoint }), 501, "the server's own page");
+    assert.equal(await refusedWith(url, { origin: 'http://attacker.example' }), 403);
+    assert.equal(await refusedWith(url, { origin: 'null' }), 403);
+    assert.equal(await refusedWith(url, { host: `attacker.example:${new URL(kiln.endpoint).port}` }), 421);
+    assert.equal(await open(url.replace(`/_kiln/connect/${id}`, '/_kiln/connect/%E0%A4%A')), 404);
   });
 });

@@ -3,18 +3,21 @@
  * GET /_kiln/connect/{instance-id}. A browser's WebSocket cannot send headers, so the request is a SigV4-presigned
  * URL (service ec2, the console session's region, a short X-Amz-Expires), checked as the API checks a request
  * (auth.ts); only the instance's owner account, in the instance's region, while it is running, gets the upgrade.
- * Every refusal is an HTTP status before the upgrade: 403 signature or expiry, 404 no such instance for that
- * account and region, 409 not running, 501 a runtime without shells. The session itself is shell-session.ts.
+ * Every refusal is an HTTP status before the upgrade: 421 a foreign Host, 403 another origin's page (a browser lets any
+ * page open a WebSocket anywhere, so Origin is checked: origins.ts), a bad signature or expiry, 404 no such instance for
+ * that account and region, 409 not running, 501 a runtime without shells. The session itself is shell-session.ts.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { AuthError } from '../api/errors.js';
+import { ApiError, AuthError } from '../api/errors.js';
 import { serializeError } from '../protocol/protocol.js';
 import type { Context } from '../services/core/context.js';
 import { authenticate } from './auth.js';
+import type { Site } from './origins.js';
+import { arrival } from './origins.js';
 import { ShellSessions } from './shell-session.js';
 import { parseAmzDate } from './sigv4.js';
 
@@ -32,13 +35,13 @@ export interface ConnectEndpoint {
 }
 
 /** Answers WebSocket upgrades of `server` at CONNECT_PATH (any other upgrade is refused with 404). */
-export function acceptConnects(server: Server, ctx: Context): ConnectEndpoint {
+export function acceptConnects(server: Server, ctx: Context, site: Site): ConnectEndpoint {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20, perMessageDeflate: false });
   const sessions = new ShellSessions(ctx);
   let closed = false;
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    void admit(ctx, req).then(async ({ argv, who }) => {
+    void admit(ctx, site, req).then(async ({ argv, who }) => {
       if (closed) throw new Refused(503, 'ServiceUnavailable', 'The server is shutting down');
       if (socket.destroyed) return;
       wss.handleUpgrade(req, socket, head, (ws) => sessions.start(ws, argv, size(req), who));
@@ -56,11 +59,15 @@ export function acceptConnects(server: Server, ctx: Context): ConnectEndpoint {
 }
 
 /** Authenticates and authorizes an upgrade: the shell command to run and who runs it where (for the log); or throws. */
-async function admit(ctx: Context, req: IncomingMessage): Promise<{ argv: string[]; who: string }> {
+async function admit(ctx: Context, site: Site, req: IncomingMessage): Promise<{ argv: string[]; who: string }> {
   const url = new URL(req.url ?? '/', 'http://kiln');
+  // Browsers let any page open a WebSocket to any host: only the server's own pages (Origin) may open this one.
+  const refused = site.refusal(arrival(req));
+  if (refused) throw new Refused(refused.status, refused.code, refused.message);
   if (req.method !== 'GET' || !url.pathname.startsWith(CONNECT_PATH)) throw new Refused(404, 'NotFound', 'No WebSocket here');
-  const id = decodeURIComponent(url.pathname.slice(CONNECT_PATH.length));
-  const caller = await authenticate(ctx, req, url, Buffer.alloc(0));
+  let id: string;
+  try { id = decodeURIComponent(url.pathname.slice(CONNECT_PATH.length)); } catch { throw new Refused(404, 'NotFound', 'No WebSocket here'); }
+  const caller = await authenticate(ctx, req, url, Buffer.alloc(0), { presigned: true });
   if (caller.service !== 'ec2') throw new AuthError('AuthFailure', `Credential should be scoped to correct service: 'ec2'.`);
   checkExpiry(url);
   const inst = /^i-[0-9a-f]{8,17}$/.test(id) ? await ctx.store.instances.get(id) : undefined;
@@ -93,6 +100,7 @@ function size(req: IncomingMessage): { cols: number; rows: number } {
 function refuse(ctx: Context, socket: Duplex, err: unknown): void {
   const [status, code, message] = err instanceof Refused ? [err.status, err.code, err.message]
     : err instanceof AuthError ? [403, err.code, err.message]
+    : err instanceof ApiError && err.status < 500 ? [err.status, err.code, err.message]
     : [500, 'InternalError', 'An internal error has occurred'];
   if (status >= 500 && !(err instanceof Refused)) ctx.log(`kiln: connect: ${(err as Error)?.stack ?? String(err)}`);
   if (socket.destroyed) return;

@@ -22,15 +22,23 @@ import { serveConsole } from './console.js';
 import { AuthError } from '../api/errors.js';
 import { authenticate } from './auth.js';
 import { acceptConnects, CONNECT_PATH } from './connect.js';
+import { arrival, sendRefusal, Site } from './origins.js';
 import { isStsRequest, sendStsError, stsAction } from './sts.js';
 import { isEbsRequest, sendEbsError, serveEbs } from './ebs-http.js';
 import { MARKETPLACE_PREFIX, MARKETPLACE_SERVICE, sendMarketplaceError, serveMarketplace } from './marketplace-http.js';
 
 
-export interface HttpOptions { ctx: Context; ready: () => boolean }
+export interface HttpOptions {
+  ctx: Context; ready: () => boolean;
+  /** The names the server answers to and the origins it takes browser requests from (origins.ts); default: loopback only. */
+  site?: Site;
+}
 
 export function createHttpServer(opts: HttpOptions): Server {
+  const site = opts.site ?? new Site();
   const server = createServer((req, res) => {
+    const refused = site.refusal(arrival(req));
+    if (refused) return sendRefusal(res, refused, new URL(req.url ?? '/', 'http://kiln').pathname);
     handle(opts, req, res).catch((err: unknown) => {
       opts.ctx.log(`kiln: unhandled error: ${(err as Error).stack ?? String(err)}`);
       if (!res.headersSent) sendError(res, new ApiError('InternalError', 'An internal error has occurred', 500), randomUUID());
@@ -42,7 +50,7 @@ export function createHttpServer(opts: HttpOptions): Server {
   server.headersTimeout = 66_000;
   // Instances > Connect (connect.ts): its WebSocket sessions are not the HTTP server's connections, so closing the
   // server ends them (and their shells) first.
-  const connect = acceptConnects(server, opts.ctx);
+  const connect = acceptConnects(server, opts.ctx, site);
   const close = server.close.bind(server);
   server.close = ((cb?: (err?: Error) => void) => { connect.close(); return close(cb); }) as Server['close'];
   return server;

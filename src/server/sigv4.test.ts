@@ -83,3 +83,41 @@ test('a declared payload hash that does not match the body is refused', async ()
   req.body = Buffer.from(`${BODY}&x=1`);
   assert.equal(code(() => verify(req)), 'SignatureDoesNotMatch');
 });
+
+/** A presigned GET (query-string SigV4) signed at `signedAt` with `expiresIn` seconds. */
+async function presigned(expiresIn: number, signedAt = new Date()): Promise<SignedRequest> {
+  const signer = new SignatureV4({ service: 'aws-marketplace', region: 'us-east-1', sha256: Sha256, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  const req = await signer.presign({
+    method: 'GET', protocol: 'http:', hostname: '127.0.0.1', port: 4747, path: '/_kiln/marketplace/products', query: {}, headers: { host: '127.0.0.1:4747' },
+  }, { expiresIn, signingDate: signedAt });
+  return { method: 'GET', path: req.path, query: new URLSearchParams(req.query as Record<string, string>).toString(), headers: { host: '127.0.0.1:4747' }, body: Buffer.alloc(0) };
+}
+
+test('a presigned request is good until its X-Amz-Expires, on every service, and RequestExpired after', async () => {
+  const req = await presigned(60);
+  const auth = parseAuthorization(req);
+  assert.ok(auth.presigned, 'a query-string signature is a presigned request');
+  verifySignature(req, auth, 'test', Date.now() + 59_000);
+  assert.throws(() => verifySignature(req, auth, 'test', Date.now() + 62_000), (e: AuthError) => e.code === 'RequestExpired');
+  // Expired long before the 15 minutes of clock skew a header-signed request has (the marketplace GET of issue #17).
+  const short = await presigned(1, new Date(Date.now() - 6_000));
+  assert.equal(code(() => verify(short)), 'RequestExpired');
+});
+
+test('a presigned request without X-Amz-Expires, or with more than 7 days, is refused; one signed in the future too', async () => {
+  const req = await presigned(60);
+  const without = { ...req, query: req.query.replace(/&?X-Amz-Expires=\d+/, '') };
+  assert.equal(code(() => verify(without)), 'AuthFailure');
+  const long = { ...req, query: req.query.replace(/X-Amz-Expires=60\b/, 'X-Amz-Expires=604801') };
+  assert.equal(code(() => verify(long)), 'AuthFailure');
+  const week = await presigned(7 * 24 * 3600, new Date(Date.now() - 6 * 24 * 3600 * 1000));
+  verify(week);
+  const future = await presigned(3600, new Date(Date.now() + 20 * 60 * 1000));
+  assert.equal(code(() => verify(future)), 'RequestExpired');
+});
+
+test('X-Amz-Expires is signed: raising it breaks the signature', async () => {
+  const req = await presigned(1, new Date(Date.now() - 6_000));
+  const raised = { ...req, query: req.query.replace(/X-Amz-Expires=1\b/, 'X-Amz-Expires=3600') };
+  assert.equal(code(() => verify(raised)), 'SignatureDoesNotMatch');
+});

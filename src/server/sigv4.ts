@@ -29,13 +29,20 @@ export interface Credential {
 
 
 const MAX_SKEW_MS = 15 * 60 * 1000;
+/** The longest X-Amz-Expires a presigned request may carry, as AWS allows: 7 days. */
+export const MAX_PRESIGN_EXPIRES_S = 7 * 24 * 3600;
 
-interface ParsedAuth { credential: Credential; signedHeaders: string[]; signature: string; amzDate: string }
+interface ParsedAuth {
+  credential: Credential; signedHeaders: string[]; signature: string; amzDate: string;
+  /** Signed in the query string (a presigned URL), with its X-Amz-Expires (raw); header-signed requests have none. */
+  presigned?: { expires: string | undefined };
+}
 
 /** Reads the credential and signature from the Authorization header or presigned query parameters. */
 export function parseAuthorization(req: SignedRequest): ParsedAuth {
   const header = req.headers['authorization'];
   let credential: string | undefined, signedHeaders: string | undefined, signature: string | undefined, amzDate: string | undefined;
+  let presigned: ParsedAuth['presigned'];
   if (header) {
     const m = /^AWS4-HMAC-SHA256\s+(.*)$/.exec(header.trim());
     if (!m) throw new AuthError('IncompleteSignature', 'Authorization header requires AWS4-HMAC-SHA256 Signature Version 4');
@@ -53,6 +60,7 @@ export function parseAuthorization(req: SignedRequest): ParsedAuth {
     signedHeaders = q.get('X-Amz-SignedHeaders') ?? undefined;
     signature = q.get('X-Amz-Signature') ?? undefined;
     amzDate = q.get('X-Amz-Date') ?? undefined;
+    presigned = { expires: q.get('X-Amz-Expires') ?? undefined };
   }
   if (!credential || !signedHeaders || !signature || !amzDate) {
     throw new AuthError('IncompleteSignature', 'Authorization header requires Credential, SignedHeaders, Signature and an X-Amz-Date');
@@ -62,7 +70,7 @@ export function parseAuthorization(req: SignedRequest): ParsedAuth {
     throw new AuthError('IncompleteSignature', `Credential should be scoped to a valid region, not '${credential}'`);
   }
   const [accessKeyId, date, region, service] = scope;
-  return { credential: { accessKeyId, date, region, service }, signedHeaders: signedHeaders.split(';'), signature, amzDate };
+  return { credential: { accessKeyId, date, region, service }, signedHeaders: signedHeaders.split(';'), signature, amzDate, presigned };
 }
 
 /**
@@ -74,9 +82,7 @@ export function verifySignature(req: SignedRequest, auth: ParsedAuth, secret: st
   if (t === undefined || !auth.amzDate.startsWith(auth.credential.date)) {
     throw new AuthError('AuthFailure', 'AWS was not able to validate the provided access credentials');
   }
-  if (Math.abs(now - t) > MAX_SKEW_MS) {
-    throw new AuthError('RequestExpired', `Request has expired. Timestamp date is ${auth.amzDate}`);
-  }
+  checkTime(auth, t, now);
   if (!auth.signedHeaders.includes('host')) {
     throw new AuthError('AuthFailure', 'AWS was not able to validate the provided access credentials');
   }
@@ -92,6 +98,25 @@ export function verifySignature(req: SignedRequest, auth: ParsedAuth, secret: st
     throw new AuthError('SignatureDoesNotMatch',
       'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.');
   }
+}
+
+/**
+ * A header-signed request is on time within 15 minutes either way of its X-Amz-Date. A presigned one is from its
+ * X-Amz-Date (15 minutes of clock skew) until X-Amz-Expires seconds after it, which it must carry (1 s to 7 days):
+ * the expiry is signed with the rest of the query, so only its signer could have set it.
+ */
+function checkTime(auth: ParsedAuth, signedAt: number, now: number): void {
+  const expired = () => new AuthError('RequestExpired', `Request has expired. Timestamp date is ${auth.amzDate}`);
+  if (!auth.presigned) {
+    if (Math.abs(now - signedAt) > MAX_SKEW_MS) throw expired();
+    return;
+  }
+  const raw = auth.presigned.expires ?? '';
+  const expires = /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;
+  if (!(expires >= 1 && expires <= MAX_PRESIGN_EXPIRES_S)) {
+    throw new AuthError('AuthFailure', `A presigned request must carry an X-Amz-Expires of 1 to ${MAX_PRESIGN_EXPIRES_S} seconds`);
+  }
+  if (signedAt - now > MAX_SKEW_MS || now > signedAt + expires * 1000) throw expired();
 }
 
 function canonicalRequest(req: SignedRequest, signedHeaders: string[]): string {
