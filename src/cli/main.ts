@@ -16,6 +16,7 @@ import { marketplaceCommand } from './marketplace.js';
 import { serve } from './serve.js';
 import { storageCommand } from './storage.js';
 import { DEFAULT_CACHE_DIR } from '../server/app.js';
+import { parseRateLimit } from '../server/rate-limit.js';
 
 const USAGE = `usage:
   kiln serve [--host HOST] [--port PORT] [--data DIR]   start the server (env KILN_HOST, KILN_PORT, KILN_DATA_DIR)
@@ -29,6 +30,8 @@ const USAGE = `usage:
                                                        in full (env KILN_POOL)
       [--pool-size GiB]                                the XFS pool file's size (sparse; default 90% of the free
                                                        space); a larger size grows it (env KILN_POOL_SIZE)
+      [--rate-limit N|off]                             per-account request rates: N times EC2's (default 50; env
+                                                       KILN_RATE_LIMIT); throttled calls get RequestLimitExceeded
   kiln doctor [--data DIR]                             say what this host lacks to run instances, and which volume
                                                        pool kiln serve would use over DIR
   kiln accounts create|list|show|rotate-key|delete-key accounts and access keys (admin API; kiln accounts help)
@@ -57,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const { values } = parseArgs({ args: rest, options: {
         host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, cache: { type: 'string' }, 'no-debian': { type: 'boolean' }, 'no-nat': { type: 'boolean' }, 'vpc-cidr': { type: 'string' }, pool: { type: 'string' }, 'pool-size': { type: 'string' },
+        'rate-limit': { type: 'string' },
       } });
       const port = Number(values.port ?? process.env.KILN_PORT ?? 4747);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -70,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
         vpcCidr: values['vpc-cidr'] ?? process.env.KILN_VPC_CIDR,
         pool: poolMode(values.pool ?? process.env.KILN_POOL ?? 'auto'),
         poolSizeGiB: poolSize(values['pool-size'] ?? process.env.KILN_POOL_SIZE),
+        rateLimit: parseRateLimit(values['rate-limit'] ?? process.env.KILN_RATE_LIMIT),
         debian: values['no-debian'] ? false : {
           cacheDir: resolve(values.cache ?? process.env.KILN_CACHE_DIR ?? DEFAULT_CACHE_DIR),
           ...(process.env.KILN_DEBIAN_MIRROR ? { mirror: process.env.KILN_DEBIAN_MIRROR } : {}),

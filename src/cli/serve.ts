@@ -3,8 +3,9 @@ import type { DebianImageOptions } from '../server/app.js';
 import { adminTokenFile, ensureAdminToken, recordServer } from '../server/admin-token.js';
 import { createHttpServer } from '../server/http.js';
 import { DEFAULT_ACCOUNT } from '../model/records.js';
+import type { RateLimitOptions } from '../server/rate-limit.js';
 
-export interface ServeOptions { host: string; port: number; dataDir: string; debian: DebianImageOptions | false; nat: boolean; vpcCidr?: string; pool: 'auto' | 'copy'; poolSizeGiB?: number }
+export interface ServeOptions { host: string; port: number; dataDir: string; debian: DebianImageOptions | false; nat: boolean; vpcCidr?: string; pool: 'auto' | 'copy'; poolSizeGiB?: number; rateLimit?: RateLimitOptions }
 
 /** Runs the server until SIGINT/SIGTERM. Instances keep running across restarts; the next start finds them again. */
 export async function serve(opts: ServeOptions): Promise<void> {
@@ -15,7 +16,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     console.error(`kiln: this host cannot run instances yet; the API still works, instance launches will fail:\n  - ${missing.join('\n  - ')}`);
   }
   let ready = false;
-  const server = createHttpServer({ ctx: app.ctx, ready: () => ready });
+  const server = createHttpServer({ ctx: app.ctx, ready: () => ready, rateLimit: opts.rateLimit });
   await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(opts.port, opts.host, res); });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;

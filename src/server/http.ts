@@ -24,12 +24,20 @@ import { authenticate } from './auth.js';
 import { acceptConnects, CONNECT_PATH } from './connect.js';
 import { isStsRequest, sendStsError, stsAction } from './sts.js';
 import { isEbsRequest, sendEbsError, serveEbs } from './ebs-http.js';
+import { classify, RateLimiter } from './rate-limit.js';
+import type { RateLimitOptions } from './rate-limit.js';
 import { MARKETPLACE_PREFIX, MARKETPLACE_SERVICE, sendMarketplaceError, serveMarketplace } from './marketplace-http.js';
 
 
-export interface HttpOptions { ctx: Context; ready: () => boolean }
+export interface HttpOptions {
+  ctx: Context;
+  ready: () => boolean;
+  /** Per-account request rates (rate-limit.ts); default EC2's times DEFAULT_MULTIPLIER. */
+  rateLimit?: RateLimitOptions;
+}
 
-export function createHttpServer(opts: HttpOptions): Server {
+export function createHttpServer(options: HttpOptions): Server {
+  const opts = { ...options, limiter: new RateLimiter(options.rateLimit) };
   const server = createServer((req, res) => {
     handle(opts, req, res).catch((err: unknown) => {
       opts.ctx.log(`kiln: unhandled error: ${(err as Error).stack ?? String(err)}`);
@@ -48,7 +56,7 @@ export function createHttpServer(opts: HttpOptions): Server {
   return server;
 }
 
-async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(opts: HttpOptions & { limiter: RateLimiter }, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const requestId = randomUUID();
   let wire: QueryService = 'ec2';
   const url = new URL(req.url ?? '/', 'http://kiln');
@@ -81,17 +89,19 @@ async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerRespon
   try {
     const { service, ...caller } = await authenticate(opts.ctx, req, url, body);
     if (service === MARKETPLACE_SERVICE) throw new AuthError('AuthFailure', `Credential should be scoped to correct service: 'ec2'.`);
+    if (service === 'ebs') await opts.limiter.check(caller.account, caller.region, 'ebs', service);
     if (service === 'ebs') return await serveEbs(opts.ctx, caller, req, res, url, body, requestId);
     if (service !== 'sts') wire = service;
     const params = new URLSearchParams(url.search);
     if (req.method === 'POST') for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
+    if (service !== 'sts') await opts.limiter.check(caller.account, caller.region, classify(params.get('Action') ?? '', params), service);
     const out = service === 'sts' ? stsAction(caller, params, requestId)
       : await dispatch(opts.ctx, caller, params, { host: req.headers.host ?? '', requestId }, service);
     res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId }).end(out);
   } catch (err) {
     if (isEbsRequest(req.headers, url)) return sendEbsError(opts.ctx, res, err, requestId);
     const apiErr = toApiError(err);
-    if (apiErr.status >= 500) opts.ctx.log(`kiln: ${apiErr.code} for request ${requestId}: ${(err as Error)?.stack ?? String(err)}`);
+    if (apiErr.status >= 500 && apiErr.code !== 'RequestLimitExceeded') opts.ctx.log(`kiln: ${apiErr.code} for request ${requestId}: ${(err as Error)?.stack ?? String(err)}`);
     if (isStsRequest(req.headers, url)) return sendStsError(res, err, apiErr, requestId);
     sendError(res, apiErr, requestId, undefined, wire);
   }
