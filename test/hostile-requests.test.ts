@@ -149,3 +149,24 @@ test('the SDK backs off and retries a throttled call (RequestLimitExceeded) unti
   assert.ok((await drained).some((a) => a.status === 503 && a.code === 'RequestLimitExceeded'));
   sdk.destroy();
 });
+
+test('oversized inputs are refused with AWS\'s 4xx codes', async () => {
+  const ask = async (params: Params) => { const a = await call(kiln.endpoint, A, params); return `${a.status} ${a.code}`; };
+  const values = (n: number, v = 'x'): Params => Array.from({ length: n }, (_, i): [string, string] => [`Filter.1.Value.${i + 1}`, v]);
+  const filters = (n: number): Params => Array.from({ length: n }, (_, i): Params => [[`Filter.${i + 1}.Name`, 'key-name'], [`Filter.${i + 1}.Value.1`, '*']]).flat();
+  assert.equal(await ask([['Action', 'DescribeKeyPairs'], ...filters(51)]), '400 FilterLimitExceeded');
+  assert.equal(await ask([['Action', 'DescribeKeyPairs'], ['Filter.1.Name', 'key-name'], ...values(201)]), '400 FilterLimitExceeded');
+  assert.equal(await ask([['Action', 'DescribeKeyPairs'], ['Filter.1.Name', 'key-name'], ...values(1, '*'.repeat(5000))]), '400 InvalidParameterValue');
+  const ids = Array.from({ length: 1001 }, (_, i): [string, string] => [`ImageId.${i + 1}`, `ami-${String(i).padStart(8, '0')}`]);
+  assert.equal(await ask([['Action', 'DescribeImages'], ...ids]), '400 InvalidParameterValue');
+  const tags = (n: number, value = 'v'): Params => Array.from({ length: n }, (_, i): Params => [[`Tag.${i + 1}.Key`, `k${i}`], [`Tag.${i + 1}.Value`, value]]).flat();
+  const kp = await call(kiln.endpoint, A, [['Action', 'CreateKeyPair'], ['KeyName', 'hostile-sizes']]);
+  const kpId = /<keyPairId>([^<]+)</.exec(kp.text)![1]!;
+  assert.equal(await ask([['Action', 'CreateTags'], ['ResourceId.1', kpId], ...tags(51)]), '400 TagLimitExceeded');
+  assert.equal(await ask([['Action', 'CreateTags'], ['ResourceId.1', kpId], ...tags(1, 'v'.repeat(257))]), '400 InvalidParameterValue');
+  assert.equal(await ask([['Action', 'CreateTags'], ['ResourceId.1', kpId], [`Tag.1.Key`, 'k'.repeat(129)], ['Tag.1.Value', 'v']]), '400 InvalidParameterValue');
+  const image = /<imageId>([^<]+)</.exec((await call(kiln.endpoint, A, [['Action', 'DescribeImages'], ['Owner.1', 'amazon']])).text)![1]!;
+  const userData = Buffer.alloc(16 * 1024 + 1, 'x').toString('base64');
+  assert.equal(await ask([['Action', 'RunInstances'], ['ImageId', image], ['MinCount', '1'], ['MaxCount', '1'], ['UserData', userData], ['DryRun', 'true']]), '400 InvalidParameterValue');
+  assert.equal(await ask([['Action', 'DescribeKeyPairs'], ['KeyName.1', 'x'.repeat(1024 * 1024)]]), '413 RequestEntityTooLarge');
+});

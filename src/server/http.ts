@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ApiError, toApiError } from '../api/errors.js';
+import { checkLimits } from '../api/limits.js';
 import { DRY_RUN_CHECKED, HANDLERS, SERVICE_HANDLERS } from '../api/router.js';
 import { findOperation, parseQuery, serializeError, serializeResponse } from '../protocol/protocol.js';
 import type { QueryService } from '../protocol/protocol.js';
@@ -115,6 +116,7 @@ async function dispatch(ctx: Context, caller: Caller, params: URLSearchParams, i
   const handler = service === 'ec2' ? HANDLERS[action] : SERVICE_HANDLERS[service][action];
   if (!handler) throw new ApiError('InvalidAction', `The action ${action} is not implemented by Kiln yet.`);
   const input = parseQuery(params, op);
+  checkLimits(input, service);
   if (input.DryRun === true) {
     // As on AWS, a dry run checks the request and answers with the error it would meet. Actions whose services mark where
     // they start changing things (beforeChange), and read-only ones, run up to that point; the rest are only parsed.
