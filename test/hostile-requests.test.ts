@@ -55,7 +55,7 @@ async function sign(endpoint: string, keys: typeof A, params: Params): Promise<S
 }
 
 async function send(s: Signed): Promise<Answer> {
-  const res = await fetch(s.url, { method: 'POST', headers: s.headers, body: s.body, signal: AbortSignal.timeout(20_000) });
+  const res = await fetch(s.url, { method: 'POST', headers: s.headers, body: s.body, signal: AbortSignal.timeout(10_000) });
   const text = await res.text();
   return { status: res.status, code: /<Code>([^<]+)<\/Code>/.exec(text)?.[1], text };
 }
@@ -68,7 +68,7 @@ test('a backtracking wildcard filter does not stall the server: another account 
   const made = await call(kiln.endpoint, A, [['Action', 'CreateKeyPair'], ['KeyName', 'hostile-redos'],
     ['TagSpecification.1.ResourceType', 'key-pair'], ['TagSpecification.1.Tag.1.Key', 't'], ['TagSpecification.1.Tag.1.Value', LONG_TAG]]);
   assert.equal(made.status, 200, made.text);
-  const hostile = await sign(kiln.endpoint, A, [['Action', 'DescribeKeyPairs'], ...tagFilter([REDOS, `${REDOS}?`, `?${REDOS}`])]);
+  const hostile = await sign(kiln.endpoint, A, [['Action', 'DescribeKeyPairs'], ...tagFilter([REDOS, `${REDOS}?`])]);
   const other = await sign(kiln.endpoint, B, [['Action', 'DescribeKeyPairs']]);
   await send(other); // warm: the measure is of the filter, not of a first request loading its modules
   await call(kiln.endpoint, A, [['Action', 'DescribeKeyPairs'], ...tagFilter(['x*'])]);

@@ -38,7 +38,7 @@ export interface HttpOptions {
 }
 
 export function createHttpServer(options: HttpOptions): Server {
-  const opts = { ...options, limiter: new RateLimiter(options.rateLimit) };
+  const opts = { ...options, limiter: new RateLimiter(options.rateLimit, options.ctx.log) };
   const server = createServer((req, res) => {
     handle(opts, req, res).catch((err: unknown) => {
       opts.ctx.log(`kiln: unhandled error: ${(err as Error).stack ?? String(err)}`);

@@ -32,6 +32,14 @@ test('a bucket holds its size, refills at its rate, and never beyond its size', 
   assert.equal(n, size);
 });
 
+test('the log hears once of a bucket running dry', () => {
+  const told: string[] = [];
+  const limiter = new RateLimiter({ multiplier: 1, now: () => 0 }, (m) => told.push(m));
+  for (let i = 0; i < 500; i++) limiter.take('111111111111', 'us-east-1', 'mutating');
+  assert.equal(told.length, 1);
+  assert.match(told[0]!, /111111111111/);
+});
+
 test('accounts, regions and classes have their own buckets', () => {
   const limiter = new RateLimiter({ multiplier: 1, now: () => 0 });
   while (limiter.take('111111111111', 'us-east-1', 'mutating').ok);

@@ -45,7 +45,7 @@ export function classify(action: string, params: URLSearchParams): ActionClass {
   return 'mutating';
 }
 
-interface Bucket { tokens: number; at: number }
+interface Bucket { tokens: number; at: number; told?: boolean }
 
 export interface RateLimitOptions {
   /** Scales every bucket's size and refill rate; 0 turns the limits off. */
@@ -67,7 +67,8 @@ export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly now: () => number;
 
-  constructor(private readonly opts: RateLimitOptions = { multiplier: DEFAULT_MULTIPLIER }) {
+  /** `log` hears once of each bucket that runs dry (until it has tokens again). */
+  constructor(private readonly opts: RateLimitOptions = { multiplier: DEFAULT_MULTIPLIER }, private readonly log?: (msg: string) => void) {
     this.now = opts.now ?? (() => performance.now());
   }
 
@@ -89,8 +90,11 @@ export class RateLimiter {
     this.buckets.set(key, b);
     if (b.tokens >= 1) {
       b.tokens -= 1;
+      b.told = false;
       return { ok: true };
     }
+    if (!b.told) this.log?.(`kiln: account ${account} throttled (${cls} requests in ${region}: ${size} at once, ${refill * 1000} a second)`);
+    b.told = true;
     return { ok: false, retryMs: Math.ceil((1 - b.tokens) / refill) };
   }
 
