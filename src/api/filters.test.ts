@@ -54,3 +54,10 @@ test('pagination walks the whole list and refuses foreign tokens', () => {
   assert.throws(() => paginate(xs, 'snapshots', 5, t, { min: 5, max: 1000 }), (e: ApiError) => e.code === 'InvalidPaginationToken');
   assert.throws(() => paginate(xs, 'images', 5, 'garbage', { min: 5, max: 1000 }), (e: ApiError) => e.code === 'InvalidPaginationToken');
 });
+
+test('a tag filter of many stars over a long tag is a plain miss (no backtracking)', () => {
+  const long: Item = { id: 'ami-9', name: 'x', public: false, tags: [{ key: 't', value: 'a'.repeat(256) }] };
+  const filters = [{ Name: 'tag:t', Values: [`${'*a'.repeat(60)}b`, '*a*a', 'a?*'] }];
+  assert.deepEqual(ids(applyFilters([long], [{ Name: 'tag:t', Values: [filters[0]!.Values[0]!] }], fields, (i) => i.tags)), []);
+  assert.deepEqual(ids(applyFilters([long], filters, fields, (i) => i.tags)), ['ami-9']);
+});

@@ -8,32 +8,16 @@
 import type { Filter } from '@aws-sdk/client-ec2';
 import type { Tag } from '../model/records.js';
 import { ApiError } from './errors.js';
+import { glob } from '../lib/glob.js';
+import type { Glob } from '../lib/glob.js';
 
 type Scalar = string | number | boolean | undefined | null;
 export type FieldValue = Scalar | Scalar[];
 export type FilterFields<T> = Record<string, (item: T) => FieldValue>;
 
-const patternCache = new Map<string, RegExp>();
-
-export function wildcard(pattern: string): RegExp {
-  let re = patternCache.get(pattern);
-  if (re) return re;
-  let src = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\' && i + 1 < pattern.length) src += escapeRe(pattern[++i]);
-    else if (c === '*') src += '[\\s\\S]*';
-    else if (c === '?') src += '[\\s\\S]';
-    else src += escapeRe(c);
-  }
-  re = new RegExp(`^${src}$`);
-  if (patternCache.size > 1000) patternCache.clear();
-  patternCache.set(pattern, re);
-  return re;
-}
-
-function escapeRe(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/** The matcher for one filter value (src/lib/glob.ts: linear, no backtracking RegExp). */
+export function wildcard(pattern: string): Glob {
+  return glob(pattern);
 }
 
 function asStrings(v: FieldValue): string[] {

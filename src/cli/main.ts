@@ -16,6 +16,7 @@ import { marketplaceCommand } from './marketplace.js';
 import { serve } from './serve.js';
 import { storageCommand } from './storage.js';
 import { DEFAULT_CACHE_DIR } from '../server/app.js';
+import { parseRateLimit } from '../server/rate-limit.js';
 
 const USAGE = `usage:
   kiln serve [--host HOST] [--port PORT] [--data DIR]   start the server (env KILN_HOST, KILN_PORT, KILN_DATA_DIR)
@@ -36,6 +37,8 @@ const USAGE = `usage:
                                                        (env KILN_PUBLIC_URL, comma-separated)
       [--allow-default-keys]                           keep account 000000000000's test/test key when --host is
                                                        not loopback (otherwise it is replaced by a random one)
+      [--rate-limit N|off]                             per-account request rates: N times EC2's (default 50; env
+                                                       KILN_RATE_LIMIT); throttled calls get RequestLimitExceeded
   kiln doctor [--data DIR]                             say what this host lacks to run instances, and which volume
                                                        pool kiln serve would use over DIR
   kiln accounts create|list|show|rotate-key|delete-key accounts and access keys (admin API; kiln accounts help)
@@ -66,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
         host: { type: 'string' }, port: { type: 'string' }, data: { type: 'string' }, cache: { type: 'string' }, 'no-debian': { type: 'boolean' }, 'no-nat': { type: 'boolean' }, 'vpc-cidr': { type: 'string' }, pool: { type: 'string' }, 'pool-size': { type: 'string' },
         'key-file': { type: 'string' },
         'public-url': { type: 'string', multiple: true }, 'allow-default-keys': { type: 'boolean' },
+        'rate-limit': { type: 'string' },
       } });
       const port = Number(values.port ?? process.env.KILN_PORT ?? 4747);
       if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -82,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
         keyFile: (values['key-file'] ?? process.env.KILN_KEY_FILE) && resolve(values['key-file'] ?? process.env.KILN_KEY_FILE!),
         publicUrls: values['public-url'] ?? process.env.KILN_PUBLIC_URL?.split(',').filter(Boolean),
         allowDefaultKeys: !!values['allow-default-keys'],
+        rateLimit: parseRateLimit(values['rate-limit'] ?? process.env.KILN_RATE_LIMIT),
         debian: values['no-debian'] ? false : {
           cacheDir: resolve(values.cache ?? process.env.KILN_CACHE_DIR ?? DEFAULT_CACHE_DIR),
           ...(process.env.KILN_DEBIAN_MIRROR ? { mirror: process.env.KILN_DEBIAN_MIRROR } : {}),

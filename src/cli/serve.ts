@@ -4,6 +4,7 @@ import { adminTokenFile, ensureAdminToken, recordServer } from '../server/admin-
 import { createHttpServer } from '../server/http.js';
 import { describeDefaultKeys, guardDefaultKeys } from '../server/default-keys.js';
 import { Site } from '../server/origins.js';
+import type { RateLimitOptions } from '../server/rate-limit.js';
 
 export interface ServeOptions {
   host: string; port: number; dataDir: string; debian: DebianImageOptions | false; nat: boolean; vpcCidr?: string; pool: 'auto' | 'copy'; poolSizeGiB?: number;
@@ -13,6 +14,8 @@ export interface ServeOptions {
   publicUrls?: string[];
   /** Keep the default account's test/test key even when listening beyond loopback. */
   allowDefaultKeys?: boolean;
+  /** Per-account request rates (server/rate-limit.ts). */
+  rateLimit?: RateLimitOptions;
 }
 
 /** Runs the server until SIGINT/SIGTERM. Instances keep running across restarts; the next start finds them again. */
@@ -28,7 +31,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
   }
   let ready = false;
   const defaultKeys = await guardDefaultKeys(app.ctx, opts.host, !!opts.allowDefaultKeys);
-  const server = createHttpServer({ ctx: app.ctx, ready: () => ready, site });
+  const server = createHttpServer({ ctx: app.ctx, ready: () => ready, site, rateLimit: opts.rateLimit });
   await new Promise<void>((res, rej) => { server.once('error', rej); server.listen(opts.port, opts.host, res); });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : opts.port;

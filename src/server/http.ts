@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { ApiError, toApiError } from '../api/errors.js';
+import { checkLimits } from '../api/limits.js';
 import { DRY_RUN_CHECKED, HANDLERS, SERVICE_HANDLERS } from '../api/router.js';
 import { findOperation, parseQuery, serializeError, serializeResponse } from '../protocol/protocol.js';
 import type { QueryService } from '../protocol/protocol.js';
@@ -25,17 +26,23 @@ import { acceptConnects, CONNECT_PATH } from './connect.js';
 import { arrival, sendRefusal, Site } from './origins.js';
 import { isStsRequest, sendStsError, stsAction } from './sts.js';
 import { isEbsRequest, sendEbsError, serveEbs } from './ebs-http.js';
+import { classify, RateLimiter } from './rate-limit.js';
+import type { RateLimitOptions } from './rate-limit.js';
 import { MARKETPLACE_PREFIX, MARKETPLACE_SERVICE, sendMarketplaceError, serveMarketplace } from './marketplace-http.js';
 
 
 export interface HttpOptions {
-  ctx: Context; ready: () => boolean;
+  ctx: Context;
+  ready: () => boolean;
   /** The names the server answers to and the origins it takes browser requests from (origins.ts); default: loopback only. */
   site?: Site;
+  /** Per-account request rates (rate-limit.ts); default EC2's times DEFAULT_MULTIPLIER. */
+  rateLimit?: RateLimitOptions;
 }
 
-export function createHttpServer(opts: HttpOptions): Server {
-  const site = opts.site ?? new Site();
+export function createHttpServer(options: HttpOptions): Server {
+  const site = options.site ?? new Site();
+  const opts = { ...options, limiter: new RateLimiter(options.rateLimit, options.ctx.log) };
   const server = createServer((req, res) => {
     const refused = site.refusal(arrival(req));
     if (refused) return sendRefusal(res, refused, new URL(req.url ?? '/', 'http://kiln').pathname);
@@ -56,7 +63,7 @@ export function createHttpServer(opts: HttpOptions): Server {
   return server;
 }
 
-async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(opts: HttpOptions & { limiter: RateLimiter }, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const requestId = randomUUID();
   let wire: QueryService = 'ec2';
   const url = new URL(req.url ?? '/', 'http://kiln');
@@ -89,17 +96,19 @@ async function handle(opts: HttpOptions, req: IncomingMessage, res: ServerRespon
   try {
     const { service, ...caller } = await authenticate(opts.ctx, req, url, body);
     if (service === MARKETPLACE_SERVICE) throw new AuthError('AuthFailure', `Credential should be scoped to correct service: 'ec2'.`);
+    if (service === 'ebs') await opts.limiter.check(caller.account, caller.region, 'ebs', service);
     if (service === 'ebs') return await serveEbs(opts.ctx, caller, req, res, url, body, requestId);
     if (service !== 'sts') wire = service;
     const params = new URLSearchParams(url.search);
     if (req.method === 'POST') for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
+    if (service !== 'sts') await opts.limiter.check(caller.account, caller.region, classify(params.get('Action') ?? '', params), service);
     const out = service === 'sts' ? stsAction(caller, params, requestId)
       : await dispatch(opts.ctx, caller, params, { host: req.headers.host ?? '', requestId }, service);
     res.writeHead(200, { 'content-type': 'text/xml;charset=UTF-8', 'x-amzn-requestid': requestId }).end(out);
   } catch (err) {
     if (isEbsRequest(req.headers, url)) return sendEbsError(opts.ctx, res, err, requestId);
     const apiErr = toApiError(err);
-    if (apiErr.status >= 500) opts.ctx.log(`kiln: ${apiErr.code} for request ${requestId}: ${(err as Error)?.stack ?? String(err)}`);
+    if (apiErr.status >= 500 && apiErr.code !== 'RequestLimitExceeded') opts.ctx.log(`kiln: ${apiErr.code} for request ${requestId}: ${(err as Error)?.stack ?? String(err)}`);
     if (isStsRequest(req.headers, url)) return sendStsError(res, err, apiErr, requestId);
     sendError(res, apiErr, requestId, undefined, wire);
   }
@@ -113,6 +122,7 @@ async function dispatch(ctx: Context, caller: Caller, params: URLSearchParams, i
   const handler = service === 'ec2' ? HANDLERS[action] : SERVICE_HANDLERS[service][action];
   if (!handler) throw new ApiError('InvalidAction', `The action ${action} is not implemented by Kiln yet.`);
   const input = parseQuery(params, op);
+  checkLimits(input, service);
   if (input.DryRun === true) {
     // As on AWS, a dry run checks the request and answers with the error it would meet. Actions whose services mark where
     // they start changing things (beforeChange), and read-only ones, run up to that point; the rest are only parsed.

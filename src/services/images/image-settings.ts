@@ -10,6 +10,7 @@ import { Invalid, NotFound } from '../core/errors.js';
 import { ownerAlias } from './images.js';
 import { nowIso } from '../core/ids.js';
 import type { ImageRecord, Owned } from '../../model/records.js';
+import { glob } from '../../lib/glob.js';
 
 export type BlockPublicAccessState = 'block-new-sharing' | 'unblocked';
 export type AllowedImagesState = 'enabled' | 'audit-mode' | 'disabled';
@@ -148,11 +149,6 @@ export async function replaceImageCriteria(ctx: Context, caller: Caller, criteri
   await writeSettings(ctx, caller, (s) => ({ ...s, imageCriteria: criteria }));
 }
 
-function wildcard(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\/]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${body}$`);
-}
-
 function providerMatches(provider: string, img: ImageRecord): boolean {
   if (provider === 'none') return false;
   if (/^\d{12}$/.test(provider)) return img.account === provider;
@@ -162,7 +158,7 @@ function providerMatches(provider: string, img: ImageRecord): boolean {
 /** Whether one criterion admits the image (every condition it names holds). */
 export function criterionMatches(c: ImageCriterion, img: ImageRecord, now = Date.now()): boolean {
   if (c.imageProviders?.length && !c.imageProviders.some((p) => providerMatches(p, img))) return false;
-  if (c.imageNames?.length && !c.imageNames.some((n) => wildcard(n).test(img.name))) return false;
+  if (c.imageNames?.length && !c.imageNames.some((n) => glob(n).test(img.name))) return false;
   if (c.marketplaceProductCodes?.length && !img.productCodes?.some((p) => c.marketplaceProductCodes!.includes(p.code))) return false;
   if (c.maximumDaysSinceCreated !== undefined && now - Date.parse(img.creationDate) > c.maximumDaysSinceCreated * DAY_MS) return false;
   if (c.maximumDaysSinceDeprecated !== undefined && img.deprecationTime) {
