@@ -39,7 +39,7 @@ function notFoundMessage(kind: ResourceKind, ids: string[]): string {
 const STATUS: Record<string, number> = {
   AuthFailure: 401, SignatureDoesNotMatch: 403, IncompleteSignature: 400, MissingAuthenticationToken: 403, RequestExpired: 400,
   UnauthorizedOperation: 403, OptInRequired: 401, DryRunOperation: 412, RequestLimitExceeded: 503,
-  InternalError: 500, InsufficientInstanceCapacity: 500,
+  InternalError: 500, InsufficientInstanceCapacity: 500, InsufficientVolumeCapacity: 500,
 };
 
 export function statusFor(code: string): number {

@@ -26,6 +26,7 @@ import type { InstanceSpec, VolumeAttachment } from '../runtime.js';
 import { HostCommandError, mountsUnder, realpathOrNull } from './host.js';
 import type { CgroupLayout } from './oci-config.js';
 import { ociConfig } from './oci-config.js';
+import { lxcfsMounts } from './lxcfs.js';
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const META_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -94,7 +95,7 @@ export function rootVolume(spec: InstanceSpec): VolumeAttachment {
 }
 
 /** Writes the metadata files, spec.json and config.json of a bundle whose directories may not exist yet. */
-export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: CgroupLayout, resolvConf?: string): Promise<void> {
+export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: CgroupLayout, resolvConf?: string, lxcfs?: string): Promise<void> {
   await mkdir(b.meta, { recursive: true });
   for (const [name, content] of Object.entries(spec.metadata)) {
     await writeFile(join(b.meta, name), content, { mode: 0o644 });
@@ -102,6 +103,8 @@ export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: Cgroup
   await writeFile(b.spec, encodeSpec(spec), { mode: 0o600 });
   if (resolvConf !== undefined) await writeFile(b.resolvConf, resolvConf, { mode: 0o644 });
   const config = ociConfig(spec, b.meta, b.volumes, cgroups, resolvConf !== undefined ? b.resolvConf : undefined);
+  // lxcfs's proc files over the instance's own (lxcfs.ts): /proc/meminfo says the instance type's memory.
+  if (lxcfs) (config.mounts as unknown[]).push(...lxcfsMounts(lxcfs));
   await writeFile(b.config, JSON.stringify(config, null, 2));
 }
 

@@ -59,3 +59,6 @@ export class Invalid extends Error {
 
 /** Something the host cannot do (no runc, not root, ...). */
 export class HostUnavailable extends Error {}
+
+/** The host has no room for what is asked (InsufficientInstanceCapacity, InsufficientVolumeCapacity): a server-side error, as on AWS. */
+export class InsufficientCapacity extends Invalid {}
