@@ -54,10 +54,12 @@ async function startLxcfs(dir: string): Promise<string | undefined> {
   return (await answers(dir)) ? dir : undefined;
 }
 
-/** For `kiln doctor`: what keeps instances from seeing their own memory in /proc. */
-export async function lxcfsProblems(): Promise<string[]> {
-  if (await answers(LXCFS_DIR) || await findExecutable('lxcfs')) return [];
-  return ["lxcfs is missing: without it /proc/meminfo and `free` inside an instance show the host's memory, not its instance type's (apt-get install lxcfs)."];
+/** For `kiln doctor`: whether instances see their own memory in /proc, in one line. */
+export async function lxcfsReport(): Promise<string> {
+  if (await answers(LXCFS_DIR)) return `lxcfs: running at ${LXCFS_DIR}; /proc/meminfo in an instance shows its instance type's memory`;
+  const lxcfs = await findExecutable('lxcfs');
+  if (lxcfs) return `lxcfs: ${lxcfs}, started at ${LXCFS_DIR} by the first instance start; /proc/meminfo in an instance shows its instance type's memory`;
+  return "note: lxcfs is missing: /proc/meminfo and `free` inside an instance show the host's memory, not its instance type's (apt-get install lxcfs)";
 }
 
 /** The OCI mounts that put lxcfs's proc files over the instance's. */
