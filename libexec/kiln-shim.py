@@ -8,7 +8,11 @@ session, for as long as the instance's init lives:
 
 - receives the instance's console (the pty master runc passes over S) and
   appends everything the instance prints to CONSOLE_LOG, carriage returns
-  dropped. It keeps a slave end open itself: systemd opens and closes
+  dropped, as a bounded ring: once CONSOLE_LOG would pass CONSOLE_KEEP bytes
+  it becomes CONSOLE_LOG.1 (replacing the one before) and a new CONSOLE_LOG
+  begins, so a guest that prints without end holds at most twice
+  CONSOLE_KEEP of the host's disk, and the last CONSOLE_KEEP bytes (more
+  than GetConsoleOutput's 64 KiB) are always there. It keeps a slave end open itself: systemd opens and closes
   /dev/console per message, and with no slave open the master reads EIO;
 - is the child subreaper, so the instance's init becomes its child once
   `runc create` exits, and when init ends it writes how to EXIT_FILE
@@ -29,7 +33,28 @@ import tempfile
 import time
 
 PR_SET_CHILD_SUBREAPER = 36
+CONSOLE_KEEP = 256 * 1024
 TIOCGPTPEER = 0x5441
+
+
+class Ring:
+    """CONSOLE_LOG and CONSOLE_LOG.1, together at most 2 x CONSOLE_KEEP bytes."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        self.size = os.fstat(self.fd).st_size
+
+    def write(self, data: bytes) -> None:
+        while data:
+            if self.size and self.size + len(data) > CONSOLE_KEEP:
+                os.rename(self.path, self.path + '.1')
+                os.close(self.fd)
+                self.fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_TRUNC, 0o640)
+                self.size = 0
+            chunk, data = data[:CONSOLE_KEEP], data[CONSOLE_KEEP:]
+            os.write(self.fd, chunk)
+            self.size += len(chunk)
 
 
 def main() -> None:
@@ -98,11 +123,11 @@ def main() -> None:
     if code != 0 or master is None or master < 0:
         sys.exit(1)
     peer = libc.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY)  # held open
-    log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    log = Ring(log_path)
     if peer < 0:
         # A kernel without TIOCGPTPEER (< 4.13): the master reports a hang-up whenever no slave is
         # open, so the loop below must not spin on it.
-        os.write(log, b'kiln-shim: cannot hold the console open; console output may be lost between writes\n')
+        log.write(b'kiln-shim: cannot hold the console open; console output may be lost between writes\n')
     os.set_blocking(master, False)
 
     def drain() -> None:
@@ -113,7 +138,7 @@ def main() -> None:
                 return
             if not data:
                 return
-            os.write(log, data.replace(b'\r', b''))
+            log.write(data.replace(b'\r', b''))
 
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)

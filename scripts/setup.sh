@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 # Terraform story needs it on PATH); qemu-utils' qemu-img converts qcow2 disks for `kiln image import`; zstd is the
 # bench's baseline for compression; chromium is the browser the web console's test drives (playwright-core, no
 # browser download).
-PACKAGES="runc e2fsprogs util-linux mount busybox-static openssl awscli iproute2 nftables openssh-client python3 mmdebstrap xfsprogs python3-boto3 packer qemu-utils zstd chromium"
+PACKAGES="runc e2fsprogs util-linux mount busybox-static openssl awscli iproute2 nftables openssh-client python3 mmdebstrap xfsprogs python3-boto3 packer qemu-utils zstd chromium lxcfs"
 
 missing=""
 if command -v dpkg-query >/dev/null 2>&1; then

@@ -104,6 +104,19 @@ export class VolumePool {
     return { mode: 'xfs-loop', reason: `${await exists(poolFile) ? 'the' : 'kiln serve makes an'} XFS pool file ${poolFile}, loop-mounted at ${dir}` };
   }
 
+  /**
+   * The pool's filesystem: its size, and the bytes volumes can still take
+   * (for an XFS pool file, also bounded by the free space of the host's
+   * filesystem beneath the sparse pool file).
+   */
+  async space(): Promise<{ sizeBytes: number; freeBytes: number }> {
+    const fs = await statfs(this.dir);
+    let freeBytes = fs.bavail * fs.bsize;
+    const backing = this.mode === 'xfs-loop' ? await mountedAt(this.dir) : undefined;
+    if (backing) freeBytes = Math.min(freeBytes, await statfs(join(backing, '..')).then((h) => h.bavail * h.bsize));
+    return { sizeBytes: fs.blocks * fs.bsize, freeBytes };
+  }
+
   get clones(): boolean {
     return this.mode !== 'copy';
   }

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { RuncDriver } from '../runtime/runc/runc-driver.js';
 import { predictPool } from '../server/app.js';
+import { lxcfsReport } from '../runtime/runc/lxcfs.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -22,6 +23,7 @@ export async function doctor(dataDir: string): Promise<number> {
   if (!(await has('mkfs.xfs', ['-V']))) {
     console.log('  note: mkfs.xfs (Debian package xfsprogs) is absent: without a reflink-capable filesystem for the data directory, volumes are copied in full at each launch.');
   }
+  console.log(`  ${await lxcfsReport()}`);
   const awsCli = await has('/usr/bin/aws');
   const pool = await predictPool(dataDir);
   console.log(`  volume pool over ${dataDir}: ${pool.mode} (${pool.reason})`);

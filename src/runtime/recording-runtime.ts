@@ -1,4 +1,4 @@
-import type { InstanceSpec, RuntimeDriver, RuntimeState } from './runtime.js';
+import type { HostCapacity, InstanceSpec, RuntimeDriver, RuntimeState } from './runtime.js';
 
 /**
  * For tests about the API and its services rather than about containers: a
@@ -14,6 +14,8 @@ export class RecordingRuntime implements RuntimeDriver {
   /** Instances whose guest shut down (guestExit) and that nothing has stopped or started since: state 'stopped'. */
   readonly exited = new Set<string>();
   failNextStart = false;
+  /** The host's memory capacity() reports (a test sets a small one to see launches refused). */
+  hostMemoryMiB = 1024 * 1024;
   private readonly exitListeners = new Set<(id: string) => void>();
   async check() { return []; }
   async start(spec: InstanceSpec) {
@@ -29,6 +31,7 @@ export class RecordingRuntime implements RuntimeDriver {
   }
   async whileFrozen<T>(id: string, fn: () => Promise<T>) { this.calls.push(`freeze ${id}`); return fn(); }
   async list() { return [...this.running]; }
+  async capacity(): Promise<HostCapacity> { return { memoryMiB: this.hostMemoryMiB }; }
   watchExits(listener: (id: string) => void): () => void {
     this.exitListeners.add(listener);
     return () => { this.exitListeners.delete(listener); };

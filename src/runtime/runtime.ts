@@ -91,6 +91,8 @@ export interface InstanceSpec {
   volumes: VolumeAttachment[];
   vcpus: number;
   memoryMiB: number;
+  /** The most processes (and threads) the instance may hold at once; absent: the driver's default for its vCPUs. */
+  pidsLimit?: number;
   /** Files made visible read-only at /run/kiln inside the instance (name -> content). */
   metadata: Record<string, string | Buffer>;
   /** Where the console (stdout and stderr of the instance's init) is appended. */
@@ -99,6 +101,12 @@ export interface InstanceSpec {
 }
 
 export type RuntimeState = 'running' | 'stopped' | 'absent';
+
+/** What this host has for instances, as the driver sees it (the services size launches by it). */
+export interface HostCapacity {
+  /** The host's memory (MemTotal), MiB. */
+  memoryMiB: number;
+}
 
 export interface RuntimeDriver {
   readonly name: string;
@@ -184,6 +192,11 @@ export interface RuntimeDriver {
    * Optional: without it, instances have no terminal in the console.
    */
   shellCommand?(id: string): Promise<string[]>;
+  /**
+   * The host's capacity for instances (its memory). Optional: without it,
+   * launches are not sized against the host.
+   */
+  capacity?(): Promise<HostCapacity>;
 }
 
 /** detach() could not unmount: something inside the instance still uses the volume. */

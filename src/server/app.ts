@@ -25,6 +25,8 @@ import { meterInstance } from '../services/marketplace/marketplace.js';
 import { Pruner } from '../blocks/prune.js';
 import type { PoolOptions } from '../blocks/pool.js';
 import { VolumePool } from '../blocks/pool.js';
+import type { CapacityOptions } from './capacity-options.js';
+import { capacityFromEnv } from './capacity-options.js';
 import { enforce } from '../services/network/security-groups.js';
 import { HostNetwork } from '../runtime/net/host-network.js';
 import { vpcRange } from '../services/network/network.js';
@@ -59,6 +61,8 @@ export interface AppOptions {
   poolSizeGiB?: number;
   /** The key that seals the secret access keys in kiln.db (made if absent); default <data dir>/kiln.key. */
   keyFile?: string;
+  /** How far instances and volumes may claim the host (memory and pool overcommit, processes per vCPU); default: kilnCapacity() of the environment. */
+  capacity?: CapacityOptions;
 }
 
 /** Where built root filesystems are cached, for every data directory on the host. */
@@ -80,16 +84,18 @@ export async function createApp(opts: AppOptions): Promise<App> {
   // Before anything reads a volume: a loop pool is mounted where the volumes live.
   const pool = await VolumePool.open(paths.volumes, { mode: opts.pool ?? 'copy', poolFile: paths.poolFile, sizeGiB: opts.poolSizeGiB });
   if (opts.pool === 'auto') log(`kiln: volume pool: ${pool.mode} (${pool.reason})`);
+  const capacity = opts.capacity ?? capacityFromEnv();
   const ctx: Context = {
     store, paths, log, blocks, pool,
     // Blocks of EBS direct API uploads in progress are live too: no map references them until CompleteSnapshot.
     pruner: new Pruner(blocks, () => store.blockMaps.liveHashes(), log, async () => withUploadBlocks(ctx, new Set())),
-    runtime: opts.runtime ?? new RuncDriver({ stateDir: paths.runtime, nat: opts.nat }),
+    runtime: opts.runtime ?? new RuncDriver({ stateDir: paths.runtime, nat: opts.nat, pids: capacity.pids }),
     regions: opts.regions ?? DEFAULT_REGIONS,
     tasks: new Tasks(log),
     locks: new KeyedMutex(),
     instanceStateListeners: [],
     vpcCidr: opts.vpcCidr,
+    capacity,
   };
   // A bad range stops the start here, with the reason.
   try { vpcRange(ctx); } catch (err) { await store.close(); throw new Error(`kiln: ${(err as Error).message}`); }

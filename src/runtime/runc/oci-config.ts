@@ -43,6 +43,14 @@ export interface CgroupLayout {
 
 const CPU_PERIOD_US = 100_000;
 
+/** Processes per vCPU when the spec names no pidsLimit (host-limits.ts sets one, bounded host-wide). */
+export const DEFAULT_PIDS_PER_VCPU = 2048;
+
+/** The instance's pids.max: a fork bomb inside ends at it, not at the host's pid_max. */
+export function pidsLimit(spec: InstanceSpec): number {
+  return spec.pidsLimit ?? Math.ceil(spec.vcpus) * DEFAULT_PIDS_PER_VCPU;
+}
+
 /**
  * Builds config.json for a bundle whose root filesystem is `<bundle>/rootfs`,
  * metadata dir is `metaDir` and volumes dir is `volumesDir` (a shared mount
@@ -77,6 +85,7 @@ export function ociConfig(spec: InstanceSpec, metaDir: string, volumesDir: strin
         devices: [{ allow: false, access: 'rwm' }],
         memory: { limit: Math.floor(spec.memoryMiB * 1024 * 1024) },
         cpu: { quota: Math.round(spec.vcpus * CPU_PERIOD_US), period: CPU_PERIOD_US },
+        pids: { limit: pidsLimit(spec) },
       },
       // With a network, the instance joins the namespace runtime/net made for it (eth0 on its VPC's bridge).
       namespaces: [{ type: 'pid' }, spec.network ? { type: 'network', path: netnsPath(spec.id) } : { type: 'network' },

@@ -9,20 +9,17 @@ import { access, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Revert } from '../revert.js';
-import type { Firewall, InstanceSpec, RuntimeDriver, RuntimeState, VolumeAttachment } from '../runtime.js';
+import type { Firewall, HostCapacity, InstanceSpec, RuntimeDriver, RuntimeState, VolumeAttachment } from '../runtime.js';
 import { RuntimeUnavailableError } from '../runtime.js';
-import type { Bundle } from './bundle.js';
-import {
-  bundleAt, makeBundleDirs, readSpec, removeBundle, rootVolume, validateDevice, validateId, validateSpec, writeBundle, writeSpec,
-} from './bundle.js';
-import type { RuncContainer, Tool } from './host.js';
+import { type Bundle, bundleAt, makeBundleDirs, readSpec, removeBundle, rootVolume, validateDevice, validateId, validateSpec, writeBundle, writeSpec } from './bundle.js';
 import type { CgroupLayout } from './oci-config.js';
-import { cgroupLayout, exec, exists, findExecutable, HostCommandError, isExecutable, isNotExist, mountAt, TOOLS } from './host.js';
+import { type RuncContainer, type Tool, cgroupLayout, exec, exists, findExecutable, HostCommandError, isExecutable, isNotExist, mountAt, TOOLS } from './host.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { BundleMounts } from './mounts.js';
 import { createThroughShim, GUEST_REBOOT, hasPlainResolvConf, initEnd, stopSignal } from './shim.js';
 import { HostNetwork } from '../net/host-network.js';
 import { shellArgs } from './shell.js';
+import { hostCapacity, type PidsPolicy, prepareStart } from './host-limits.js';
 
 export { HostCommandError } from './host.js';
 
@@ -50,13 +47,15 @@ export class RuncDriver implements RuntimeDriver {
   private cgroupsFound?: Promise<CgroupLayout>;
   /** Polls waited for the shim to write how init ended. */
   private readonly awaitingEnd = new Map<string, number>();
+  private readonly pids: PidsPolicy;
 
   /**
    * `stateDir` holds the bundles and runc's state; two drivers over the same
    * stateDir see the same instances. `runcPath` overrides the runc found on PATH;
-   * `nat`: instances reach the outside through NAT on the host.
+   * `nat`: instances reach the outside through NAT on the host; `pids`: the bound on each instance's processes and on all of theirs.
    */
-  constructor(opts: { stateDir: string; runcPath?: string; nat?: boolean }) {
+  constructor(opts: { stateDir: string; runcPath?: string; nat?: boolean; pids?: PidsPolicy }) {
+    this.pids = opts.pids ?? {};
     this.stateDir = resolve(opts.stateDir);
     this.net = new HostNetwork({ nat: opts.nat, scope: this.stateDir });
     this.runcRoot = join(this.stateDir, 'runc');
@@ -184,6 +183,7 @@ export class RuncDriver implements RuntimeDriver {
     return this.serial.run(id, () => this.mounts.grow(path));
   }
 
+  capacity(): Promise<HostCapacity> { return hostCapacity(); }
   async shellCommand(id: string): Promise<string[]> { validateId(id); return shellArgs(await this.tool('runc'), this.runcRoot, id); }
 
   /** Empty on a host without runc (nothing can be running there). */
@@ -254,7 +254,8 @@ export class RuncDriver implements RuntimeDriver {
     }
   }
 
-  private async startNow(spec: InstanceSpec): Promise<void> {
+  private async startNow(asked: InstanceSpec): Promise<void> {
+    const { spec, lxcfs } = await prepareStart(asked, this.pids, await this.cgroups());
     const root = rootVolume(spec);
     for (const tool of ['runc', 'python3', 'mount', 'umount', 'nsenter', 'ip'] as const) await this.tool(tool);
     const status = (await this.container(spec.id))?.status;
@@ -279,7 +280,7 @@ export class RuncDriver implements RuntimeDriver {
         await this.net.connect(spec.id, spec.network);
       }
       const resolvConf = spec.network && await hasPlainResolvConf(b.rootfs) ? await this.net.resolvConf() : undefined;
-      await writeBundle(spec, b, await this.cgroups(), resolvConf);
+      await writeBundle(spec, b, await this.cgroups(), resolvConf, lxcfs);
       revert.add(() => this.deleteContainer(spec.id));
       await this.createContainer(spec, b);
       if (!spec.network) await this.loopbackUp(spec.id);

@@ -50,9 +50,25 @@ export interface Context {
   metadataEndpoint?: { address: string; port: number };
   /** The range of every default VPC on this host, a private /16 (absent: AWS's 172.31.0.0/16; services/network/network.ts). */
   vpcCidr?: string;
+  /** How far launches and volumes may overcommit the host (services/core/capacity.ts has the defaults). */
+  capacity?: CapacityPolicy;
   /** Told of every instance state change, after it is stored (marketplace metering listens). */
   instanceStateListeners: Array<(inst: InstanceRecord) => Promise<void>>;
   log(msg: string): void;
+}
+
+/**
+ * How much of the host the instances and volumes may claim. Memory: one
+ * instance's type at most `instanceMemoryRatio` x the host's memory, and the
+ * instances the host holds (pending to shutting-down) at most
+ * `memoryOvercommit` x it. Volumes: their provisioned sizes together at most
+ * `volumeOvercommit` x the pool's size, and no one volume (or growth) beyond
+ * the pool's free space.
+ */
+export interface CapacityPolicy {
+  instanceMemoryRatio?: number;
+  memoryOvercommit?: number;
+  volumeOvercommit?: number;
 }
 
 /** The caller of an API request: the account the access key belongs to, and the region signed for. */

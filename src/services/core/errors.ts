@@ -85,3 +85,6 @@ export function publicMessage(err: unknown): string {
   if (/(^|[\s'"`(=:])\/[\w.-]/.test(message)) return 'an internal error occurred on the host';
   return message;
 }
+
+/** The host has no room for what is asked (InsufficientInstanceCapacity, InsufficientVolumeCapacity): a server-side error, as on AWS. */
+export class InsufficientCapacity extends Invalid {}

@@ -15,6 +15,7 @@ import { nowIso } from '../core/ids.js';
 import { deleteVolume, growFilesystem } from '../volumes/volumes.js';
 import { checkProtection, ensureAttributes } from './instance-attributes.js';
 import { knownInstanceType } from './instance-types.js';
+import { checkStartRoom } from './capacity.js';
 import { visibleInstances } from './lookup.js';
 import { defaultVpc, macAddress, privateDnsName, vpcRange } from '../network/network.js';
 import { firewallOf, securityGroups } from '../network/security-groups.js';
@@ -169,6 +170,7 @@ export async function changeState(ctx: Context, caller: Caller, ids: string[], a
   const fn = TRANSITIONS[action];
   for (const inst of insts) checkTransition(inst, action);
   beforeChange(caller);
+  if (action === 'start') await checkStartRoom(ctx, insts.filter((i) => i.state === 'stopped'));
   const out: StateChange[] = [];
   for (const inst of insts) out.push(await fn(ctx, inst, opts));
   return out;
@@ -248,18 +250,28 @@ async function finishTermination(ctx: Context, instanceId: string): Promise<void
 
 const CONSOLE_TAIL = 64 * 1024;
 
-/** The most recent 64 KiB of what the instance printed. */
+/**
+ * The most recent 64 KiB of what the instance printed. The runtime keeps the
+ * console as a bounded ring (the log, and `.1` before it, see libexec/kiln-shim.py):
+ * the tail spans both when the log began only just now.
+ */
 export async function consoleOutput(ctx: Context, caller: Caller, instanceId: string): Promise<Buffer> {
   await visibleInstances(ctx, caller, [instanceId]);
   const file = ctx.paths.console(instanceId);
+  const last = await tail(file, CONSOLE_TAIL);
+  return last.length < CONSOLE_TAIL ? Buffer.concat([await tail(`${file}.1`, CONSOLE_TAIL - last.length), last]) : last;
+}
+
+/** The last `max` bytes of `file` (empty when it does not exist). */
+async function tail(file: string, max: number): Promise<Buffer> {
   const size = await stat(file).then((s) => s.size, () => -1);
-  if (size <= 0) return Buffer.alloc(0);
-  const start = Math.max(0, size - CONSOLE_TAIL);
+  if (size <= 0 || max <= 0) return Buffer.alloc(0);
+  const start = Math.max(0, size - max);
   const fh = await open(file, 'r');
   try {
     const buf = Buffer.alloc(size - start);
-    await fh.read(buf, 0, buf.length, start);
-    return buf;
+    const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+    return buf.subarray(0, bytesRead);
   } finally {
     await fh.close();
   }

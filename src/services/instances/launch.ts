@@ -24,6 +24,7 @@ import type { LaunchOptions } from './instance-attributes.js';
 import { ensureAttributes, prepareLaunch } from './instance-attributes.js';
 import { checkInstanceType, DEFAULT_INSTANCE_TYPE, MAX_LIVE_INSTANCES, MAX_USER_DATA_BYTES, userDataTooLong } from './instance-types.js';
 import { boot, failLaunch, liveInstanceCount } from './instances.js';
+import { instanceRoom } from './capacity.js';
 import type { InstanceDetails } from './instances.js';
 import { detailsOf } from './instances.js';
 
@@ -50,7 +51,8 @@ export async function runInstances(ctx: Context, caller: Caller, req: LaunchRequ
     await requireSubscription(ctx, caller, image); // marketplace product codes: OptInRequired unless vendor or subscribed
     const instanceType = req.instanceType ?? DEFAULT_INSTANCE_TYPE;
     checkInstanceType(instanceType, image);
-    const count = await launchCount(ctx, caller, req.minCount, req.maxCount);
+    // As many as the account's limit and then the host's memory allow (InsufficientInstanceCapacity below MinCount).
+    const count = await instanceRoom(ctx, instanceType, req.minCount, await launchCount(ctx, caller, req.minCount, req.maxCount));
     if (req.userData !== undefined && userDataTooLong(req.userData)) {
       throw new Invalid('InvalidParameterValue', `User data is limited to ${MAX_USER_DATA_BYTES} bytes`);
     }

@@ -18,6 +18,7 @@ import { nowIso } from '../core/ids.js';
 import type { VolumeRecord } from '../../model/records.js';
 import { checkPerformance, growVolumeFile, ownVolume, reportedPerformance, VOLUME_TYPES, visibleVolumes } from './volumes.js';
 import type { VolumeModificationRecord } from '../../model/extra-records.js';
+import { checkVolumeRoom } from './volume-capacity.js';
 
 const GiB = 1024 ** 3;
 
@@ -35,6 +36,7 @@ export async function modifyVolume(ctx: Context, caller: Caller, req: ModifyRequ
     throw new Invalid('IncorrectModificationState', `Volume ${vol.id} is already being modified.`);
   }
   const rec = validate(vol, req);
+  await checkVolumeRoom(ctx, rec.targetSize - vol.size);
   if (current) await modifications(ctx).delete(vol.id);
   await modifications(ctx).insert(rec);
   ctx.tasks.start(`modify ${vol.id}`, () => carryOut(ctx, rec));

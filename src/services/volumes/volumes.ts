@@ -23,6 +23,7 @@ import { isValidId, newId, nowIso } from '../core/ids.js';
 import { recallToken, rememberToken } from '../core/client-tokens.js';
 import type { SnapshotRecord, Tag, VolumeAttachmentRecord, VolumeRecord, VolumeState } from '../../model/records.js';
 import { present } from '../../model/records.js';
+import { checkVolumeRoom } from './volume-capacity.js';
 
 const run = promisify(execFile);
 const GiB = 1024 ** 3;
@@ -97,6 +98,7 @@ export async function createVolume(
   if (snap && !map) throw new NotFound('snapshot', [snap.id]);
   const rec = newVolumeRecord(caller, v, map, snap);
   beforeChange(caller);
+  await checkVolumeRoom(ctx, rec.size);
   await ctx.store.volumes.insert(rec);
   await rememberToken(ctx, caller, 'create-volume', v.clientToken, v, [rec.id]);
   ctx.tasks.start(`create ${rec.id}`, async () => {
@@ -120,6 +122,7 @@ export async function recordLaunchVolume(ctx: Context, owner: Caller, v: NewVolu
   if (v.snapshotId && !map) throw new NotFound('snapshot', [v.snapshotId]);
   const snap = v.snapshotId ? await ctx.store.snapshots.get(v.snapshotId) : undefined;
   const rec = { ...newVolumeRecord(owner, v, map, snap, false), attachment };
+  await checkVolumeRoom(ctx, rec.size); // in RunInstances' transaction: a launch the pool cannot hold launches nothing
   await ctx.store.volumes.insert(rec);
   return rec;
 }
