@@ -78,6 +78,7 @@ export const TOOLS = {
   'mkfs.ext4': ['e2fsprogs', 'it formats volumes'],
   python3: ['python3', "it runs each instance's console and exit-status shim (libexec/kiln-shim.py)"],
   resize2fs: ['e2fsprogs', 'it grows the filesystems of volumes in use'],
+  e2fsck: ['e2fsprogs', 'it checks the filesystem of each volume before mounting it'],
 } as const;
 export type Tool = keyof typeof TOOLS;
 

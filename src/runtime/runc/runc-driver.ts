@@ -5,7 +5,7 @@
  * while its instance is started; stop removes it.
  */
 import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { access, chmod, mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Revert } from '../revert.js';
@@ -19,7 +19,7 @@ import type { RuncContainer, Tool } from './host.js';
 import type { CgroupLayout } from './oci-config.js';
 import { cgroupLayout, exec, exists, findExecutable, HostCommandError, isExecutable, isNotExist, mountAt, TOOLS } from './host.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
-import { BundleMounts } from './mounts.js';
+import { BundleMounts, ROOT_OPTIONS } from './mounts.js';
 import { createThroughShim, GUEST_REBOOT, hasPlainResolvConf, initEnd, stopSignal } from './shim.js';
 import { HostNetwork } from '../net/host-network.js';
 import { shellArgs } from './shell.js';
@@ -269,8 +269,9 @@ export class RuncDriver implements RuntimeDriver {
     try {
       revert.add(() => removeBundle(b));
       await mkdir(b.rootfs, { recursive: true });
+      await chmod(b.dir, 0o700);
       revert.add(() => this.mounts.unmountUnder(b.dir));
-      await exec(await this.tool('mount'), ['-t', 'ext4', '-o', 'loop', root.path, b.rootfs]);
+      await this.mounts.mountExt4(root, b.rootfs, ROOT_OPTIONS);
       await this.mounts.mountVolumesDir(b);
       for (const v of spec.volumes) if (!v.root) await this.mounts.mountVolume(b, v);
       if (spec.network) {

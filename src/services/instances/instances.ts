@@ -9,6 +9,7 @@ import type { InstanceAttributesRecord } from '../../model/extra-records.js';
 import type { InstanceRecord, InstanceState, VolumeRecord } from '../../model/records.js';
 import type { InstanceSpec, RuntimeState } from '../../runtime/runtime.js';
 import { RuntimeUnavailableError } from '../../runtime/runtime.js';
+import { DamagedFilesystemError } from '../../lib/ext4-check.js';
 import type { Caller, Context } from '../core/context.js';
 import { beforeChange, HostUnavailable, Invalid, InvalidState, NotFound } from '../core/errors.js';
 import { nowIso } from '../core/ids.js';
@@ -71,7 +72,8 @@ export async function describeInstances(ctx: Context, caller: Caller, ids?: stri
  */
 export async function failLaunch(ctx: Context, id: string, err: unknown): Promise<void> {
   const capacity = err instanceof RuntimeUnavailableError || err instanceof HostUnavailable;
-  const code = capacity ? 'Server.InsufficientInstanceCapacity' : 'Server.InternalError';
+  // A volume whose filesystem the host refuses to mount is the launcher's doing (lib/ext4-check.ts).
+  const code = capacity ? 'Server.InsufficientInstanceCapacity' : err instanceof DamagedFilesystemError ? 'Client.InternalError' : 'Server.InternalError';
   const why = err instanceof Error ? err.message : String(err);
   await releaseVolumes(ctx, id, true);
   const message = `${code}: ${why}`;
