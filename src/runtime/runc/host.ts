@@ -5,10 +5,10 @@
  * here knows about instances.
  */
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { promisify } from 'node:util';
-import { exists } from '../../lib/host-files.js';
+import { exists, findExecutable, isExecutable } from '../../lib/host-files.js';
 import type { CgroupLayout } from './oci-config.js';
 
 const execFileP = promisify(execFile);
@@ -78,6 +78,7 @@ export const TOOLS = {
   'mkfs.ext4': ['e2fsprogs', 'it formats volumes'],
   python3: ['python3', "it runs each instance's console and exit-status shim (libexec/kiln-shim.py)"],
   resize2fs: ['e2fsprogs', 'it grows the filesystems of volumes in use'],
+  e2fsck: ['e2fsprogs', 'it checks the filesystem of each volume before mounting it'],
 } as const;
 export type Tool = keyof typeof TOOLS;
 
@@ -93,3 +94,24 @@ export interface RuncContainer {
   pid: number;
   status: 'creating' | 'created' | 'running' | 'paused' | 'stopped';
 }
+
+/** What this host lacks to run instances (root, the tools, loop devices), each with how to fix it; `runcPath`: a runc set by option. */
+export async function hostProblems(runcPath?: string): Promise<string[]> {
+  const problems: string[] = [];
+  if (process.getuid && process.getuid() !== 0) {
+    problems.push('Kiln is not running as root: mounting volumes and running instances needs root (run the server as root).');
+  }
+  for (const tool of Object.keys(TOOLS) as Tool[]) {
+    const [pkg, why] = TOOLS[tool];
+    if (tool === 'runc' && runcPath) {
+      if (!(await isExecutable(runcPath))) problems.push(`runc was not found at ${runcPath}: ${why} (install it, or apt-get install runc and drop the runc path setting).`);
+    } else if (!(await findExecutable(tool))) {
+      problems.push(`${tool} is missing: ${why} (apt-get install ${pkg}).`);
+    }
+  }
+  if (!(await access('/dev/loop-control').then(() => true, () => false))) {
+    problems.push('/dev/loop-control is missing: volumes are mounted over loop devices (load the loop kernel module: modprobe loop).');
+  }
+  return problems;
+}
+

@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, readFile, rmdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { checkExt4 } from '../../lib/ext4-check.js';
 import { VolumeBusyError } from '../runtime.js';
 import type { VolumeAttachment } from '../runtime.js';
 import type { Bundle } from './bundle.js';
@@ -14,9 +15,16 @@ import type { MountEntry } from './host.js';
 import { exec, HostCommandError, loopBackingFile, mountAt, mountsUnder, realpathOrNull } from './host.js';
 
 /** The host tools mounting needs. */
-export type MountTool = 'mount' | 'umount' | 'losetup' | 'fsfreeze' | 'sync' | 'resize2fs';
+export type MountTool = 'mount' | 'umount' | 'losetup' | 'fsfreeze' | 'sync' | 'resize2fs' | 'e2fsck';
 
 const POLL_MS = 20;
+/**
+ * How the host mounts an instance's volumes: never a device node of the guest's (nodev), and on further
+ * volumes no setuid program either (nosuid). The root volume keeps suid: sudo and su inside need it, and
+ * only root on the host can reach it (the bundle directory is 0700).
+ */
+export const ROOT_OPTIONS = 'loop,nodev';
+export const VOLUME_OPTIONS = 'loop,nodev,nosuid';
 /** The tmpfs holding the volumes' mount points: only directories, so tiny. */
 const VOLUMES_TMPFS = 'size=64k,mode=755';
 
@@ -42,11 +50,17 @@ export class BundleMounts {
     const dir = join(b.volumes, basename(v.device));
     await mkdir(dir);
     try {
-      await exec(await this.tool('mount'), ['-t', 'ext4', '-o', 'loop', v.path, dir]);
+      await this.mountExt4(v, dir, VOLUME_OPTIONS);
     } catch (err) {
       await rmdir(dir).catch(() => undefined);
       throw err;
     }
+  }
+
+  /** Loop-mounts the ext4 volume at `dir` with `options` once e2fsck -n finds it sound (lib/ext4-check.ts); DamagedFilesystemError otherwise. */
+  async mountExt4(v: VolumeAttachment, dir: string, options: string): Promise<void> {
+    await checkExt4(await this.tool('e2fsck'), v.path, `the volume at ${v.device}`);
+    await exec(await this.tool('mount'), ['-t', 'ext4', '-o', options, v.path, dir]);
   }
 
   /** Unmounts mnt/<device basename> if mounted; busy -> VolumeBusyError, or a lazy unmount when `force`. */

@@ -11,6 +11,7 @@
 import type { InstanceSpec } from '../runtime.js';
 import { VOLUMES_MOUNT } from '../runtime.js';
 import { netnsPath } from '../net/host-network.js';
+import { seccompProfile } from './seccomp.js';
 
 /** Where the metadata directory appears inside the instance. */
 export const METADATA_MOUNT = '/run/kiln';
@@ -29,7 +30,7 @@ export const CAPABILITIES = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
   'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SYS_CHROOT', 'CAP_MKNOD', 'CAP_AUDIT_WRITE', 'CAP_SETFCAP',
   // reboot(2) inside a pid namespace ends its init with a signal saying poweroff (SIGINT) or reboot
-  // (SIGHUP) instead of failing; kexec, which would replace the host's kernel, is refused by seccomp.
+  // (SIGHUP) instead of failing; kexec, which would replace the host's kernel, is refused by seccomp (seccomp.ts).
   'CAP_SYS_BOOT',
 ];
 
@@ -90,11 +91,8 @@ export function ociConfig(spec: InstanceSpec, metaDir: string, volumesDir: strin
       // With a network, the instance joins the namespace runtime/net made for it (eth0 on its VPC's bridge).
       namespaces: [{ type: 'pid' }, spec.network ? { type: 'network', path: netnsPath(spec.id) } : { type: 'network' },
         { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'cgroup' }],
-      seccomp: {
-        defaultAction: 'SCMP_ACT_ALLOW',
-        architectures: process.arch === 'arm64' ? ['SCMP_ARCH_AARCH64', 'SCMP_ARCH_ARM'] : ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
-        syscalls: [{ names: ['kexec_load', 'kexec_file_load'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }],
-      },
+      // An allow-list as container runtimes ship (seccomp.ts): no keyrings, bpf, modules, kexec, mounts or new namespaces.
+      seccomp: seccompProfile(),
       maskedPaths: [
         '/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
         '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi',

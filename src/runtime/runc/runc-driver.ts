@@ -13,9 +13,9 @@ import type { Firewall, HostCapacity, InstanceSpec, RuntimeDriver, RuntimeState,
 import { RuntimeUnavailableError } from '../runtime.js';
 import { type Bundle, bundleAt, makeBundleDirs, readSpec, removeBundle, rootVolume, validateDevice, validateId, validateSpec, writeBundle, writeSpec } from './bundle.js';
 import type { CgroupLayout } from './oci-config.js';
-import { type RuncContainer, type Tool, cgroupLayout, exec, exists, findExecutable, HostCommandError, isExecutable, isNotExist, mountAt, TOOLS } from './host.js';
+import { type RuncContainer, type Tool, cgroupLayout, exec, exists, findExecutable, HostCommandError, hostProblems, isExecutable, isNotExist, mountAt, TOOLS } from './host.js';
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
-import { BundleMounts } from './mounts.js';
+import { BundleMounts, ROOT_OPTIONS } from './mounts.js';
 import { createThroughShim, GUEST_REBOOT, hasPlainResolvConf, initEnd, stopSignal } from './shim.js';
 import { HostNetwork } from '../net/host-network.js';
 import { shellArgs } from './shell.js';
@@ -63,22 +63,7 @@ export class RuncDriver implements RuntimeDriver {
   }
 
   async check(): Promise<string[]> {
-    const problems: string[] = [];
-    if (process.getuid && process.getuid() !== 0) {
-      problems.push('Kiln is not running as root: mounting volumes and running instances needs root (run the server as root).');
-    }
-    for (const tool of Object.keys(TOOLS) as Tool[]) {
-      const [pkg, why] = TOOLS[tool];
-      if (tool === 'runc' && this.runcPath) {
-        if (!(await isExecutable(this.runcPath))) problems.push(`runc was not found at ${this.runcPath}: ${why} (install it, or apt-get install runc and drop the runc path setting).`);
-      } else if (!(await findExecutable(tool))) {
-        problems.push(`${tool} is missing: ${why} (apt-get install ${pkg}).`);
-      }
-    }
-    if (!(await access('/dev/loop-control').then(() => true, () => false))) {
-      problems.push('/dev/loop-control is missing: volumes are mounted over loop devices (load the loop kernel module: modprobe loop).');
-    }
-    return [...problems, ...await this.net.check()];
+    return [...await hostProblems(this.runcPath), ...await this.net.check()];
   }
 
   /**
@@ -272,7 +257,7 @@ export class RuncDriver implements RuntimeDriver {
       revert.add(() => removeBundle(b));
       await makeBundleDirs(this.stateDir, b);
       revert.add(() => this.mounts.unmountUnder(b.dir));
-      await exec(await this.tool('mount'), ['-t', 'ext4', '-o', 'loop', root.path, b.rootfs]);
+      await this.mounts.mountExt4(root, b.rootfs, ROOT_OPTIONS);
       await this.mounts.mountVolumesDir(b);
       for (const v of spec.volumes) if (!v.root) await this.mounts.mountVolume(b, v);
       if (spec.network) {

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { lstat, readFile, readlink, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { inRoot } from '../../lib/in-root.js';
 import { fileURLToPath } from 'node:url';
 import { HostCommandError, runcLogErrors } from './host.js';
 
@@ -50,12 +50,13 @@ export async function initEnd(exitFile: string): Promise<string> {
 
 /** The signal that asks the instance's init to shut down: systemd's halt, or SIGTERM for a simple init. */
 export async function stopSignal(rootfs: string): Promise<string> {
-  // /sbin/init of a systemd distribution is a symlink to .../systemd (read, never followed out of the rootfs).
-  const target = await readlink(join(rootfs, 'sbin/init')).catch(() => '');
+  // /sbin/init of a systemd distribution is a symlink to .../systemd (read, never followed; /sbin resolved inside the rootfs).
+  const target = await inRoot(rootfs, 'sbin/init').then((p) => readlink(p)).catch(() => '');
   return /(^|\/)systemd$/.test(target) ? SYSTEMD_HALT : 'TERM';
 }
 
 /** Whether the guest's /etc/resolv.conf is a plain file or absent (a symlink means the image manages it: Kiln leaves it). */
 export async function hasPlainResolvConf(rootfs: string): Promise<boolean> {
-  return lstat(join(rootfs, 'etc/resolv.conf')).then((st) => st.isFile(), () => true);
+  // Resolved as the guest sees its /etc: a guest's /etc symlink leads nowhere on the host.
+  return inRoot(rootfs, 'etc/resolv.conf').then((p) => lstat(p)).then((st) => st.isFile(), () => true);
 }

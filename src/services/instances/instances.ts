@@ -9,6 +9,7 @@ import type { InstanceAttributesRecord } from '../../model/extra-records.js';
 import type { InstanceRecord, InstanceState, VolumeRecord } from '../../model/records.js';
 import type { InstanceSpec, RuntimeState } from '../../runtime/runtime.js';
 import { RuntimeUnavailableError } from '../../runtime/runtime.js';
+import { DamagedFilesystemError } from '../../lib/ext4-check.js';
 import type { Caller, Context } from '../core/context.js';
 import { beforeChange, HostUnavailable, Invalid, InvalidState, isStorageError, NotFound, publicMessage } from '../core/errors.js';
 import { nowIso } from '../core/ids.js';
@@ -72,9 +73,10 @@ export async function describeInstances(ctx: Context, caller: Caller, ids?: stri
  */
 export async function failLaunch(ctx: Context, id: string, err: unknown): Promise<void> {
   const capacity = err instanceof RuntimeUnavailableError || err instanceof HostUnavailable || isStorageError(err);
-  const code = capacity ? 'Server.InsufficientInstanceCapacity' : 'Server.InternalError';
+  // A volume whose filesystem the host refuses to mount is the launcher's doing (lib/ext4-check.ts).
+  const code = capacity ? 'Server.InsufficientInstanceCapacity' : err instanceof DamagedFilesystemError ? 'Client.InternalError' : 'Server.InternalError';
   // What the record says names no host path (a full disk is "insufficient storage on the host"); the log has the error.
-  const why = err instanceof HostUnavailable || err instanceof RuntimeUnavailableError ? err.message : publicMessage(err);
+  const why = err instanceof HostUnavailable || err instanceof RuntimeUnavailableError || err instanceof DamagedFilesystemError ? err.message : publicMessage(err);
   await releaseVolumes(ctx, id, true);
   const message = `${code}: ${why}`;
   await setState(ctx, id, 'terminated', message, { code, message });

@@ -14,6 +14,7 @@
 import { VolumeBusyError } from '../../runtime/runtime.js';
 import type { Caller, Context } from '../core/context.js';
 import { HostUnavailable, Invalid, InvalidState, NotFound } from '../core/errors.js';
+import { DamagedFilesystemError } from '../../lib/ext4-check.js';
 import { nowIso } from '../core/ids.js';
 import { visibleInstances } from './instances.js';
 import type { InstanceRecord, VolumeAttachmentRecord, VolumeRecord } from '../../model/records.js';
@@ -53,6 +54,7 @@ async function attachLocked(ctx: Context, instanceId: string, volumeId: string, 
   } catch (err) {
     await ctx.store.instances.update(instanceId, (i) => ({ ...i, volumeIds: i.volumeIds.filter((id) => id !== volumeId) }));
     await ctx.store.volumes.update(volumeId, (v) => ({ ...v, state: 'available', attachment: undefined }));
+    if (err instanceof DamagedFilesystemError) throw new Invalid('InvalidVolume.NotAttachable', `${volumeId}: ${err.message}`);
     throw err;
   }
   return { ...attachment, volumeId };

@@ -15,6 +15,7 @@ import { mkdir, open, rename, rm, stat, truncate } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { BlockMap } from '../../blocks/blocks.js';
+import { checkExt4 } from '../../lib/ext4-check.js';
 import { syncDir } from '../../blocks/fsync.js';
 import type { Caller, Context } from '../core/context.js';
 import { availabilityZones } from '../core/context.js';
@@ -225,6 +226,8 @@ async function makeEmptyVolume(file: string, bytes: number): Promise<void> {
 }
 
 export async function growVolumeFile(file: string, bytes: number): Promise<void> {
+  // Read-only first: a filesystem any account may have written block by block is not repaired as root.
+  await checkExt4(sbin('e2fsck'), file, 'the volume');
   await truncate(file, bytes);
   await run(sbin('e2fsck'), ['-f', '-p', file]).catch((err: { code?: number }) => {
     // 1 and 2: it fixed something (e.g. replayed the journal of a volume copied while in use); fine to resize.
