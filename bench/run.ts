@@ -14,10 +14,11 @@
  *       vs `cp` of the same file
  *   CreateImage of an encrypted volume vs of the same data unencrypted (bench/crypto.ts)
  *   the longest event-loop stall during a hostile wildcard filter vs during plain Describe calls (bench/requests.ts)
+ *   RunInstances with the isolation on vs off, alternating on one server (bench/isolation.ts)
  *   Auto Scaling (bench/autoscaling.ts), and the web console's bundle and first render (bench/console.ts)
  *       vs an empty Cloudscape page built and served in the same run
  *
- *   node --import tsx bench/run.ts [section]    every section, or only the one named (one of: console, crypto, requests)
+ *   node --import tsx bench/run.ts [section]    every section, or only the one named (one of: console, crypto, isolation, requests)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,7 @@ import { autoscalingBench } from './autoscaling.js';
 import { consoleBench } from './console.js';
 import { cryptoBench, encryptedCapture } from './crypto.js';
 import { requestsBench } from './requests.js';
+import { isolationBench } from './isolation.js';
 import { DEFAULT_CACHE_DIR } from '../src/server/app.js';
 import type { Paths } from '../src/services/core/context.js';
 import { inInstance, startKiln, until } from '../test/harness.js';
@@ -138,11 +140,12 @@ async function debianLaunch(ec2: EC2Client, imageId: string, paths: Paths, work:
 }
 
 /** The sections that run alone; with no argument, every section runs (the console's last, once the others' server and instances are gone). */
-const SECTIONS: Record<string, () => Promise<void>> = { console: consoleBench, crypto: cryptoBench, requests: requestsBench };
+const SECTIONS: Record<string, () => Promise<void>> = { console: consoleBench, crypto: cryptoBench, isolation: isolationBench, requests: requestsBench };
 const section = process.argv[2];
 if (section === undefined) {
   await main();
   await requestsBench();
+  await isolationBench();
   await consoleBench();
 } else if (SECTIONS[section]) {
   await SECTIONS[section]();

@@ -98,7 +98,9 @@ test('a full data filesystem gives failed images, error snapshots, accounted pac
   const fsFile = join(dir, 'fs.img');
   const mnt = join(dir, 'mnt');
   await mkdir(mnt);
-  await run('truncate', ['-s', '400M', fsFile]);
+  // Room for the first launch's 1 GiB root volume (a volume larger than the pool's free space is refused up front,
+  // InsufficientVolumeCapacity); the file is sparse, and the fillers take the rest.
+  await run('truncate', ['-s', '1600M', fsFile]);
   await run('mkfs.ext4', ['-q', '-F', '-m', '0', fsFile]); // no blocks reserved for root: the test is root
   await run('mount', ['-o', 'loop', fsFile, mnt]);
   const data = join(mnt, 'data');
@@ -129,7 +131,14 @@ test('a full data filesystem gives failed images, error snapshots, accounted pac
 
     fillers.push(await fill(mnt, 256 * 1024));
     await t.test('(a) no room for a root volume: RunInstances answers, the instance ends terminated with a capacity reason', async () => {
-      const launch = await ec2.send(new RunInstancesCommand({ ImageId: base.ImageId, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }));
+      const launch = await ec2.send(new RunInstancesCommand({ ImageId: base.ImageId, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }))
+        .catch((e: Error) => e);
+      if (launch instanceof Error) {
+        // The pool's free space is checked up front: refused with EC2's capacity code, nothing made.
+        assert.equal(launch.name, 'InsufficientVolumeCapacity');
+        assert.doesNotMatch(launch.message ?? '', /\//);
+        return;
+      }
       const id = launch.Instances![0]!.InstanceId!;
       const inst = await until(`${id} to end`, async () => {
         const i = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }))).Reservations![0]!.Instances![0]!;

@@ -14,7 +14,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { createAccount } from '../src/services/accounts/accounts.js';
 import { createHttpServer } from '../src/server/http.js';
 import type { Kiln } from './harness.js';
-import { startKiln } from './harness.js';
+import { startKiln, until } from './harness.js';
 import { Sha256 } from './sha256.js';
 
 type Params = Array<[string, string]>;
@@ -142,8 +142,10 @@ test('one account flooding the server is throttled (RequestLimitExceeded, 503), 
 test('the SDK backs off and retries a throttled call (RequestLimitExceeded) until it is answered', async () => {
   const drain = await sign(limited.endpoint, B, [['Action', 'DescribeKeyPairs']]); // EC2's unfiltered bucket: 50
   const sdk = new EC2Client({ endpoint: limited.endpoint, region: 'us-east-1', credentials: B, maxAttempts: 5 });
-  const drained = Promise.all(Array.from({ length: 60 }, () => send(drain)));
-  await new Promise((r) => setTimeout(r, 200));
+  // The bucket is empty once its 50 tokens are answered (the other 10 are held, throttled): then the SDK calls.
+  let answered = 0;
+  const drained = Promise.all(Array.from({ length: 60 }, () => send(drain).then((a) => { if (a.status === 200) answered++; return a; })));
+  await until('the unfiltered bucket to be spent', async () => answered >= 50, 30_000, 5);
   const out = await sdk.send(new DescribeKeyPairsCommand({}));
   assert.ok((out.$metadata.attempts ?? 1) > 1, `answered at attempt ${out.$metadata.attempts}`);
   assert.ok((await drained).some((a) => a.status === 503 && a.code === 'RequestLimitExceeded'));

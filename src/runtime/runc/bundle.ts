@@ -28,6 +28,7 @@ import { HostCommandError, mountsUnder, realpathOrNull } from './host.js';
 import type { CgroupLayout } from './oci-config.js';
 import { ociConfig } from './oci-config.js';
 import { lxcfsMounts } from './lxcfs.js';
+import { permissiveProfile } from './seccomp.js';
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const META_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -103,7 +104,7 @@ export async function makeBundleDirs(stateDir: string, b: Bundle): Promise<void>
 }
 
 /** Writes the metadata files, spec.json and config.json of a bundle whose directories may not exist yet. */
-export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: CgroupLayout, resolvConf?: string, lxcfs?: string): Promise<void> {
+export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: CgroupLayout, resolvConf?: string, lxcfs?: string, hardened = true): Promise<void> {
   // The bundle is 0700 (makeBundleDirs): no other host user enters it. What the guest sees
   // (/run/kiln, /etc/resolv.conf) keeps the modes it always had, whatever the server's umask.
   await privateDir(b.dir);
@@ -121,6 +122,7 @@ export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: Cgroup
   const config = ociConfig(spec, b.meta, b.volumes, cgroups, resolvConf !== undefined ? b.resolvConf : undefined);
   // lxcfs's proc files over the instance's own (lxcfs.ts): /proc/meminfo says the instance type's memory.
   if (lxcfs) (config.mounts as unknown[]).push(...lxcfsMounts(lxcfs));
+  if (!hardened) (config.linux as Record<string, unknown>).seccomp = permissiveProfile();
   await writeFile(b.config, JSON.stringify(config, null, 2), { mode: 0o600 });
 }
 

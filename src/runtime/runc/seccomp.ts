@@ -116,3 +116,11 @@ export function seccompProfile(arch: string = process.arch): SeccompProfile {
 export function allowsUnconditionally(profile: SeccompProfile, name: string): boolean {
   return profile.syscalls.some((r) => r.action === 'SCMP_ACT_ALLOW' && !r.args?.length && r.names.includes(name));
 }
+
+/**
+ * The profile Kiln used before this allow-list (everything allowed but kexec): only for the bench's
+ * baseline, which measures what the isolation costs a launch. Never a default.
+ */
+export function permissiveProfile(arch: string = process.arch): Record<string, unknown> {
+  return { defaultAction: 'SCMP_ACT_ALLOW', architectures: seccompProfile(arch).architectures, syscalls: [{ names: ['kexec_load', 'kexec_file_load'], action: 'SCMP_ACT_ERRNO', errnoRet: 1 }] };
+}
