@@ -15,7 +15,8 @@
  *   Auto Scaling (bench/autoscaling.ts), and the web console's bundle and first render (bench/console.ts)
  *       vs an empty Cloudscape page built and served in the same run
  *
- *   node --import tsx bench/run.ts [section]    every section, or only the one named (one of: console)
+ *   RunInstances -> running with user namespaces beside without (bench/userns.ts)
+ *   node --import tsx bench/run.ts [section]    every section, or only the one named (one of: console, userns)
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,7 @@ import { bareRunc, fillScript, medianOf, row, run, timed } from './common.js';
 import { bigImage, compression, derivedImages, pauseAndFsyncs, watchPauses } from './storage.js';
 import { autoscalingBench } from './autoscaling.js';
 import { consoleBench } from './console.js';
+import { usernsBench } from './userns.js';
 import { DEFAULT_CACHE_DIR } from '../src/server/app.js';
 import type { Paths } from '../src/services/core/context.js';
 import { inInstance, startKiln, until } from '../test/harness.js';
@@ -133,10 +135,11 @@ async function debianLaunch(ec2: EC2Client, imageId: string, paths: Paths, work:
 }
 
 /** The sections that run alone; with no argument, every section runs (the console's last, once the others' server and instances are gone). */
-const SECTIONS: Record<string, () => Promise<void>> = { console: consoleBench };
+const SECTIONS: Record<string, () => Promise<void>> = { console: consoleBench, userns: usernsBench };
 const section = process.argv[2];
 if (section === undefined) {
   await main();
+  await usernsBench();
   await consoleBench();
 } else if (SECTIONS[section]) {
   await SECTIONS[section]();

@@ -94,14 +94,15 @@ export function rootVolume(spec: InstanceSpec): VolumeAttachment {
 }
 
 /** Writes the metadata files, spec.json and config.json of a bundle whose directories may not exist yet. */
-export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: CgroupLayout, resolvConf?: string): Promise<void> {
+export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: CgroupLayout, resolvConf?: string,
+  adjust: (config: Record<string, unknown>) => Record<string, unknown> = (c) => c): Promise<void> {
   await mkdir(b.meta, { recursive: true });
   for (const [name, content] of Object.entries(spec.metadata)) {
     await writeFile(join(b.meta, name), content, { mode: 0o644 });
   }
   await writeFile(b.spec, encodeSpec(spec), { mode: 0o600 });
   if (resolvConf !== undefined) await writeFile(b.resolvConf, resolvConf, { mode: 0o644 });
-  const config = ociConfig(spec, b.meta, b.volumes, cgroups, resolvConf !== undefined ? b.resolvConf : undefined);
+  const config = adjust(ociConfig(spec, b.meta, b.volumes, cgroups, resolvConf !== undefined ? b.resolvConf : undefined));
   await writeFile(b.config, JSON.stringify(config, null, 2));
 }
 

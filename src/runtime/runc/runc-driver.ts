@@ -6,7 +6,7 @@
  */
 import { constants } from 'node:fs';
 import { access, chmod, mkdir } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Revert } from '../revert.js';
 import type { Firewall, InstanceSpec, RuntimeDriver, RuntimeState, VolumeAttachment } from '../runtime.js';
@@ -22,6 +22,7 @@ import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { BundleMounts, ROOT_OPTIONS } from './mounts.js';
 import { createThroughShim, GUEST_REBOOT, hasPlainResolvConf, initEnd, stopSignal } from './shim.js';
 import { HostNetwork } from '../net/host-network.js';
+import { DEFAULT_ID_BASE, UserNamespace } from './userns.js';
 import { shellArgs } from './shell.js';
 
 export { HostCommandError } from './host.js';
@@ -48,6 +49,7 @@ export class RuncDriver implements RuntimeDriver {
   private exitTimer?: NodeJS.Timeout;
   private exitPolling = false;
   private cgroupsFound?: Promise<CgroupLayout>;
+  /** The first host id of the instances' id ranges (userns.ts); undefined: no user namespaces. */ private readonly idBase?: number;
   /** Polls waited for the shim to write how init ended. */
   private readonly awaitingEnd = new Map<string, number>();
 
@@ -56,8 +58,9 @@ export class RuncDriver implements RuntimeDriver {
    * stateDir see the same instances. `runcPath` overrides the runc found on PATH;
    * `nat`: instances reach the outside through NAT on the host.
    */
-  constructor(opts: { stateDir: string; runcPath?: string; nat?: boolean }) {
+  constructor(opts: { stateDir: string; runcPath?: string; nat?: boolean; userNamespaces?: boolean; idBase?: number }) {
     this.stateDir = resolve(opts.stateDir);
+    this.idBase = opts.userNamespaces === false ? undefined : opts.idBase ?? DEFAULT_ID_BASE;
     this.net = new HostNetwork({ nat: opts.nat, scope: this.stateDir });
     this.runcRoot = join(this.stateDir, 'runc');
     this.runcPath = opts.runcPath;
@@ -270,18 +273,20 @@ export class RuncDriver implements RuntimeDriver {
       revert.add(() => removeBundle(b));
       await mkdir(b.rootfs, { recursive: true });
       await chmod(b.dir, 0o700);
+      const ns = this.idBase === undefined ? undefined : await this.serial.run(' ids', () => UserNamespace.begin(this.stateDir, b.dir, this.idBase!));
       revert.add(() => this.mounts.unmountUnder(b.dir));
-      await this.mounts.mountExt4(root, b.rootfs, ROOT_OPTIONS);
+      await this.mounts.mountExt4(root, b.rootfs, ROOT_OPTIONS, ns?.hostId);
       await this.mounts.mountVolumesDir(b);
       for (const v of spec.volumes) if (!v.root) await this.mounts.mountVolume(b, v);
       if (spec.network) {
         revert.add(() => this.net.disconnect(spec.id));
-        await this.net.connect(spec.id, spec.network);
+        await this.net.connect(spec.id, spec.network, ns && await ns.holdNetwork(await this.tool('python3'), await this.tool('mount'), revert));
       }
       const resolvConf = spec.network && await hasPlainResolvConf(b.rootfs) ? await this.net.resolvConf() : undefined;
-      await writeBundle(spec, b, await this.cgroups(), resolvConf);
+      await writeBundle(spec, b, await this.cgroups(), resolvConf, ns && ((c) => ns.config(c)));
       revert.add(() => this.deleteContainer(spec.id));
       await this.createContainer(spec, b);
+      await ns?.created(spec.id, await this.cgroups());
       if (!spec.network) await this.loopbackUp(spec.id);
       await this.runc(['start', spec.id]);
       revert.success();
@@ -338,7 +343,6 @@ export class RuncDriver implements RuntimeDriver {
 
   /** `runc create` through the instance's shim (shim.ts), with the console log and exit file of its bundle. */
   private async createContainer(spec: InstanceSpec, b: Bundle): Promise<void> {
-    await mkdir(dirname(spec.consoleLog), { recursive: true });
     await createThroughShim({
       python: await this.tool('python3'), consoleLog: spec.consoleLog, exitFile: b.exit, runcLog: b.runcLog, id: spec.id,
       runc: [await this.tool('runc'), '--root', this.runcRoot, '--log', b.runcLog, '--log-format', 'json', 'create', '--bundle', b.dir, spec.id],
@@ -353,11 +357,7 @@ export class RuncDriver implements RuntimeDriver {
   }
 
   private async deleteContainer(id: string): Promise<void> {
-    try {
-      await this.runc(['delete', '--force', id]);
-    } catch (err) {
-      if (!isNotExist(err) && !(err instanceof RuntimeUnavailableError)) throw err;
-    }
+    await this.runc(['delete', '--force', id]).catch((err: unknown) => { if (!isNotExist(err) && !(err instanceof RuntimeUnavailableError)) throw err; });
   }
 
   /** runc's view of one container; null when it has none (or there is no runc, so none can exist). */
