@@ -21,7 +21,7 @@ import { promisify } from 'node:util';
 import type { EC2Client, Instance } from '@aws-sdk/client-ec2';
 import {
   AttachVolumeCommand, CreateVolumeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeVolumesCommand, RegisterImageCommand,
-  RunInstancesCommand, StopInstancesCommand,
+  RunInstancesCommand, StartInstancesCommand, StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { CompleteSnapshotCommand, EBSClient, PutSnapshotBlockCommand, StartSnapshotCommand } from '@aws-sdk/client-ebs';
 import { buildMinimalRootfs, makeExt4Volume } from '../src/catalog/minimal-rootfs.js';
@@ -118,6 +118,20 @@ test('a guest cannot make a user namespace (unshare -U: EPERM); the host mounts 
   await until(`${id} stopped`, async () => (await describe(id)).State?.Name === 'stopped');
   const { stdout: onDisk } = await execFileP(sbin('debugfs'), ['-R', 'stat /root/by-guest', kiln.app.ctx.paths.volume(rootVolume)]);
   assert.match(onDisk, /User:\s+0\s+Group:\s+0\s/, 'on the volume it is root\'s, so images captured from it are unchanged');
+
+  // Started again and rebooted: each start mounts every volume id-mapped again, so a guest user's file (cloud-init's
+  // ~admin/.ssh is uid 1000's) is that uid on disk and keeps its owner across boots (never nobody, which sshd refuses).
+  await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
+  await until(`${id} running again`, async () => (await describe(id)).State?.Name === 'running');
+  await inInstance(kiln, id, 'for f in /root/by-1000 /mnt/sdf/by-1000; do echo y > $f && chown 1000:1000 $f; done; sync');
+  await kiln.app.ctx.runtime.reboot(id);
+  const again = await hostMounts(bundle);
+  assert.ok(again.rootfs?.split(',').includes('idmapped') && again['mnt/sdf']?.split(',').includes('idmapped'), `after a reboot: ${JSON.stringify(again)}`);
+  assert.equal(await inInstance(kiln, id, 'stat -c "%u:%g" /root/by-guest /root/by-1000 /mnt/sdf/by-1000'), '0:0\n1000:1000\n1000:1000\n');
+  await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+  await until(`${id} stopped again`, async () => (await describe(id)).State?.Name === 'stopped');
+  const { stdout: byUser } = await execFileP(sbin('debugfs'), ['-R', 'stat /root/by-1000', kiln.app.ctx.paths.volume(rootVolume)]);
+  assert.match(byUser, /User:\s+1000\s+Group:\s+1000\s/, 'a guest user\'s file is its uid on the volume, not the host uid it ran as');
 });
 
 /** Raw system calls from inside the guest, as python3's ctypes makes them (x86_64 numbers); each gives 0 or its errno. */
