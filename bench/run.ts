@@ -14,7 +14,7 @@
  *       vs `cp` of the same file
  *   CreateImage of an encrypted volume vs of the same data unencrypted (bench/crypto.ts)
  *   the longest event-loop stall during a hostile wildcard filter vs during plain Describe calls (bench/requests.ts)
- *   RunInstances with the isolation on vs off, alternating on one server (bench/isolation.ts)
+ *   RunInstances with the isolation on vs off, and with user namespaces vs without, alternating on one server (bench/isolation.ts)
  *   Auto Scaling (bench/autoscaling.ts), and the web console's bundle and first render (bench/console.ts)
  *       vs an empty Cloudscape page built and served in the same run
  *

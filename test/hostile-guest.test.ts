@@ -1,23 +1,27 @@
 /**
- * Hostile guests (issue #17): root inside an instance is root of the host's
- * kernel, so what that kernel offers a guest is cut down to what container
- * runtimes allow (src/runtime/runc/seccomp.ts), and what the host mounts of a
- * guest's volume is checked and restricted first. Real instances: the
+ * Hostile guests (issue #17): root inside an instance is an unprivileged
+ * host uid in a user namespace of its own (src/runtime/runc/userns.ts), what
+ * the host's kernel offers a guest is cut down to what container runtimes
+ * allow (src/runtime/runc/seccomp.ts), and what the host mounts of a guest's
+ * volume is checked and restricted first. Real instances: the
  * minimal image for the mount and namespace checks, one Debian instance
  * (python3's ctypes makes the raw system calls) for the kernel keyring and
  * the rest of the seccomp profile; a corrupt ext4 written through the EBS
  * direct APIs is refused before the host mounts it.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import type { EC2Client, Instance } from '@aws-sdk/client-ec2';
 import {
   AttachVolumeCommand, CreateVolumeCommand, DescribeImagesCommand, DescribeInstancesCommand, DescribeVolumesCommand, RegisterImageCommand,
-  RunInstancesCommand,
+  RunInstancesCommand, StartInstancesCommand, StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { CompleteSnapshotCommand, EBSClient, PutSnapshotBlockCommand, StartSnapshotCommand } from '@aws-sdk/client-ebs';
 import { buildMinimalRootfs, makeExt4Volume } from '../src/catalog/minimal-rootfs.js';
@@ -27,6 +31,8 @@ import { skipUnless } from './skips.js';
 
 const skip = await skipUnless('instances', 'debian');
 const BLOCK = 512 * 1024;
+const execFileP = promisify(execFile);
+const sbin = (t: string) => (existsSync(`/usr/sbin/${t}`) ? `/usr/sbin/${t}` : t);
 const nonce = randomBytes(4).toString('hex');
 
 let kiln: Kiln;
@@ -76,7 +82,7 @@ async function hostMounts(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-test('a guest cannot make a user namespace (unshare -U: EPERM); the host mounts its volumes nodev, further ones nosuid, in a root-only bundle', { skip, timeout: 300_000 }, async () => {
+test('a guest cannot make a user namespace (unshare -U: EPERM); the host mounts its volumes nodev, further ones nosuid, in a bundle only the instance reaches', { skip, timeout: 300_000 }, async () => {
   const id = await launch(await image('kiln-minimal-'), {
     BlockDeviceMappings: [{ DeviceName: '/dev/sdf', Ebs: { VolumeSize: 1, DeleteOnTermination: true } }],
   });
@@ -85,12 +91,47 @@ test('a guest cannot make a user namespace (unshare -U: EPERM); the host mounts 
   assert.match(out, /Operation not permitted[\s\S]*rc=1/, out);
 
   const bundle = join(kiln.dataDir, 'runtime', id);
-  assert.equal((await stat(bundle)).mode & 0o777, 0o700, 'only root on the host reaches the guest\'s files');
+  const st = await stat(bundle);
+  assert.equal(st.mode & 0o777, 0o700, 'only the instance\'s own host uid (and root) reach the guest\'s files');
   const mounts = await hostMounts(bundle);
   const root = mounts.rootfs?.split(',') ?? [];
   const data = mounts['mnt/sdf']?.split(',') ?? [];
   assert.ok(root.includes('nodev'), `root volume: ${mounts.rootfs}`);
   assert.ok(data.includes('nodev') && data.includes('nosuid'), `data volume: ${mounts['mnt/sdf']}`);
+  assert.ok(root.includes('idmapped') && data.includes('idmapped'), `the volumes are mounted id-mapped: ${JSON.stringify(mounts)}`);
+
+  // Root inside is an unprivileged uid on the host, in a range of its own; its files are uid 0 on the volume.
+  const uidMap = (await inInstance(kiln, id, 'cat /proc/self/uid_map')).trim().split(/\s+/).map(Number);
+  assert.notDeepEqual(uidMap, [0, 0, 4294967295]);
+  const [inside, hostId] = uidMap;
+  assert.equal(inside, 0);
+  assert.ok(hostId! >= 65536, `guest root is host uid ${hostId}`);
+  assert.equal(st.uid, hostId);
+  const { stdout: state } = await execFileP('runc', ['--root', join(kiln.dataDir, 'runtime', 'runc'), 'state', id]);
+  const status = await readFile(`/proc/${(JSON.parse(state) as { pid: number }).pid}/status`, 'utf8');
+  assert.match(status, new RegExp(`^Uid:\\s+${hostId}\\s+${hostId}\\s`, 'm'));
+  await inInstance(kiln, id, 'echo x > /root/by-guest && sync');
+  assert.equal((await stat(join(bundle, 'rootfs/root/by-guest'))).uid, hostId, 'the host sees the file as the instance\'s uid');
+  const rootVolume = (await describe(id)).BlockDeviceMappings!.find((m) => m.DeviceName === '/dev/xvda')!.Ebs!.VolumeId!;
+  // Stopped, so the filesystem is unmounted cleanly and its metadata is on the volume for debugfs to read.
+  await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+  await until(`${id} stopped`, async () => (await describe(id)).State?.Name === 'stopped');
+  const { stdout: onDisk } = await execFileP(sbin('debugfs'), ['-R', 'stat /root/by-guest', kiln.app.ctx.paths.volume(rootVolume)]);
+  assert.match(onDisk, /User:\s+0\s+Group:\s+0\s/, 'on the volume it is root\'s, so images captured from it are unchanged');
+
+  // Started again and rebooted: each start mounts every volume id-mapped again, so a guest user's file (cloud-init's
+  // ~admin/.ssh is uid 1000's) is that uid on disk and keeps its owner across boots (never nobody, which sshd refuses).
+  await ec2.send(new StartInstancesCommand({ InstanceIds: [id] }));
+  await until(`${id} running again`, async () => (await describe(id)).State?.Name === 'running');
+  await inInstance(kiln, id, 'for f in /root/by-1000 /mnt/sdf/by-1000; do echo y > $f && chown 1000:1000 $f; done; sync');
+  await kiln.app.ctx.runtime.reboot(id);
+  const again = await hostMounts(bundle);
+  assert.ok(again.rootfs?.split(',').includes('idmapped') && again['mnt/sdf']?.split(',').includes('idmapped'), `after a reboot: ${JSON.stringify(again)}`);
+  assert.equal(await inInstance(kiln, id, 'stat -c "%u:%g" /root/by-guest /root/by-1000 /mnt/sdf/by-1000'), '0:0\n1000:1000\n1000:1000\n');
+  await ec2.send(new StopInstancesCommand({ InstanceIds: [id] }));
+  await until(`${id} stopped again`, async () => (await describe(id)).State?.Name === 'stopped');
+  const { stdout: byUser } = await execFileP(sbin('debugfs'), ['-R', 'stat /root/by-1000', kiln.app.ctx.paths.volume(rootVolume)]);
+  assert.match(byUser, /User:\s+1000\s+Group:\s+1000\s/, 'a guest user\'s file is its uid on the volume, not the host uid it ran as');
 });
 
 /** Raw system calls from inside the guest, as python3's ctypes makes them (x86_64 numbers); each gives 0 or its errno. */

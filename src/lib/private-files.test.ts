@@ -51,3 +51,15 @@ test('privateDir makes a directory 0700 and tightens one that exists', async () 
   await privateDir(root);
   assert.equal(await mode(root), 0o700);
 });
+
+test('tightenTree: `keep` leaves the bits it names where they are set (a runtime directory instances pass through), clears the rest', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'kiln-private-keep-'));
+  dirs.push(root);
+  await mkdir(join(root, 'runtime'));
+  await mkdir(join(root, 'other'));
+  for (const [p, m] of [['', 0o751], ['runtime', 0o701], ['other', 0o701]] as const) await chmod(join(root, p), m);
+  await tightenTree(root, { keep: (p) => (p === root || p === join(root, 'runtime') ? 0o001 : 0) });
+  assert.equal(await mode(root), 0o701);
+  assert.equal(await mode(join(root, 'runtime')), 0o701);
+  assert.equal(await mode(join(root, 'other')), 0o700);
+});

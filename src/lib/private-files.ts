@@ -25,6 +25,8 @@ export interface WalkOptions {
   enter?: (path: string) => boolean;
   /** How deep to go: 0 only `root` itself, 1 its entries too, ... (default all the way). */
   depth?: number;
+  /** Group and other bits an entry keeps where it has them (e.g. the others-execute bit instances pass through). */
+  keep?: (path: string) => number;
 }
 
 export interface WalkStats { entries: number; changed: number }
@@ -44,7 +46,7 @@ export async function tightenTree(root: string, opts: WalkOptions = {}): Promise
     // Another filesystem's root (a guest's volume mounted here) keeps the mode its filesystem gives it.
     if (opts.skip?.(path) || (st.dev !== dev && !opts.enter?.(path))) return;
     stats.entries++;
-    if (await tighten(path, st)) stats.changed++;
+    if (await tighten(path, st, opts.keep?.(path))) stats.changed++;
     if (!st.isDirectory() || depth >= (opts.depth ?? Infinity)) return;
     const dir = await opendir(path).catch(() => undefined);
     if (!dir) return;
@@ -69,10 +71,10 @@ export async function tightenTree(root: string, opts: WalkOptions = {}): Promise
   return stats;
 }
 
-/** Clears the group and other bits of one entry (not a symbolic link); whether it changed it. */
-async function tighten(path: string, st: Stats): Promise<boolean> {
-  if (st.isSymbolicLink() || (st.mode & 0o077) === 0) return false;
-  const max = st.isDirectory() ? PRIVATE_DIR : PRIVATE_FILE | (st.mode & 0o100);
+/** Clears the group and other bits of one entry (not a symbolic link) but `keep`'s; whether it changed it. */
+async function tighten(path: string, st: Stats, keep = 0): Promise<boolean> {
+  if (st.isSymbolicLink() || (st.mode & 0o077 & ~keep) === 0) return false;
+  const max = (st.isDirectory() ? PRIVATE_DIR : PRIVATE_FILE | (st.mode & 0o100)) | keep;
   await chmod(path, st.mode & max); // set-id and sticky bits go too
   return true;
 }

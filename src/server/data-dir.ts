@@ -35,7 +35,15 @@ export async function secureDataDir(paths: Paths): Promise<void> {
  * 1.5 s over 50,000 packs already right, 4 s when every one was 0644.
  */
 export function tightenDataDir(paths: Paths): Promise<WalkStats> {
-  return tightenTree(paths.dataDir, { skip: (p) => isGuestVisible(paths, p), enter: (p) => p === paths.volumes });
+  return tightenTree(paths.dataDir, { skip: (p) => isGuestVisible(paths, p), enter: (p) => p === paths.volumes, keep: (p) => passThrough(paths, p) });
+}
+
+/**
+ * The data directory and runtime/ keep the others-execute bit an instance's start gave them (runc/userns.ts: runc sets
+ * an instance up as its unprivileged host uid, which passes through them): this walk runs beside launches.
+ */
+function passThrough(paths: Paths, p: string): number {
+  return p === paths.dataDir || p === paths.runtime ? 0o001 : 0;
 }
 
 /** <runtime>/<instance id>/meta and resolv.conf: what the guest reads at /run/kiln and /etc/resolv.conf. */

@@ -95,7 +95,7 @@ export class HostNetwork {
   }
 
   /** Makes the instance's namespace and joins it to its VPC's bridge; returns the namespace's path for the runtime. */
-  async connect(instanceId: string, att: NetworkAttachment): Promise<string> {
+  async connect(instanceId: string, att: NetworkAttachment, adoptNetns?: (name: string) => Promise<void>): Promise<string> {
     await this.disconnect(instanceId); // whatever an earlier start or a crash left
     await this.ensureBridge(att);
     const br = att.bridge ?? bridgeName(att.vpcId, this.scope);
@@ -103,7 +103,8 @@ export class HostNetwork {
     const [veth, peer] = [vethName(instanceId), peerName(instanceId)];
     const revert = new Revert();
     try {
-      await this.ip(['netns', 'add', ns]);
+      // adoptNetns: the namespace exists already (made in the instance's user namespace, runc/userns.ts); it is named here.
+      await (adoptNetns ? adoptNetns(ns) : this.ip(['netns', 'add', ns]));
       revert.add(() => this.ip(['netns', 'delete', ns]));
       revert.add(() => this.writeTables()); // after the veth went (steps run last-added first)
       await this.ip(['link', 'add', veth, 'type', 'veth', 'peer', 'name', peer]);

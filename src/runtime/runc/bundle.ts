@@ -20,10 +20,10 @@
  *
  * A bundle exists exactly while its instance is started; stop removes it.
  */
-import { chmod, mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { InstanceSpec, VolumeAttachment } from '../runtime.js';
-import { privateDir } from '../../lib/private-files.js';
+import { PRIVATE_DIR, privateDir } from '../../lib/private-files.js';
 import { HostCommandError, mountsUnder, realpathOrNull } from './host.js';
 import type { CgroupLayout } from './oci-config.js';
 import { ociConfig } from './oci-config.js';
@@ -96,15 +96,31 @@ export function rootVolume(spec: InstanceSpec): VolumeAttachment {
   return roots[0];
 }
 
-/** The state directory and the bundle's, 0700 (user data, the spec, the guest's mounts: no other host user's to enter), and its rootfs mount point. */
-export async function makeBundleDirs(stateDir: string, b: Bundle): Promise<void> {
-  await privateDir(stateDir);
+/**
+ * The state directory and the bundle's, 0700 (user data, the spec, the guest's mounts: no other host user's to enter), and its rootfs
+ * mount point. `passable`: instances run as unprivileged host uids (userns.ts), whose runc init passes through the state directory:
+ * it is 0701 then (x for others, never r; its bundles stay 0700, each its own instance's), never tightened back to 0700 meanwhile.
+ */
+export async function makeBundleDirs(stateDir: string, b: Bundle, passable = false): Promise<void> {
+  if (passable) {
+    await mkdir(stateDir, { recursive: true, mode: PRIVATE_DIR });
+    if (((await stat(stateDir)).mode & 0o7777) !== (PRIVATE_DIR | 0o001)) await chmod(stateDir, PRIVATE_DIR | 0o001);
+  } else {
+    await privateDir(stateDir);
+  }
   await privateDir(b.dir);
   await mkdir(b.rootfs, { recursive: true });
 }
 
 /** Writes the metadata files, spec.json and config.json of a bundle whose directories may not exist yet. */
-export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: CgroupLayout, resolvConf?: string, lxcfs?: string, hardened = true): Promise<void> {
+/** What a start adds to the OCI config: lxcfs's proc files, the seccomp allow-list (unless not `hardened`), a last `adjust` (userns.ts). */
+export interface BundleExtras {
+  lxcfs?: string;
+  hardened?: boolean;
+  adjust?: (config: Record<string, unknown>) => Record<string, unknown>;
+}
+
+export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: CgroupLayout, resolvConf?: string, extras: BundleExtras = {}): Promise<void> {
   // The bundle is 0700 (makeBundleDirs): no other host user enters it. What the guest sees
   // (/run/kiln, /etc/resolv.conf) keeps the modes it always had, whatever the server's umask.
   await privateDir(b.dir);
@@ -121,9 +137,9 @@ export async function writeBundle(spec: InstanceSpec, b: Bundle, cgroups: Cgroup
   }
   const config = ociConfig(spec, b.meta, b.volumes, cgroups, resolvConf !== undefined ? b.resolvConf : undefined);
   // lxcfs's proc files over the instance's own (lxcfs.ts): /proc/meminfo says the instance type's memory.
-  if (lxcfs) (config.mounts as unknown[]).push(...lxcfsMounts(lxcfs));
-  if (!hardened) (config.linux as Record<string, unknown>).seccomp = permissiveProfile();
-  await writeFile(b.config, JSON.stringify(config, null, 2), { mode: 0o600 });
+  if (extras.lxcfs) (config.mounts as unknown[]).push(...lxcfsMounts(extras.lxcfs));
+  if (extras.hardened === false) (config.linux as Record<string, unknown>).seccomp = permissiveProfile();
+  await writeFile(b.config, JSON.stringify(extras.adjust ? extras.adjust(config) : config, null, 2), { mode: 0o600 });
 }
 
 /** Replaces spec.json atomically: a crash leaves the old spec or the new one, never half of one. */

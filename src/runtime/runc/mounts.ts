@@ -9,13 +9,14 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkExt4 } from '../../lib/ext4-check.js';
 import { VolumeBusyError } from '../runtime.js';
+import { ID_RANGE, IDMAP_HELPER, readHostId } from './userns.js';
 import type { VolumeAttachment } from '../runtime.js';
 import type { Bundle } from './bundle.js';
 import type { MountEntry } from './host.js';
 import { exec, HostCommandError, loopBackingFile, mountAt, mountsUnder, realpathOrNull } from './host.js';
 
 /** The host tools mounting needs. */
-export type MountTool = 'mount' | 'umount' | 'losetup' | 'fsfreeze' | 'sync' | 'resize2fs' | 'e2fsck';
+export type MountTool = 'mount' | 'umount' | 'losetup' | 'fsfreeze' | 'sync' | 'resize2fs' | 'e2fsck' | 'python3';
 
 const POLL_MS = 20;
 /**
@@ -51,7 +52,7 @@ export class BundleMounts {
     const dir = join(b.volumes, basename(v.device));
     await mkdir(dir);
     try {
-      await this.mountExt4(v, dir, VOLUME_OPTIONS);
+      await this.mountExt4(v, dir, VOLUME_OPTIONS, await readHostId(b.dir), join(b.dir, `.${basename(v.device)}`));
     } catch (err) {
       await rmdir(dir).catch(() => undefined);
       throw err;
@@ -59,9 +60,24 @@ export class BundleMounts {
   }
 
   /** Loop-mounts the ext4 volume at `dir` with `options` once e2fsck -n finds it sound (lib/ext4-check.ts); DamagedFilesystemError otherwise. */
-  async mountExt4(v: VolumeAttachment, dir: string, options: string): Promise<void> {
+  async mountExt4(v: VolumeAttachment, dir: string, options: string, hostId?: number, stage = `${dir}.stage`): Promise<void> {
     if (this.checked()) await checkExt4(await this.tool('e2fsck'), v.path, `the volume at ${v.device}`);
-    await exec(await this.tool('mount'), ['-t', 'ext4', '-o', options, v.path, dir]);
+    if (hostId === undefined) {
+      await exec(await this.tool('mount'), ['-t', 'ext4', '-o', options, v.path, dir]);
+      return;
+    }
+    // In a user namespace (userns.ts): mounted where the instance cannot see it yet, then moved to `dir`
+    // id-mapped (the same filesystem, its ids seen shifted to the instance's range).
+    await mkdir(stage);
+    try {
+      await exec(await this.tool('mount'), ['-t', 'ext4', '-o', options, v.path, stage]);
+      await exec(await this.tool('python3'), [IDMAP_HELPER, stage, dir, String(hostId), String(ID_RANGE)]).catch(async (err: Error) => {
+        await exec(await this.tool('umount'), [stage]).catch(() => undefined);
+        throw err;
+      });
+    } finally {
+      await rmdir(stage).catch(() => undefined);
+    }
   }
 
   /** Unmounts mnt/<device basename> if mounted; busy -> VolumeBusyError, or a lazy unmount when `force`. */

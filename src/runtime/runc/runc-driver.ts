@@ -5,8 +5,8 @@
  * while its instance is started; stop removes it.
  */
 import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { access } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Revert } from '../revert.js';
 import type { Firewall, HostCapacity, InstanceSpec, RuntimeDriver, RuntimeState, VolumeAttachment } from '../runtime.js';
@@ -18,6 +18,7 @@ import { KeyedMutex } from '../../lib/keyed-mutex.js';
 import { BundleMounts, ROOT_OPTIONS } from './mounts.js';
 import { createThroughShim, GUEST_REBOOT, hasPlainResolvConf, initEnd, stopSignal } from './shim.js';
 import { HostNetwork } from '../net/host-network.js';
+import { DEFAULT_ID_BASE, UserNamespace } from './userns.js';
 import { shellArgs } from './shell.js';
 import { hostCapacity, type PidsPolicy, prepareStart } from './host-limits.js';
 
@@ -50,6 +51,9 @@ export class RuncDriver implements RuntimeDriver {
   private exitTimer?: NodeJS.Timeout;
   private exitPolling = false;
   private cgroupsFound?: Promise<CgroupLayout>;
+  /** The first host id of the instances' id ranges (userns.ts). */ private readonly idBase: number;
+  /** Instances started from now on each get a user namespace of their own (userns.ts); the bench turns it off to compare. */
+  userNamespaces: boolean;
   /** Polls waited for the shim to write how init ended. */
   private readonly awaitingEnd = new Map<string, number>();
   private readonly pids: PidsPolicy;
@@ -59,9 +63,11 @@ export class RuncDriver implements RuntimeDriver {
    * stateDir see the same instances. `runcPath` overrides the runc found on PATH;
    * `nat`: instances reach the outside through NAT on the host; `pids`: the bound on each instance's processes and on all of theirs.
    */
-  constructor(opts: { stateDir: string; runcPath?: string; nat?: boolean; pids?: PidsPolicy }) {
+  constructor(opts: { stateDir: string; runcPath?: string; nat?: boolean; pids?: PidsPolicy; userNamespaces?: boolean; idBase?: number }) {
     this.pids = opts.pids ?? {};
     this.stateDir = resolve(opts.stateDir);
+    this.userNamespaces = opts.userNamespaces !== false;
+    this.idBase = opts.idBase ?? DEFAULT_ID_BASE;
     this.net = new HostNetwork({ nat: opts.nat, scope: this.stateDir });
     this.runcRoot = join(this.stateDir, 'runc');
     this.runcPath = opts.runcPath;
@@ -260,19 +266,21 @@ export class RuncDriver implements RuntimeDriver {
     const revert = new Revert();
     try {
       revert.add(() => removeBundle(b));
-      await makeBundleDirs(this.stateDir, b);
+      await makeBundleDirs(this.stateDir, b, this.userNamespaces);
+      const ns = this.userNamespaces ? await this.serial.run(' ids', () => UserNamespace.begin(this.stateDir, b.dir, this.idBase)) : undefined;
       revert.add(() => this.mounts.unmountUnder(b.dir));
-      await this.mounts.mountExt4(root, b.rootfs, ROOT_OPTIONS);
+      await this.mounts.mountExt4(root, b.rootfs, ROOT_OPTIONS, ns?.hostId);
       await this.mounts.mountVolumesDir(b);
       for (const v of spec.volumes) if (!v.root) await this.mounts.mountVolume(b, v);
       if (spec.network) {
         revert.add(() => this.net.disconnect(spec.id));
-        await this.net.connect(spec.id, spec.network);
+        await this.net.connect(spec.id, spec.network, ns && await ns.holdNetwork(await this.tool('python3'), await this.tool('mount'), revert));
       }
       const resolvConf = spec.network && await hasPlainResolvConf(b.rootfs) ? await this.net.resolvConf() : undefined;
-      await writeBundle(spec, b, await this.cgroups(), resolvConf, lxcfs, this.hardened);
+      await writeBundle(spec, b, await this.cgroups(), resolvConf, { lxcfs, hardened: this.hardened, adjust: ns && ((c) => ns.config(c)) });
       revert.add(() => this.deleteContainer(spec.id));
       await this.createContainer(spec, b);
+      await ns?.created(spec.id, await this.cgroups());
       if (!spec.network) await this.loopbackUp(spec.id);
       await this.runc(['start', spec.id]);
       revert.success();
@@ -329,7 +337,6 @@ export class RuncDriver implements RuntimeDriver {
 
   /** `runc create` through the instance's shim (shim.ts), with the console log and exit file of its bundle. */
   private async createContainer(spec: InstanceSpec, b: Bundle): Promise<void> {
-    await mkdir(dirname(spec.consoleLog), { recursive: true });
     await createThroughShim({
       python: await this.tool('python3'), consoleLog: spec.consoleLog, exitFile: b.exit, runcLog: b.runcLog, id: spec.id,
       runc: [await this.tool('runc'), '--root', this.runcRoot, '--log', b.runcLog, '--log-format', 'json', 'create', '--bundle', b.dir, spec.id],
@@ -344,11 +351,7 @@ export class RuncDriver implements RuntimeDriver {
   }
 
   private async deleteContainer(id: string): Promise<void> {
-    try {
-      await this.runc(['delete', '--force', id]);
-    } catch (err) {
-      if (!isNotExist(err) && !(err instanceof RuntimeUnavailableError)) throw err;
-    }
+    await this.runc(['delete', '--force', id]).catch((err: unknown) => { if (!isNotExist(err) && !(err instanceof RuntimeUnavailableError)) throw err; });
   }
 
   /** runc's view of one container; null when it has none (or there is no runc, so none can exist). */

@@ -5,7 +5,8 @@
  * the guest's root filesystem say about stopping it and its resolver file.
  */
 import { spawn } from 'node:child_process';
-import { lstat, readFile, readlink, rm } from 'node:fs/promises';
+import { lstat, mkdir, readFile, readlink, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { inRoot } from '../../lib/in-root.js';
 import { fileURLToPath } from 'node:url';
 import { HostCommandError, runcLogErrors } from './host.js';
@@ -30,6 +31,7 @@ export interface ShimRun {
 /** Runs `runc create` through a new shim; resolves once the container is created (the shim goes on). */
 export async function createThroughShim(run: ShimRun): Promise<void> {
   await rm(run.exitFile, { force: true });
+  await mkdir(dirname(run.consoleLog), { recursive: true });
   const args = [SHIM, run.consoleLog, run.exitFile, ...run.runc];
   const code = await new Promise<number | null>((done, fail) => {
     const child = spawn(run.python, args, { stdio: 'ignore', detached: true });
