@@ -96,8 +96,10 @@ async function handle(opts: HttpOptions & { limiter: RateLimiter }, req: Incomin
   try {
     const { service, ...caller } = await authenticate(opts.ctx, req, url, body);
     if (service === MARKETPLACE_SERVICE) throw new AuthError('AuthFailure', `Credential should be scoped to correct service: 'ec2'.`);
-    if (service === 'ebs') await opts.limiter.check(caller.account, caller.region, 'ebs', service);
-    if (service === 'ebs') return await serveEbs(opts.ctx, caller, req, res, url, body, requestId);
+    if (service === 'ebs') {
+      await opts.limiter.check(caller.account, caller.region, 'ebs', service);
+      return await serveEbs(opts.ctx, caller, req, res, url, body, requestId);
+    }
     if (service !== 'sts') wire = service;
     const params = new URLSearchParams(url.search);
     if (req.method === 'POST') for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
